@@ -1,0 +1,4 @@
+import { stopOnSignals } from '@garde/platform';
+import { startRiskService } from './app.js';
+
+stopOnSignals(await startRiskService());

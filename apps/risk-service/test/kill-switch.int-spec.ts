@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Kvm } from '@nats-io/kv';
+import { KillSwitchActivateCmd, KillSwitchDeactivateCmd, KillSwitchStatusQry, ScopeState, killSwitchKey, type Actor } from '@garde/contracts';
+import type { RunningService } from '@garde/platform';
+import { createSandbox, type TestSandbox } from '@garde/testing';
+import { startRiskService } from '../src/app.js';
+
+const operator: Actor = { id: 'alice', kind: 'operator', role: 'operator' };
+const riskOfficer: Actor = { id: 'rita', kind: 'operator', role: 'risk' };
+const viewer: Actor = { id: 'victor', kind: 'operator', role: 'viewer' };
+
+describe('risk-service kill switch', () => {
+  let sandbox: TestSandbox;
+  let risk: RunningService;
+
+  beforeAll(async () => {
+    sandbox = await createSandbox('risk-ks');
+    risk = await startRiskService(sandbox.env());
+  });
+  afterAll(async () => {
+    await risk?.close();
+    await sandbox?.dispose();
+  });
+
+  const bus = () => risk.runtime.bus;
+
+  it('activates a scope: PostgreSQL, then the KV bucket, then the reply', async () => {
+    const reply = await bus().request(KillSwitchActivateCmd, { scope: 'exchange:binance', reason: 'venue acting up' }, { actor: operator });
+    expect(reply).toMatchObject({ ok: true, result: { changed: true, previousState: 'ACTIVE', current: { scope: 'exchange:binance', state: 'HALTED', reason: 'venue acting up', actor: operator } } });
+
+    const rows = await sandbox.sql<{ state: string; version: number }>('SELECT state, version FROM risk.kill_switch_scope WHERE scope = $1', ['exchange:binance']);
+    expect(rows).toEqual([{ state: 'HALTED', version: 1 }]);
+    const kv = await new Kvm(risk.runtime.nc).open(bus().topology.killSwitchBucket);
+    const entry = await kv.get(killSwitchKey('exchange:binance'));
+    expect(ScopeState.parse(entry?.json())).toMatchObject({ state: 'HALTED', version: 1 });
+  });
+
+  it('lists every scope with global first, ACTIVE when never set', async () => {
+    const reply = await bus().request(KillSwitchStatusQry, {}, { actor: viewer });
+    expect(reply.ok && reply.result.scopes.map((s) => [s.scope, s.state])).toEqual([
+      ['global', 'ACTIVE'],
+      ['exchange:binance', 'HALTED'],
+    ]);
+  });
+
+  it('refuses a viewer, and an operator who deactivates; lets the risk role deactivate', async () => {
+    const byViewer = await bus().request(KillSwitchActivateCmd, { scope: 'global', reason: 'testing roles' }, { actor: viewer });
+    expect(byViewer).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    const byOperator = await bus().request(KillSwitchDeactivateCmd, { scope: 'exchange:binance', reason: 'all good' }, { actor: operator });
+    expect(byOperator).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    const byRisk = await bus().request(KillSwitchDeactivateCmd, { scope: 'exchange:binance', reason: 'all good' }, { actor: riskOfficer });
+    expect(byRisk).toMatchObject({ ok: true, result: { changed: true, previousState: 'HALTED', current: { state: 'ACTIVE', version: 2 } } });
+    const history = await sandbox.sql<{ from_state: string; to_state: string }>('SELECT from_state, to_state FROM risk.kill_switch_change WHERE scope = $1 ORDER BY version', ['exchange:binance']);
+    expect(history).toEqual([
+      { from_state: 'ACTIVE', to_state: 'HALTED' },
+      { from_state: 'HALTED', to_state: 'ACTIVE' },
+    ]);
+  });
+
+  it('answers CONTRACT_VIOLATION to a request without reason and writes nothing', async () => {
+    const before = await sandbox.sql('SELECT * FROM risk.kill_switch_change');
+    const reply = await risk.runtime.nc.request(
+      bus().topology.subject(KillSwitchActivateCmd),
+      new TextEncoder().encode(JSON.stringify(bus().envelope(KillSwitchActivateCmd.type, 1, { scope: 'global' }, { actor: operator }))),
+      { timeout: 2000 },
+    );
+    expect(JSON.parse(new TextDecoder().decode(reply.data))).toMatchObject({ ok: false, error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('reason') } });
+    expect(await sandbox.sql('SELECT * FROM risk.kill_switch_change')).toHaveLength(before.length);
+  });
+
+  it('re-publishes to the KV bucket on start a state the bucket lost', async () => {
+    await bus().request(KillSwitchActivateCmd, { scope: 'bot:b-7', reason: 'runaway' }, { actor: operator });
+    const kv = await new Kvm(risk.runtime.nc).open(bus().topology.killSwitchBucket);
+    await kv.purge(killSwitchKey('bot:b-7'));
+    await risk.close();
+    risk = await startRiskService(sandbox.env());
+    const kv2 = await new Kvm(risk.runtime.nc).open(bus().topology.killSwitchBucket);
+    const entry = await kv2.get(killSwitchKey('bot:b-7'));
+    expect(entry?.operation).toBe('PUT');
+    expect(ScopeState.parse(entry?.json())).toMatchObject({ scope: 'bot:b-7', state: 'HALTED' });
+  });
+});

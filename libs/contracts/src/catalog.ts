@@ -1,0 +1,54 @@
+import type { z } from 'zod';
+
+/** Severity of an event in the audit trail; `audit:errors` lists `error` and `critical`. */
+export type EventLevel = 'info' | 'warning' | 'error' | 'critical';
+
+/** A request/reply message (`cmd` changes state, `qry` reads). Its `type` is its subject without namespace. */
+export interface RequestDef<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
+  readonly kind: 'cmd' | 'qry';
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly payload: P;
+  readonly result: R;
+}
+
+/** A fact, published to JetStream (stream AUDIT). Its `type` is its subject without namespace or key. */
+export interface EventDef<P extends z.ZodType = z.ZodType> {
+  readonly kind: 'evt';
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly payload: P;
+  readonly level: EventLevel;
+}
+
+export type PayloadOf<D extends { payload: z.ZodType }> = z.infer<D['payload']>;
+export type ResultOf<D extends RequestDef> = z.infer<D['result']>;
+
+const TYPE_PATTERN = /^(risk|bot|gateway|audit)\.(cmd|qry|evt)\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/;
+
+function checkType(type: string, kind: string): void {
+  if (!TYPE_PATTERN.test(type) || type.split('.')[1] !== kind) {
+    throw new Error(`contract type "${type}" is not <context>.${kind}.<aggregate>.<action>`);
+  }
+}
+
+export function defineRequest<P extends z.ZodType, R extends z.ZodType>(def: {
+  type: string;
+  schemaVersion?: number;
+  payload: P;
+  result: R;
+}): RequestDef<P, R> {
+  const kind = def.type.split('.')[1] as 'cmd' | 'qry';
+  checkType(def.type, kind === 'qry' ? 'qry' : 'cmd');
+  return { kind, type: def.type, schemaVersion: def.schemaVersion ?? 1, payload: def.payload, result: def.result };
+}
+
+export function defineEvent<P extends z.ZodType>(def: {
+  type: string;
+  schemaVersion?: number;
+  payload: P;
+  level?: EventLevel;
+}): EventDef<P> {
+  checkType(def.type, 'evt');
+  return { kind: 'evt', type: def.type, schemaVersion: def.schemaVersion ?? 1, payload: def.payload, level: def.level ?? 'info' };
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { z } from 'zod';
+import {
+  Envelope,
+  describeIssues,
+  replySchema,
+  type Actor,
+  type BusTopology,
+  type EventDef,
+  type Reply,
+  type RequestDef,
+  type TypedEnvelope,
+} from '@garde/contracts';
+import { ServiceError } from './errors.js';
+import { errorFields, type ContextLogger } from './logger.js';
+
+/** What ties a message to its story: who asked, and which message caused it. */
+export interface MessageContext {
+  correlationId?: string;
+  causationId?: string | null;
+  actor?: Actor;
+}
+
+export type RequestHandler<D extends RequestDef> = (
+  payload: z.infer<D['payload']>,
+  envelope: TypedEnvelope<z.infer<D['payload']>>,
+) => Promise<z.infer<D['result']>>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * The only way services talk on NATS: every message is an envelope validated against its contract,
+ * on send and on receipt. Requests go over core NATS (request/reply, queue groups); events go to
+ * JetStream with the ack awaited and `Nats-Msg-Id = messageId`.
+ */
+export class MessageBus {
+  private readonly js: JetStreamClient;
+  private readonly subscriptions: Subscription[] = [];
+
+  constructor(
+    readonly nc: NatsConnection,
+    readonly topology: BusTopology,
+    private readonly producer: string,
+    private readonly log: ContextLogger,
+  ) {
+    this.js = jetstream(nc);
+  }
+
+  envelope<P>(type: string, schemaVersion: number, payload: P, ctx: MessageContext = {}): TypedEnvelope<P> {
+    const messageId = randomUUID();
+    const env: TypedEnvelope<P> = {
+      messageId,
+      type,
+      schemaVersion,
+      correlationId: ctx.correlationId ?? messageId,
+      causationId: ctx.causationId ?? null,
+      occurredAt: new Date().toISOString(),
+      producer: this.producer,
+      payload,
+    };
+    if (ctx.actor) env.actor = ctx.actor;
+    return env;
+  }
+
+  /**
+   * Sends a request and returns its reply. Never throws for a remote failure: a timeout is
+   * `TIMEOUT`, nobody listening is `UNAVAILABLE`. Throws only when our own payload breaks the contract.
+   */
+  async request<D extends RequestDef>(
+    def: D,
+    payload: z.input<D['payload']>,
+    ctx: MessageContext = {},
+    timeoutMs = 2000,
+  ): Promise<Reply<z.infer<D['result']>>> {
+    const checked = def.payload.safeParse(payload);
+    if (!checked.success) {
+      throw new ServiceError('CONTRACT_VIOLATION', `${def.type}: ${describeIssues(checked.error)}`);
+    }
+    const env = this.envelope(def.type, def.schemaVersion, checked.data, ctx);
+    const subject = this.topology.subject(def);
+    let msg: Msg;
+    try {
+      msg = await this.nc.request(subject, encoder.encode(JSON.stringify(env)), { timeout: timeoutMs });
+    } catch (err) {
+      const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+      if (/no responders|503/i.test(text)) {
+        return { ok: false, error: { code: 'UNAVAILABLE', message: `no ${def.type.split('.')[0]} service is answering ${def.type}` } };
+      }
+      if (/timeout/i.test(text)) {
+        return { ok: false, error: { code: 'TIMEOUT', message: `${def.type} got no answer within ${timeoutMs} ms` } };
+      }
+      return { ok: false, error: { code: 'UNAVAILABLE', message: `${def.type} failed: ${text}` } };
+    }
+    const parsed = replySchema(def.result).safeParse(safeJson(msg.data));
+    if (!parsed.success) {
+      return { ok: false, error: { code: 'CONTRACT_VIOLATION', message: `reply to ${def.type} broke its contract: ${describeIssues(parsed.error)}` } };
+    }
+    return parsed.data as Reply<z.infer<D['result']>>;
+  }
+
+  /** Answers requests of one type (in the service's queue group). Invalid messages never reach `handler`. */
+  serve<D extends RequestDef>(def: D, queue: string, handler: RequestHandler<D>): void {
+    const subject = this.topology.subject(def);
+    const sub = this.nc.subscribe(subject, {
+      queue,
+      callback: (err, msg) => {
+        if (err) {
+          this.log.error('subscription error', { subject, ...errorFields(err) });
+          return;
+        }
+        void this.handle(def, handler, msg);
+      },
+    });
+    this.subscriptions.push(sub);
+  }
+
+  private async handle<D extends RequestDef>(def: D, handler: RequestHandler<D>, msg: Msg): Promise<void> {
+    const reply = await this.dispatch(def, handler, msg.data);
+    if (msg.reply) msg.respond(encoder.encode(JSON.stringify(reply)));
+  }
+
+  private async dispatch<D extends RequestDef>(def: D, handler: RequestHandler<D>, data: Uint8Array): Promise<Reply<unknown>> {
+    const env = Envelope.safeParse(safeJson(data));
+    if (!env.success) {
+      return { ok: false, error: { code: 'CONTRACT_VIOLATION', message: `envelope: ${describeIssues(env.error)}` } };
+    }
+    if (env.data.type !== def.type) {
+      return { ok: false, error: { code: 'CONTRACT_VIOLATION', message: `type ${env.data.type} sent on the subject of ${def.type}` } };
+    }
+    const payload = def.payload.safeParse(env.data.payload);
+    if (!payload.success) {
+      return { ok: false, error: { code: 'CONTRACT_VIOLATION', message: describeIssues(payload.error) } };
+    }
+    try {
+      const data = payload.data as z.infer<D['payload']>;
+      const result = await handler(data, { ...env.data, payload: data });
+      return { ok: true, result };
+    } catch (err) {
+      if (err instanceof ServiceError) return { ok: false, error: err.toBody() };
+      this.log.error(`handler of ${def.type} failed`, { correlationId: env.data.correlationId, ...errorFields(err) });
+      return { ok: false, error: { code: 'INTERNAL', message: `${def.type} failed unexpectedly; see the ${this.producer} logs` } };
+    }
+  }
+
+  /** Publishes an event to JetStream and waits for the stream's ack. Returns the envelope sent. */
+  async publish<D extends EventDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext = {}, key?: string): Promise<TypedEnvelope<z.infer<D['payload']>>> {
+    const checked = def.payload.safeParse(payload);
+    if (!checked.success) {
+      throw new ServiceError('CONTRACT_VIOLATION', `${def.type}: ${describeIssues(checked.error)}`);
+    }
+    const env = this.envelope(def.type, def.schemaVersion, checked.data as z.infer<D['payload']>, ctx);
+    await this.js.publish(this.topology.subject(def, key), encoder.encode(JSON.stringify(env)), { msgID: env.messageId });
+    return env;
+  }
+
+  /** Stops answering requests (in-flight handlers finish). */
+  async stop(): Promise<void> {
+    for (const sub of this.subscriptions.splice(0)) sub.unsubscribe();
+  }
+}
+
+export function safeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data));
+  } catch {
+    return undefined;
+  }
+}
