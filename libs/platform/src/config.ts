@@ -1,9 +1,7 @@
 import { z } from 'zod';
 
 /** Environment every service reads. Apps extend it with their own keys. */
-export const BaseServiceEnv = z.object({
-  /** PostgreSQL connection string. */
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user[:password]@host:port/database'),
+export const ServiceEnv = z.object({
   /** NATS server(s), comma-separated. */
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   /** Isolates a deployment or a test suite on a shared NATS server (empty in production). */
@@ -15,6 +13,13 @@ export const BaseServiceEnv = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Instance name for logs and message producers (the pod name in Kubernetes). */
   INSTANCE_ID: z.string().min(1).default(`pid-${process.pid}`),
+});
+export type ServiceEnv = z.infer<typeof ServiceEnv>;
+
+/** ServiceEnv plus the service's PostgreSQL database. */
+export const BaseServiceEnv = ServiceEnv.extend({
+  /** PostgreSQL connection string. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected postgres://user[:password]@host:port/database'),
 });
 export type BaseServiceEnv = z.infer<typeof BaseServiceEnv>;
 

@@ -7,3 +7,4 @@ export * from './jetstream-setup.js';
 export * from './persistence.js';
 export * from './metrics.js';
 export * from './runtime.js';
+export * from './kill-switch-watcher.js';

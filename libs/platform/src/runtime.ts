@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { busTopology } from '@garde/contracts';
 import { MessageBus } from './bus.js';
-import { maskSecrets, type BaseServiceEnv } from './config.js';
+import { maskSecrets, type ServiceEnv } from './config.js';
 import { ensureJetStreamResources } from './jetstream-setup.js';
 import { JsonLogger, errorFields } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
@@ -18,7 +18,7 @@ export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
 export const SERVICE_CONFIG = Symbol('SERVICE_CONFIG');
 
 /** What the platform opened for a service before Nest starts: config, logs, NATS, database, metrics. */
-export interface ServiceRuntime<C extends BaseServiceEnv = BaseServiceEnv> {
+export interface ServiceRuntime<C extends ServiceEnv = ServiceEnv> {
   name: string;
   config: C;
   logger: JsonLogger;
@@ -92,7 +92,7 @@ export class PlatformModule {
   }
 }
 
-export interface StartOptions<C extends BaseServiceEnv> {
+export interface StartOptions<C extends ServiceEnv> {
   name: string;
   config: C;
   /** The service's root module, given the runtime. */
@@ -104,7 +104,7 @@ export interface StartOptions<C extends BaseServiceEnv> {
   configureApp?: (app: INestApplication) => void;
 }
 
-export interface RunningService<C extends BaseServiceEnv = BaseServiceEnv> {
+export interface RunningService<C extends ServiceEnv = ServiceEnv> {
   runtime: ServiceRuntime<C>;
   app: INestApplication;
   /** Base URL of its HTTP server. */
@@ -114,7 +114,7 @@ export interface RunningService<C extends BaseServiceEnv = BaseServiceEnv> {
 }
 
 /** Opens NATS, JetStream resources and the database, then starts the Nest app (HTTP + bus handlers). */
-export async function startService<C extends BaseServiceEnv>(opts: StartOptions<C>): Promise<RunningService<C>> {
+export async function startService<C extends ServiceEnv>(opts: StartOptions<C>): Promise<RunningService<C>> {
   const logger = new JsonLogger(opts.name, opts.config.LOG_LEVEL);
   const log = logger.child('bootstrap');
   log.info('starting', { config: maskSecrets(opts.config) });
@@ -130,7 +130,9 @@ export async function startService<C extends BaseServiceEnv>(opts: StartOptions<
     const topology = busTopology(opts.config.GARDE_NAMESPACE);
     await ensureJetStreamResources(nc, topology);
     if (opts.persistence) {
-      dataSource = await openDatabase({ ...opts.persistence, url: opts.config.DATABASE_URL, applicationName: producer });
+      const url = (opts.config as { DATABASE_URL?: string }).DATABASE_URL;
+      if (!url) throw new Error(`${opts.name} needs DATABASE_URL`);
+      dataSource = await openDatabase({ ...opts.persistence, url, applicationName: producer });
     }
     const runtime: ServiceRuntime<C> = {
       name: opts.name,

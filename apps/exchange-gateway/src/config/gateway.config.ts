@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { Role } from '@garde/contracts';
+import { ServiceEnv, loadConfig } from '@garde/platform';
+
+/** One API token: who it is, what it may do, and the SHA-256 of the secret (the secret itself is never stored). */
+export interface TokenEntry {
+  actor: string;
+  role: Role;
+  sha256: string;
+}
+
+/**
+ * `GARDE_API_TOKENS`: comma-separated `actor:role:sha256hex` entries, e.g.
+ * `alice:risk:9f86d0…,ci:viewer:2c26b4…`. Make a hash with `bin/console auth:hash-token <token>`.
+ */
+const ApiTokens = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const entries: TokenEntry[] = [];
+    for (const [i, raw] of value.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
+      const [actor, role, sha256, ...extra] = raw.split(':');
+      const parsedRole = Role.safeParse(role);
+      if (!actor || !parsedRole.success || !sha256 || !/^[0-9a-f]{64}$/.test(sha256) || extra.length) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1} is not actor:role:sha256hex (role one of ${Role.options.join(', ')})` });
+        continue;
+      }
+      entries.push({ actor, role: parsedRole.data, sha256 });
+    }
+    return entries;
+  });
+
+export const GatewayConfigSchema = ServiceEnv.extend({
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
+  GARDE_API_TOKENS: ApiTokens,
+  /** How long the API waits for another service's answer. */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+
+export const loadGatewayConfig = (env?: Record<string, string | undefined>): GatewayConfig => loadConfig('exchange-gateway', GatewayConfigSchema, env);

@@ -1,0 +1,30 @@
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { Response } from 'express';
+import type { ErrorBody } from '@garde/contracts';
+import { JsonLogger, ServiceError, errorFields } from '@garde/platform';
+import { HTTP_STATUS } from '../errors/gateway.exception.js';
+
+/** The HTTP edge's one error mapper: every failure becomes `{ error: { code, message, details? } }`. */
+@Catch()
+export class ApiErrorFilter implements ExceptionFilter {
+  constructor(private readonly logger: JsonLogger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    let status: number;
+    let body: ErrorBody;
+    if (exception instanceof ServiceError) {
+      status = HTTP_STATUS[exception.code];
+      body = exception.toBody();
+    } else if (exception instanceof HttpException) {
+      status = exception.getStatus();
+      const code = status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : status < 500 ? 'INVALID_REQUEST' : 'INTERNAL';
+      body = { code, message: exception.message };
+    } else {
+      status = 500;
+      body = { code: 'INTERNAL', message: 'unexpected failure in exchange-gateway; see its logs' };
+      this.logger.child('http').error('unhandled error', errorFields(exception));
+    }
+    res.status(status).json({ error: body });
+  }
+}

@@ -1,0 +1,142 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import {
+  AuditChainVerifyQry,
+  AuditEventsQry,
+  BotCreateCmd,
+  BotGetQry,
+  BotListQry,
+  BotPauseCmd,
+  BotResumeCmd,
+  BotStartCmd,
+  BotStopCmd,
+  KillSwitchActivateCmd,
+  KillSwitchDeactivateCmd,
+  KillSwitchStatusQry,
+  SubmitOrder,
+  describeIssues,
+  type RequestDef,
+} from '@garde/contracts';
+import { RequireRole, type AuthenticatedRequest } from '../auth/api-auth.guard.js';
+import { GatewayException } from '../errors/gateway.exception.js';
+import { SubmitOrderUseCase } from '../use-cases/submit-order/submit-order.use-case.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { ServiceClient } from './service-client.js';
+
+type Json = Record<string, unknown>;
+const object = (body: unknown): Json => (body && typeof body === 'object' && !Array.isArray(body) ? (body as Json) : {});
+
+@Controller('api/v1/kill-switch')
+export class KillSwitchController {
+  constructor(private readonly services: ServiceClient) {}
+
+  @Get()
+  @RequireRole('viewer')
+  status(@Req() req: AuthenticatedRequest, @Query('scope') scope?: string) {
+    return this.services.call(KillSwitchStatusQry, scope ? { scope } : {}, req.actor);
+  }
+
+  @Post('activate')
+  @HttpCode(200)
+  @RequireRole('operator')
+  activate(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
+    return this.services.call(KillSwitchActivateCmd, object(body), req.actor);
+  }
+
+  @Post('deactivate')
+  @HttpCode(200)
+  @RequireRole('risk')
+  deactivate(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
+    return this.services.call(KillSwitchDeactivateCmd, object(body), req.actor);
+  }
+}
+
+const LIFECYCLE: Record<string, RequestDef> = { start: BotStartCmd, pause: BotPauseCmd, resume: BotResumeCmd, stop: BotStopCmd };
+
+@Controller('api/v1/bots')
+export class BotsController {
+  constructor(private readonly services: ServiceClient) {}
+
+  @Get()
+  @RequireRole('viewer')
+  list(@Req() req: AuthenticatedRequest, @Query('state') state?: string, @Query('exchangeId') exchangeId?: string) {
+    return this.services.call(BotListQry, { ...(state ? { state } : {}), ...(exchangeId ? { exchangeId } : {}) }, req.actor);
+  }
+
+  @Post()
+  @RequireRole('operator')
+  create(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
+    return this.services.call(BotCreateCmd, object(body), req.actor);
+  }
+
+  @Get(':id')
+  @RequireRole('viewer')
+  get(@Req() req: AuthenticatedRequest, @Param('id') id: string) {
+    return this.services.call(BotGetQry, { botId: id }, req.actor);
+  }
+
+  @Post(':id/:action')
+  @HttpCode(200)
+  @RequireRole('operator')
+  lifecycle(@Req() req: AuthenticatedRequest, @Param('id') id: string, @Param('action') action: string, @Body() body: unknown) {
+    const def = LIFECYCLE[action];
+    if (!def) throw new GatewayException('NOT_FOUND', `unknown bot action "${action}": expected ${Object.keys(LIFECYCLE).join(', ')}`);
+    return this.services.call(def, { ...object(body), botId: id }, req.actor);
+  }
+}
+
+@Controller('api/v1/orders')
+export class OrdersController {
+  constructor(private readonly submitOrder: SubmitOrderUseCase) {}
+
+  /** A manual order from an operator: the same gate as the bots' orders. */
+  @Post()
+  @RequireRole('operator')
+  async submit(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
+    const order = SubmitOrder.safeParse(body);
+    if (!order.success) throw new GatewayException('CONTRACT_VIOLATION', describeIssues(order.error));
+    return this.submitOrder.execute(order.data, { actor: req.actor });
+  }
+}
+
+@Controller('api/v1/audit')
+export class AuditController {
+  constructor(private readonly services: ServiceClient) {}
+
+  @Get('verify')
+  @RequireRole('viewer')
+  verify(@Req() req: AuthenticatedRequest, @Query('from') from?: string, @Query('to') to?: string) {
+    return this.services.call(AuditChainVerifyQry, { ...(from ? { fromSequence: Number(from) } : {}), ...(to ? { toSequence: Number(to) } : {}) }, req.actor);
+  }
+
+  @Get('events')
+  @RequireRole('viewer')
+  events(
+    @Req() req: AuthenticatedRequest,
+    @Query('type') type?: string,
+    @Query('actorId') actorId?: string,
+    @Query('correlationId') correlationId?: string,
+    @Query('limit') limit?: string,
+  ) {
+    return this.services.call(
+      AuditEventsQry,
+      { ...(type ? { type } : {}), ...(actorId ? { actorId } : {}), ...(correlationId ? { correlationId } : {}), ...(limit ? { limit: Number(limit) } : {}) },
+      req.actor,
+    );
+  }
+}
+
+@Controller('api/v1')
+export class MetaController {
+  /** The OpenAPI document of this API (public). */
+  @Get('openapi.json')
+  openapi() {
+    return buildOpenApiDocument();
+  }
+
+  /** Who the token is. */
+  @Get('whoami')
+  @RequireRole('viewer')
+  whoami(@Req() req: AuthenticatedRequest) {
+    return req.actor;
+  }
+}

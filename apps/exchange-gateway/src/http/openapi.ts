@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import {
+  ActivateKillSwitch,
+  AuditChainVerdict,
+  AuditRecord,
+  Bot,
+  BotList,
+  CreateBot,
+  DeactivateKillSwitch,
+  ErrorBody,
+  KillSwitchChange,
+  KillSwitchStatus,
+  Reason,
+  SubmitOrder,
+  type Role,
+} from '@garde/contracts';
+
+interface Route {
+  method: 'get' | 'post';
+  path: string;
+  role: Role | null;
+  summary: string;
+  body?: z.ZodType;
+  query?: Record<string, string>;
+  result?: z.ZodType;
+  /** Success status (200 unless said). */
+  status?: number;
+}
+
+/** Every route of the operators' API. A test checks that each one is served. */
+export const API_ROUTES: Route[] = [
+  { method: 'get', path: '/api/v1/kill-switch', role: 'viewer', summary: 'State of every kill-switch scope, global first', query: { scope: 'only this scope' }, result: KillSwitchStatus },
+  { method: 'post', path: '/api/v1/kill-switch/activate', role: 'operator', summary: 'Stop trading in a scope (HALTED, or REDUCING)', body: ActivateKillSwitch, result: KillSwitchChange },
+  { method: 'post', path: '/api/v1/kill-switch/deactivate', role: 'risk', summary: 'Put a scope back to ACTIVE (bots stay HALTED until resumed)', body: DeactivateKillSwitch, result: KillSwitchChange },
+  { method: 'get', path: '/api/v1/bots', role: 'viewer', summary: 'List bots', query: { state: 'only bots in this state', exchangeId: 'only bots on this exchange' }, result: BotList },
+  { method: 'post', path: '/api/v1/bots', role: 'operator', summary: 'Create a bot', body: CreateBot, result: Bot, status: 201 },
+  { method: 'get', path: '/api/v1/bots/{id}', role: 'viewer', summary: 'One bot', result: Bot },
+  ...(['start', 'pause', 'resume', 'stop'] as const).map(
+    (action): Route => ({ method: 'post', path: `/api/v1/bots/{id}/${action}`, role: 'operator', summary: `${action} a bot`, body: z.object({ reason: Reason }), result: Bot }),
+  ),
+  { method: 'post', path: '/api/v1/orders', role: 'operator', summary: 'Submit an order through the gateway (kill-switch gate; no venue connectivity yet)', body: SubmitOrder, status: 201 },
+  { method: 'get', path: '/api/v1/audit/verify', role: 'viewer', summary: 'Verify the audit hash chain', query: { from: 'first sequence', to: 'last sequence' }, result: AuditChainVerdict },
+  {
+    method: 'get',
+    path: '/api/v1/audit/events',
+    role: 'viewer',
+    summary: 'Recent audit events, most recent first',
+    query: { type: 'event type', actorId: 'actor id', correlationId: 'correlation id', limit: '1-1000, default 100' },
+    result: z.object({ events: z.array(AuditRecord) }),
+  },
+  { method: 'get', path: '/api/v1/whoami', role: 'viewer', summary: "The token's actor and role" },
+  { method: 'get', path: '/api/v1/openapi.json', role: null, summary: 'This document' },
+];
+
+const schema = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
+
+export function buildOpenApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of API_ROUTES) {
+    const errors = { description: 'Refused or failed', content: { 'application/json': { schema: schema(z.object({ error: ErrorBody }), 'output') } } };
+    paths[r.path] ??= {};
+    paths[r.path]![r.method] = {
+      summary: r.summary,
+      ...(r.role ? { security: [{ bearer: [] }], 'x-required-role': r.role } : {}),
+      parameters: [
+        ...(r.path.includes('{id}') ? [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }] : []),
+        ...Object.entries(r.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } })),
+      ],
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(r.body, 'input') } } } } : {}),
+      responses: {
+        [String(r.status ?? 200)]: { description: 'OK', ...(r.result ? { content: { 'application/json': { schema: schema(r.result, 'output') } } } : {}) },
+        default: errors,
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Garde operators API',
+      version: '1',
+      description: 'Bearer tokens carry a role: viewer < operator < risk < admin. Errors are { error: { code, message, details? } } with a closed code.',
+    },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths,
+  };
+}

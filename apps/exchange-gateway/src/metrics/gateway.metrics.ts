@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+@Injectable()
+export class GatewayMetrics {
+  /** Orders by outcome: accepted or the refusal code (closed set: bounded labels). */
+  readonly orders: Counter<'result'>;
+  /** 1 when the gateway has read the kill-switch state since its last (re)connect; 0 = refusing everything. */
+  readonly killSwitchStateKnown: Gauge;
+  /** Time spent in the order gate (validation and kill-switch check). */
+  readonly gateDuration: Histogram;
+  /** Operators' API requests by route template and status. */
+  readonly apiRequests: Counter<'method' | 'route' | 'status'>;
+
+  constructor(registry: Registry) {
+    this.orders = new Counter({ name: 'garde_gateway_orders_total', help: 'Order submissions by result', labelNames: ['result'], registers: [registry] });
+    this.killSwitchStateKnown = new Gauge({
+      name: 'garde_gateway_kill_switch_state_known',
+      help: '1 when the kill-switch state has been read since the last (re)connect',
+      registers: [registry],
+    });
+    this.gateDuration = new Histogram({
+      name: 'garde_gateway_order_gate_seconds',
+      help: 'Time to pass an order through the gate',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01],
+      registers: [registry],
+    });
+    this.apiRequests = new Counter({
+      name: 'garde_gateway_api_requests_total',
+      help: 'Operators API requests',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    });
+  }
+}
