@@ -1,0 +1,71 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseArgs, UsageError } from './args.js';
+import { runCli } from './cli.js';
+
+/** A port nothing listens on: a command that reached for the API would exit 3, not 2. */
+const CLOSED_API = { GARDE_API_URL: 'http://127.0.0.1:9', GARDE_TOKEN: 't' };
+
+async function run(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { env: CLOSED_API, out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('parseArgs', () => {
+  const spec = { values: ['reason', 'exchange'], flags: ['global', 'json'] };
+
+  it('reads --key=value, --key value, flags and positionals', () => {
+    const args = parseArgs(['b-1', '--reason=fat finger', '--exchange', 'binance', '--global'], spec);
+    expect(args.positionals).toEqual(['b-1']);
+    expect(Object.fromEntries(args.options)).toEqual({ reason: 'fat finger', exchange: 'binance', global: true });
+  });
+
+  it('refuses unknown options, a missing value, a value on a flag, and repeats', () => {
+    expect(() => parseArgs(['--resaon=x'], spec)).toThrow(new UsageError('unknown option --resaon'));
+    expect(() => parseArgs(['--reason'], spec)).toThrow('--reason needs a value');
+    expect(() => parseArgs(['--reason', '--global'], spec)).toThrow('--reason needs a value');
+    expect(() => parseArgs(['--global=yes'], spec)).toThrow('--global takes no value');
+    expect(() => parseArgs(['--reason=a', '--reason=b'], spec)).toThrow('--reason given twice');
+  });
+});
+
+describe('bin/console usage errors (exit 2, nothing sent to the API)', () => {
+  it.each([
+    [['risk:kill-switch:activate', '--global'], 'a reason is required'],
+    [['risk:kill-switch:activate', '--reason=why'], 'name exactly one scope'],
+    [['risk:kill-switch:activate', '--global', '--bot=b-1', '--reason=why'], 'name exactly one scope'],
+    [['risk:kill-switch:deactivate', '--exchange=binance', '--reason='], 'a reason is required'],
+    [['bot:pause', '--reason=why'], 'name one bot'],
+    [['bot:status'], 'name one bot'],
+    [['bot:status', '--all', 'b-1'], 'either --all or one bot id'],
+    [['bot:create', '--name=x'], 'missing --strategy, --exchange, --symbol'],
+    [['bot:create', '--name=x', '--strategy=grid', '--exchange=e', '--symbol=A/B', '--params=[1]'], '--params must be a JSON object'],
+    [['audit:verify', '--from=zero'], '--from must be a sequence number'],
+    [['no:such-command'], 'unknown command'],
+  ])('%j → %s', async (argv, message) => {
+    const result = await run(...argv);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(message);
+  });
+
+  it('prints errors as JSON with --json', async () => {
+    const result = await run('risk:kill-switch:activate', '--global', '--json');
+    expect(JSON.parse(result.err)).toEqual({ error: { code: 'USAGE', message: 'a reason is required: --reason="what happened"' } });
+  });
+
+  it('exits 3 when the API is unreachable', async () => {
+    const result = await run('risk:kill-switch:status');
+    expect(result.code).toBe(3);
+    expect(result.err).toContain('cannot reach the Garde API at http://127.0.0.1:9');
+  });
+
+  it('shows help for every command', async () => {
+    const result = await run('help');
+    expect(result.code).toBe(0);
+    for (const name of ['risk:kill-switch:activate', 'risk:kill-switch:deactivate', 'risk:kill-switch:status', 'bot:create', 'bot:status', 'bot:pause', 'bot:resume', 'audit:verify']) {
+      expect(result.out).toContain(name);
+      expect((await run(name, '--help')).out).toContain(`bin/console ${name}`);
+    }
+  });
+});

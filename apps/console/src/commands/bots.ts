@@ -1,0 +1,125 @@
+import { EXIT } from '../api-client.js';
+import { flag, str, UsageError, type ParsedArgs } from '../args.js';
+import type { Command } from '../command.js';
+import { table, when } from '../output.js';
+
+interface Bot {
+  id: string;
+  name: string;
+  strategy: string;
+  parameters: Record<string, unknown>;
+  exchangeId: string;
+  symbol: string;
+  state: string;
+  stateReason: string;
+  stateActor: string;
+  since: string;
+  trading: boolean;
+  note: string;
+  createdAt: string;
+}
+
+const botRow = (b: Bot) => [b.id, b.name, b.state, b.strategy, b.exchangeId, b.symbol, when(b.since), b.stateReason];
+const BOT_HEADERS = ['ID', 'NAME', 'STATE', 'STRATEGY', 'EXCHANGE', 'SYMBOL', 'SINCE', 'REASON'];
+
+function describeBot(b: Bot): string {
+  return [
+    `Bot ${b.id} (${b.name})`,
+    `  state:     ${b.state} since ${when(b.since)} (by ${b.stateActor}: ${b.stateReason})`,
+    `  strategy:  ${b.strategy} ${JSON.stringify(b.parameters)}`,
+    `  market:    ${b.symbol} on ${b.exchangeId}`,
+    `  trading:   ${b.trading ? 'yes' : 'no'} (${b.note})`,
+    `  created:   ${when(b.createdAt)}`,
+  ].join('\n');
+}
+
+function oneBotId(args: ParsedArgs, usage: string): string {
+  if (args.positionals.length !== 1) throw new UsageError(`name one bot: ${usage}`);
+  return args.positionals[0]!;
+}
+
+export const botStatus: Command = {
+  name: 'bot:status',
+  summary: 'One bot in detail, or every bot (--all), with state, strategy and market',
+  usage: ['bot:status <bot-id> [--json]', 'bot:status --all [--state=<STATE>] [--exchange=<exchange-id>] [--json]'],
+  values: ['state', 'exchange'],
+  flags: ['all'],
+  async run(args, ctx) {
+    if (flag(args, 'all')) {
+      if (args.positionals.length) throw new UsageError('give either --all or one bot id, not both');
+      const query = new URLSearchParams();
+      if (str(args, 'state')) query.set('state', str(args, 'state')!.toUpperCase());
+      if (str(args, 'exchange')) query.set('exchangeId', str(args, 'exchange')!);
+      const { bots } = await ctx.api.call<{ bots: Bot[] }>('GET', `/api/v1/bots${query.size ? `?${query}` : ''}`);
+      if (ctx.json) {
+        ctx.out(JSON.stringify({ bots }));
+        return EXIT.OK;
+      }
+      const counts = new Map<string, number>();
+      for (const b of bots) counts.set(b.state, (counts.get(b.state) ?? 0) + 1);
+      ctx.out(table(BOT_HEADERS, bots.map(botRow)));
+      ctx.out(`\n${bots.length} bot(s)${counts.size ? `: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}` : ''}`);
+      if (bots.some((b) => !b.trading)) ctx.out('Note: the strategy engine is not built yet; no bot places orders.');
+      return EXIT.OK;
+    }
+    if (str(args, 'state') || str(args, 'exchange')) throw new UsageError('--state and --exchange filter --all');
+    const bot = await ctx.api.call<Bot>('GET', `/api/v1/bots/${encodeURIComponent(oneBotId(args, 'bot:status <bot-id> or bot:status --all'))}`);
+    ctx.out(ctx.json ? JSON.stringify(bot) : describeBot(bot));
+    return EXIT.OK;
+  },
+};
+
+export const botCreate: Command = {
+  name: 'bot:create',
+  summary: 'Create a bot (state CREATED; start it with bot:start)',
+  usage: ['bot:create --name=<name> --strategy=<grid|dca|…> --exchange=<exchange-id> --symbol=<BASE/QUOTE> [--id=<bot-id>] [--params=\'{"levels":10}\'] [--json]'],
+  values: ['name', 'strategy', 'exchange', 'symbol', 'id', 'params'],
+  flags: [],
+  async run(args, ctx) {
+    const missing = ['name', 'strategy', 'exchange', 'symbol'].filter((k) => !str(args, k));
+    if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`);
+    let parameters: unknown = {};
+    if (str(args, 'params')) {
+      try {
+        parameters = JSON.parse(str(args, 'params')!);
+      } catch {
+        throw new UsageError('--params must be a JSON object, e.g. --params=\'{"levels":10}\'');
+      }
+      if (!parameters || typeof parameters !== 'object' || Array.isArray(parameters)) throw new UsageError('--params must be a JSON object');
+    }
+    const bot = await ctx.api.call<Bot>('POST', '/api/v1/bots', {
+      name: str(args, 'name'),
+      strategy: str(args, 'strategy'),
+      exchangeId: str(args, 'exchange'),
+      symbol: str(args, 'symbol'),
+      parameters,
+      ...(str(args, 'id') ? { id: str(args, 'id') } : {}),
+    });
+    ctx.out(ctx.json ? JSON.stringify(bot) : `Created bot ${bot.id} (${bot.name}), state ${bot.state}\n${describeBot(bot)}`);
+    return EXIT.OK;
+  },
+};
+
+function lifecycle(action: 'start' | 'pause' | 'resume' | 'stop', summary: string): Command {
+  const usage = `bot:${action} <bot-id> --reason="…" [--json]`;
+  return {
+    name: `bot:${action}`,
+    summary,
+    usage: [usage],
+    values: ['reason'],
+    flags: [],
+    async run(args, ctx) {
+      const id = oneBotId(args, usage);
+      const reason = str(args, 'reason');
+      if (!reason?.trim()) throw new UsageError('a reason is required: --reason="why"');
+      const bot = await ctx.api.call<Bot>('POST', `/api/v1/bots/${encodeURIComponent(id)}/${action}`, { reason });
+      ctx.out(ctx.json ? JSON.stringify(bot) : `Bot ${bot.id} is now ${bot.state} (${bot.stateReason})`);
+      return EXIT.OK;
+    },
+  };
+}
+
+export const botStart = lifecycle('start', 'Start a CREATED bot');
+export const botPause = lifecycle('pause', 'Pause a RUNNING bot');
+export const botResume = lifecycle('resume', 'Resume a PAUSED, HALTED or ERROR bot (refused while a kill switch covers it)');
+export const botStop = lifecycle('stop', 'Stop a bot for good (STOPPED is final)');

@@ -1,0 +1,22 @@
+import type { Command } from '../command.js';
+import { auditVerify } from './audit.js';
+import { hashToken } from './auth.js';
+import { botCreate, botPause, botResume, botStart, botStatus, botStop } from './bots.js';
+import { activateKillSwitch, deactivateKillSwitch, killSwitchStatus } from './kill-switch.js';
+import { orderSubmit } from './orders.js';
+
+/** Every command of bin/console, in the order `help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  activateKillSwitch,
+  deactivateKillSwitch,
+  killSwitchStatus,
+  botCreate,
+  botStatus,
+  botStart,
+  botPause,
+  botResume,
+  botStop,
+  orderSubmit,
+  auditVerify,
+  hashToken,
+];
