@@ -1,0 +1,45 @@
+import { describe, expect, it } from '@jest/globals';
+import { busTopology, killSwitchKey, scopeFromKillSwitchKey } from './topology.js';
+import { ActivateKillSwitch, KillSwitchActivateCmd, KillSwitchActivatedEvt } from './kill-switch.js';
+import { SubmitOrder } from './orders.js';
+import { CreateBot } from './bots.js';
+
+describe('bus topology', () => {
+  it('builds subjects, streams and buckets, namespaced for isolation', () => {
+    const prod = busTopology();
+    expect(prod.subject(KillSwitchActivateCmd)).toBe('risk.cmd.killswitch.activate');
+    expect(prod.subject(KillSwitchActivatedEvt, 'global')).toBe('risk.evt.killswitch.activated.global');
+    expect([prod.auditStream, prod.killSwitchBucket, ...prod.auditSubjects]).toEqual(['AUDIT', 'KILL_SWITCH', '*.evt.>']);
+    const test = busTopology('t1a2');
+    expect(test.subject(KillSwitchActivateCmd)).toBe('t1a2.risk.cmd.killswitch.activate');
+    expect([test.auditStream, test.killSwitchBucket, ...test.auditSubjects]).toEqual(['t1a2_AUDIT', 't1a2_KILL_SWITCH', 't1a2.*.evt.>']);
+    expect(() => busTopology('has.dot')).toThrow('invalid bus namespace');
+  });
+
+  it('maps scopes to KV keys and back, ids with dots included', () => {
+    for (const scope of ['global', 'exchange:binance.eu', 'bot:b-1.x']) expect(scopeFromKillSwitchKey(killSwitchKey(scope))).toBe(scope);
+  });
+});
+
+describe('contracts refuse what the design forbids', () => {
+  it('a kill-switch activation needs a reason and a known scope kind', () => {
+    expect(ActivateKillSwitch.safeParse({ scope: 'global', reason: '  ' }).success).toBe(false);
+    expect(ActivateKillSwitch.safeParse({ scope: 'venue:x', reason: 'why not' }).success).toBe(false);
+    expect(ActivateKillSwitch.parse({ scope: 'exchange:binance', reason: 'venue down' })).toEqual({ scope: 'exchange:binance', reason: 'venue down', state: 'HALTED' });
+  });
+
+  it('orders carry decimal strings, never numbers, and limit orders need a price', () => {
+    const order = { clientOrderId: 'c1', exchangeId: 'binance', symbol: 'BTC/USDT', side: 'buy', type: 'limit', quantity: '0.5', price: '65000.10' };
+    expect(SubmitOrder.safeParse(order).success).toBe(true);
+    for (const bad of [{ quantity: 0.5 }, { quantity: '-1' }, { quantity: '0' }, { quantity: '1e3' }, { price: undefined }, { type: 'market' }]) {
+      expect(SubmitOrder.safeParse({ ...order, ...bad }).success).toBe(false);
+    }
+  });
+
+  it('bots need a BASE/QUOTE symbol and ids that fit in a kill-switch scope', () => {
+    const bot = { name: 'grid 1', strategy: 'grid', exchangeId: 'binance', symbol: 'BTC/USDT' };
+    expect(CreateBot.safeParse(bot).success).toBe(true);
+    expect(CreateBot.safeParse({ ...bot, symbol: 'BTCUSDT' }).success).toBe(false);
+    expect(CreateBot.safeParse({ ...bot, id: 'has space' }).success).toBe(false);
+  });
+});
