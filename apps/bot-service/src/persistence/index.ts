@@ -1,0 +1,9 @@
+import { BotRow, BotTransitionRow } from './bot.entities.js';
+import { Bots1764316800000 } from './migrations/1764316800000-bots.js';
+
+export const BOTS_SCHEMA = 'bots';
+export const botEntities = [BotRow, BotTransitionRow];
+export const botMigrations = [Bots1764316800000];
+export { BotRow, BotTransitionRow };
+export * from './bot.repository.js';
+export * from './bot.mapper.js';

@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { BotCreatedEvt, type Bot, type CreateBot, type ScopeState, type TypedEnvelope } from '@garde/contracts';
+import { MessageBus } from '@garde/platform';
+import { BotException } from '../../errors/bot.exception.js';
+import { BotMetrics } from '../../metrics/bot.metrics.js';
+import { BotRepository, toBot } from '../../persistence/index.js';
+import { KillSwitchGate } from '../../state/kill-switch.gate.js';
+import { authorizeMutation, contextOf, haltReason, newBotId } from '../bot-rules.js';
+
+/**
+ * Records a new bot. In a HALTED scope it is created HALTED: no bot of a halted scope is ever
+ * CREATED, RUNNING or PAUSED.
+ */
+@Injectable()
+export class CreateBotUseCase {
+  constructor(
+    private readonly repository: BotRepository,
+    private readonly gate: KillSwitchGate,
+    private readonly bus: MessageBus,
+    private readonly metrics: BotMetrics,
+  ) {}
+
+  async execute(input: CreateBot, env: TypedEnvelope<unknown>): Promise<Bot> {
+    const actor = authorizeMutation(env.actor, 'create a bot');
+    const ctx = contextOf(env);
+    const id = input.id ?? newBotId();
+    const at = new Date();
+    const result = await this.repository.insert(() => {
+      const halting: ScopeState | undefined = this.gate.haltingScope({ botId: id, exchangeId: input.exchangeId });
+      const reason = halting ? haltReason(halting) : 'created';
+      return {
+        bot: { id, name: input.name, strategy: input.strategy, parameters: input.parameters, exchangeId: input.exchangeId, symbol: input.symbol, state: halting ? 'HALTED' : 'CREATED', stateReason: reason },
+        record: { reason, actor, scope: halting?.scope ?? null, correlationId: ctx.correlationId, at },
+      };
+    });
+    if (!result.ok) {
+      throw result.duplicate === 'id'
+        ? new BotException('ALREADY_EXISTS', `a bot with id "${id}" already exists`, { id })
+        : new BotException('ALREADY_EXISTS', `a bot named "${input.name}" already exists`, { name: input.name });
+    }
+    this.metrics.refreshStates();
+    const bot = toBot(result.row);
+    try {
+      await this.bus.publish(BotCreatedEvt, bot, ctx, bot.id);
+    } catch (err) {
+      throw new BotException('UNAVAILABLE', `bot ${bot.id} is created, but its event could not be published to the audit stream (${String(err)})`, { botId: bot.id });
+    }
+    return bot;
+  }
+}
