@@ -29,7 +29,7 @@ export function parseArgs(argv: string[], spec: { values: readonly string[]; fla
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);
       options.set(name, true);
     } else if (spec.values.includes(name)) {
-      let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+      const value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
       if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value (--${name}=…)`);
       if (options.has(name)) throw new UsageError(`--${name} given twice`);
       options.set(name, value);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RunningService } from '@garde/platform';
-import { createSandbox, startTcpProxy, type TcpProxy, type TestSandbox } from '@garde/testing';
+import { createSandbox, startTcpProxy, until, type TcpProxy, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../../risk-service/src/app.js';
 import { startExchangeGateway } from '../src/app.js';
 import { sha256Hex } from '../src/auth/token-authenticator.js';
@@ -21,15 +21,6 @@ const order = (extra: Record<string, unknown> = {}) => ({
   price: '65000',
   ...extra,
 });
-
-async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('exchange-gateway: kill-switch gate and operators API', () => {
   let sandbox: TestSandbox;

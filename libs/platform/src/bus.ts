@@ -157,8 +157,9 @@ export class MessageBus {
   }
 
   /** Stops answering requests (in-flight handlers finish). */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     for (const sub of this.subscriptions.splice(0)) sub.unsubscribe();
+    return Promise.resolve();
   }
 }
 

@@ -72,10 +72,11 @@ export class KillSwitchWatcher {
     this.knownListeners.push(listener);
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.stopped = true;
     this.watch?.stop();
     this.setKnown(false);
+    return Promise.resolve();
   }
 
   private setKnown(known: boolean): void {

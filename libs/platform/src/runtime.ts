@@ -1,6 +1,8 @@
 import { Controller, Get, Global, Inject, Module, Res, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Response } from 'express';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -148,7 +150,7 @@ export async function startService<C extends ServiceEnv>(opts: StartOptions<C>):
     const app = await NestFactory.create(RootModule, { logger, abortOnError: false });
     opts.configureApp?.(app);
     await app.listen(opts.config.HTTP_PORT, opts.config.HTTP_HOST);
-    const address = app.getHttpServer().address() as { port: number };
+    const address = (app.getHttpServer() as Server).address() as AddressInfo;
     const url = `http://${opts.config.HTTP_HOST}:${address.port}`;
     log.info('ready', { url });
     let closing: Promise<void> | undefined;

@@ -1,2 +1,3 @@
 export * from './sandbox.js';
 export * from './tcp-proxy.js';
+export * from './processes.js';

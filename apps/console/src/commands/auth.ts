@@ -9,7 +9,7 @@ export const hashToken: Command = {
   usage: ['auth:hash-token <token> [--actor=<name> --role=<viewer|operator|risk|admin>]'],
   values: ['actor', 'role'],
   flags: [],
-  async run(args, ctx) {
+  run(args, ctx) {
     if (args.positionals.length !== 1) throw new UsageError('give the token: auth:hash-token <token>');
     const token = args.positionals[0]!;
     if (token.length < 16) throw new UsageError('a token needs at least 16 characters');
@@ -20,6 +20,6 @@ export const hashToken: Command = {
     if (role !== undefined && !['viewer', 'operator', 'risk', 'admin'].includes(String(role))) throw new UsageError('--role is one of viewer, operator, risk, admin');
     const line = actor ? `${String(actor)}:${String(role)}:${digest}` : digest;
     ctx.out(ctx.json ? JSON.stringify({ sha256: digest, ...(actor ? { entry: line } : {}) }) : line);
-    return EXIT.OK;
+    return Promise.resolve(EXIT.OK);
   },
 };

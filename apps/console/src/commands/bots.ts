@@ -50,7 +50,7 @@ export const botStatus: Command = {
       const query = new URLSearchParams();
       if (str(args, 'state')) query.set('state', str(args, 'state')!.toUpperCase());
       if (str(args, 'exchange')) query.set('exchangeId', str(args, 'exchange')!);
-      const { bots } = await ctx.api.call<{ bots: Bot[] }>('GET', `/api/v1/bots${query.size ? `?${query}` : ''}`);
+      const { bots } = await ctx.api.call<{ bots: Bot[] }>('GET', `/api/v1/bots${query.size ? `?${query.toString()}` : ''}`);
       if (ctx.json) {
         ctx.out(JSON.stringify({ bots }));
         return EXIT.OK;

