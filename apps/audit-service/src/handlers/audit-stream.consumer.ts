@@ -1,0 +1,142 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { JsonLogger, MessageBus, NATS_CONNECTION, SERVICE_CONFIG, errorFields, type ContextLogger, type NatsConnection } from '@garde/platform';
+import type { AuditConfig } from '../config/audit.config.js';
+import { AuditMetrics } from '../metrics/audit.metrics.js';
+import { AuditEventRepository } from '../persistence/audit-event.repository.js';
+import { AppendAuditEvents, type AppendOutcome } from '../use-cases/append-audit-events/append-audit-events.use-case.js';
+
+const MAX_RETRY_DELAY_MS = 60_000;
+
+/**
+ * The JetStream boundary: a durable pull consumer of the AUDIT stream with explicit acks. Messages are
+ * appended in batches (whatever has arrived, up to AUDIT_BATCH_SIZE), acked only after the commit.
+ * It starts once the app is up and stops before NATS is drained (Nest runs onModuleDestroy first).
+ */
+@Injectable()
+export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDestroy {
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private readonly log: ContextLogger;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly bus: MessageBus,
+    @Inject(SERVICE_CONFIG) private readonly config: AuditConfig,
+    private readonly append: AppendAuditEvents,
+    private readonly repository: AuditEventRepository,
+    private readonly metrics: AuditMetrics,
+    logger: JsonLogger,
+  ) {
+    this.log = logger.child('audit-consumer');
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.metrics.chainHeadSequence.set((await this.repository.head())?.sequence ?? 0);
+    const { auditStream, auditConsumer } = this.bus.topology;
+    await this.ensureConsumer(auditStream, auditConsumer);
+    const consumer = await jetstream(this.nc).consumers.get(auditStream, auditConsumer);
+    this.metrics.setPendingProbe(async () => {
+      const info = await consumer.info();
+      return info.num_pending + info.num_ack_pending;
+    });
+    this.messages = await consumer.consume({ max_messages: this.config.AUDIT_BATCH_SIZE });
+    this.loop = this.run(this.messages).catch((err: unknown) => {
+      // The iterator only fails when the consumer is gone for good: a deaf audit-service must be restarted.
+      if (!this.stopping) this.log.fatal('the audit consumer stopped', errorFields(err));
+    });
+    this.log.info('consuming', { stream: auditStream, consumer: auditConsumer });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    this.metrics.setPendingProbe(undefined);
+    await this.messages?.close();
+    await this.loop;
+  }
+
+  /** Creates the durable consumer when missing; an existing one (another replica's) is used as it is. */
+  private async ensureConsumer(stream: string, name: string): Promise<void> {
+    const jsm = await jetstreamManager(this.nc);
+    try {
+      await jsm.consumers.info(stream, name);
+      return;
+    } catch (err) {
+      if (!/not found/i.test(String(err))) throw err;
+    }
+    const config: Partial<ConsumerConfig> = {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      max_deliver: this.config.AUDIT_MAX_DELIVER,
+      ack_wait: this.config.AUDIT_ACK_WAIT_MS * 1_000_000,
+      // More in flight than one batch, so the next batch is already here when a commit ends.
+      max_ack_pending: this.config.AUDIT_BATCH_SIZE * 10,
+    };
+    try {
+      await jsm.consumers.add(stream, config);
+    } catch (err) {
+      // Two replicas starting together: the other one created it.
+      if (!/already in use|exists/i.test(String(err))) throw err;
+    }
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    let batch: JsMsg[] = [];
+    for await (const msg of messages) {
+      if (this.stopping) {
+        // Not processed: give it straight back so that another replica (or the next start) takes it.
+        msg.nak();
+        continue;
+      }
+      batch.push(msg);
+      // Append whatever has arrived: a batch under load, a single event when it is quiet.
+      if (batch.length >= this.config.AUDIT_BATCH_SIZE || messages.getPending() === 0) {
+        await this.flush(batch);
+        batch = [];
+      }
+    }
+    for (const msg of batch) msg.nak();
+  }
+
+  private async flush(batch: JsMsg[]): Promise<void> {
+    let outcomes: AppendOutcome[];
+    try {
+      outcomes = await this.append.execute(
+        batch.map((m) => ({ data: m.data, subject: m.subject, streamSequence: m.info.streamSequence, deliveryCount: m.info.deliveryCount })),
+      );
+    } catch (err) {
+      this.log.error('could not process a batch of the AUDIT stream; it will be redelivered', errorFields(err));
+      outcomes = batch.map(() => ({ status: 'retry', error: String(err) }));
+    }
+    batch.forEach((msg, i) => this.settle(msg, outcomes[i] ?? { status: 'retry', error: 'no outcome' }));
+  }
+
+  private settle(msg: JsMsg, outcome: AppendOutcome): void {
+    switch (outcome.status) {
+      case 'appended':
+      case 'duplicate':
+        msg.ack();
+        return;
+      case 'poison':
+        // Never redelivered; the use case has logged it with its stream sequence and counted it.
+        msg.term();
+        return;
+      case 'retry': {
+        const delivery = msg.info.deliveryCount;
+        if (delivery >= this.config.AUDIT_MAX_DELIVER) {
+          // JetStream will not deliver it again: say so loudly; the event stays in the stream for a replay.
+          this.log.fatal('an event could not be appended after its last delivery; it is missing from the audit chain', {
+            streamSequence: msg.info.streamSequence,
+            subject: msg.subject,
+            deliveries: delivery,
+            error: outcome.error,
+          });
+        }
+        msg.nak(Math.min(this.config.AUDIT_RETRY_DELAY_MS * 2 ** (delivery - 1), MAX_RETRY_DELAY_MS));
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,8 @@
+import { AuditEventRow } from './audit-event.entity.js';
+import { AuditEvent1764403200000 } from './migrations/1764403200000-audit-event.js';
+
+export const AUDIT_SCHEMA = 'audit';
+export const auditEntities = [AuditEventRow];
+export const auditMigrations = [AuditEvent1764403200000];
+export { AuditEventRow };
+export * from './audit-event.repository.js';
