@@ -1,12 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Actor, ScopeState, TradingState } from '@garde/contracts';
-import { KillSwitchChangeRow, KillSwitchScopeRow } from './kill-switch.entities.js';
+import { KillSwitchScopeRow } from './kill-switch.entities.js';
 
 export interface StateChange {
   current: ScopeState;
   previousState: TradingState;
   changed: boolean;
+}
+
+interface ChangeRow {
+  previous_state: string;
+  changed: boolean;
+  scope: string | null;
+  state: string;
+  reason: string;
+  actor: Actor;
+  since: Date;
+  version: number;
 }
 
 /** PostgreSQL side of the kill switch: the current state per scope and the full history. */
@@ -15,39 +26,25 @@ export class KillSwitchRepository {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Moves a scope to `to` in one transaction (serialised per scope), recording the change in the
-   * history. Writes nothing when the scope is already in that state.
+   * Moves a scope to `to`, serialised per scope, recording the change in the history (one round
+   * trip: the `change_kill_switch` function of the migrations). Writes nothing when the scope is
+   * already in that state.
    */
   async changeState(input: { scope: string; to: TradingState; reason: string; actor: Actor; correlationId: string; at: Date }): Promise<StateChange> {
-    return this.ds.transaction(async (em) => {
-      await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`kill-switch:${input.scope}`]);
-      const existing = await em.findOneBy(KillSwitchScopeRow, { scope: input.scope });
-      const previousState = (existing?.state ?? 'ACTIVE') as TradingState;
-      if (existing && previousState === input.to) return { current: toScopeState(existing), previousState, changed: false };
-      if (!existing && input.to === 'ACTIVE') {
-        return { current: neverSet(input.scope), previousState, changed: false };
-      }
-      const row = em.create(KillSwitchScopeRow, {
-        scope: input.scope,
-        state: input.to,
-        reason: input.reason,
-        actor: input.actor,
-        since: input.at,
-        version: (existing?.version ?? 0) + 1,
-      });
-      await em.save(row);
-      await em.insert(KillSwitchChangeRow, {
-        scope: input.scope,
-        fromState: previousState,
-        toState: input.to,
-        reason: input.reason,
-        actor: input.actor,
-        changedAt: input.at,
-        version: row.version,
-        correlationId: input.correlationId,
-      });
-      return { current: toScopeState(row), previousState, changed: true };
-    });
+    const rows = await this.ds.query<ChangeRow[]>('SELECT * FROM change_kill_switch($1, $2, $3, $4, $5, $6)', [
+      input.scope,
+      input.to,
+      input.reason,
+      JSON.stringify(input.actor),
+      input.at,
+      input.correlationId,
+    ]);
+    const row = rows[0];
+    if (!row) throw new Error('change_kill_switch returned no row');
+    const previousState = row.previous_state as TradingState;
+    if (row.scope === null) return { current: neverSet(input.scope), previousState, changed: false };
+    const current: ScopeState = { scope: row.scope, state: row.state as TradingState, reason: row.reason, actor: row.actor, since: row.since.toISOString(), version: row.version };
+    return { current, previousState, changed: row.changed };
   }
 
   async list(): Promise<ScopeState[]> {
