@@ -68,6 +68,23 @@ describe('risk-service kill switch', () => {
     expect(await sandbox.sql('SELECT * FROM risk.kill_switch_change')).toHaveLength(before.length);
   });
 
+  it('serves its state as metrics, right in every replica whichever applied the change', async () => {
+    const replica = await startRiskService(sandbox.env());
+    try {
+      const reply = await replica.runtime.bus.request(KillSwitchActivateCmd, { scope: 'global', reason: 'metrics check' }, { actor: operator });
+      expect(reply.ok).toBe(true);
+      for (const service of [risk, replica]) {
+        const text = await (await fetch(`${service.url}/metrics`)).text();
+        expect(text).toMatch(/^garde_risk_kill_switch_global_halted\{service="risk-service"\} 1$/m);
+        expect(text).toMatch(/^garde_risk_kill_switch_scopes\{state="HALTED",service="risk-service"\} 1$/m); // global; exchange:binance is ACTIVE again
+      }
+      await replica.runtime.bus.request(KillSwitchDeactivateCmd, { scope: 'global', reason: 'metrics check done' }, { actor: riskOfficer });
+      expect(await (await fetch(`${risk.url}/metrics`)).text()).toMatch(/^garde_risk_kill_switch_global_halted\{service="risk-service"\} 0$/m);
+    } finally {
+      await replica.close();
+    }
+  });
+
   it('re-publishes to the KV bucket on start a state the bucket lost', async () => {
     await bus().request(KillSwitchActivateCmd, { scope: 'bot:b-7', reason: 'runaway' }, { actor: operator });
     const kv = await new Kvm(risk.runtime.nc).open(bus().topology.killSwitchBucket);

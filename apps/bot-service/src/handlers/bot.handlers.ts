@@ -1,7 +1,6 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { BotCreateCmd, BotGetQry, BotListQry, BotPauseCmd, BotResumeCmd, BotStartCmd, BotStopCmd } from '@garde/contracts';
 import { MessageBus } from '@garde/platform';
-import { BotMetrics } from '../metrics/bot.metrics.js';
 import { ChangeBotStateUseCase } from '../use-cases/change-bot-state/change-bot-state.use-case.js';
 import { CreateBotUseCase } from '../use-cases/create-bot/create-bot.use-case.js';
 import { GetBotUseCase } from '../use-cases/get-bot/get-bot.use-case.js';
@@ -18,13 +17,11 @@ export class BotHandlers implements OnApplicationBootstrap {
     private readonly change: ChangeBotStateUseCase,
     private readonly get: GetBotUseCase,
     private readonly list: ListBotsUseCase,
-    private readonly metrics: BotMetrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     // The kill-switch state is read, and applied to the bots, before the first request is answered.
     await this.killSwitch.start();
-    this.metrics.refreshStates();
     const queue = this.bus.topology.queueGroup('bot-service');
     this.bus.serve(BotCreateCmd, queue, (p, env) => this.create.execute(p, env));
     this.bus.serve(BotStartCmd, queue, (p, env) => this.change.execute('start', p, env));

@@ -1,7 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { ScopeState } from '@garde/contracts';
 import { JsonLogger, KillSwitchWatcher, errorFields, type ContextLogger } from '@garde/platform';
-import { BotMetrics } from '../metrics/bot.metrics.js';
 import { HaltBotsInScopeUseCase } from '../use-cases/halt-bots-in-scope/halt-bots-in-scope.use-case.js';
 
 /**
@@ -18,7 +17,6 @@ export class KillSwitchListener implements OnModuleDestroy {
   constructor(
     private readonly watcher: KillSwitchWatcher,
     private readonly halt: HaltBotsInScopeUseCase,
-    private readonly metrics: BotMetrics,
     logger: JsonLogger,
   ) {
     this.log = logger.child('kill-switch');
@@ -53,7 +51,6 @@ export class KillSwitchListener implements OnModuleDestroy {
     await this.watcher.stop();
     await this.idle();
     await this.halt.settled();
-    await this.metrics.settled();
   }
 
   private enqueue(state: ScopeState, receivedAt: bigint): void {

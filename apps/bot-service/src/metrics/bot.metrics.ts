@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { BOT_STATES } from '@garde/domain';
-import { JsonLogger, errorFields, type ContextLogger } from '@garde/platform';
+import { JsonLogger, errorFields } from '@garde/platform';
 import { BotRepository } from '../persistence/bot.repository.js';
 
 @Injectable()
@@ -14,17 +14,28 @@ export class BotMetrics {
   readonly haltDuration: Histogram;
   /** Bots moved to HALTED by a kill switch. */
   readonly botsHalted: Counter;
-  private readonly log: ContextLogger;
-  private refreshing: Promise<void> | undefined;
-  private refreshAgain = false;
 
   constructor(
     registry: Registry,
-    private readonly repository: BotRepository,
+    repository: BotRepository,
     logger: JsonLogger,
   ) {
-    this.log = logger.child('metrics');
-    this.botsByState = new Gauge({ name: 'garde_bot_bots', help: 'Bots per lifecycle state', labelNames: ['state'], registers: [registry] });
+    const log = logger.child('metrics');
+    // Counted from PostgreSQL at scrape time: right in every replica, whichever made the change.
+    this.botsByState = new Gauge({
+      name: 'garde_bot_bots',
+      help: 'Bots per lifecycle state',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        try {
+          const counts = await repository.countByState();
+          for (const state of BOT_STATES) this.set({ state }, counts.find((c) => c.state === state)?.count ?? 0);
+        } catch (err) {
+          log.warn('bots-per-state count failed', errorFields(err));
+        }
+      },
+    });
     this.transitions = new Counter({
       name: 'garde_bot_transitions_total',
       help: 'Bot lifecycle transitions, by from and to state',
@@ -38,30 +49,5 @@ export class BotMetrics {
       registers: [registry],
     });
     this.botsHalted = new Counter({ name: 'garde_bot_kill_switch_halted_bots_total', help: 'Bots moved to HALTED by a kill switch', registers: [registry] });
-  }
-
-  /**
-   * Recounts bots per state (one GROUP BY) without making the caller wait. Calls during a refresh
-   * coalesce into one more refresh, so a burst of changes costs two queries, not one per change.
-   */
-  refreshStates(): void {
-    if (this.refreshing) {
-      this.refreshAgain = true;
-      return;
-    }
-    this.refreshing = (async () => {
-      do {
-        this.refreshAgain = false;
-        const counts = await this.repository.countByState();
-        for (const state of BOT_STATES) this.botsByState.set({ state }, counts.find((c) => c.state === state)?.count ?? 0);
-      } while (this.refreshAgain);
-    })()
-      .catch((err: unknown) => this.log.warn('bots-per-state refresh failed', errorFields(err)))
-      .finally(() => (this.refreshing = undefined));
-  }
-
-  /** Resolves when no refresh is running (for shutdown). */
-  async settled(): Promise<void> {
-    while (this.refreshing) await this.refreshing;
   }
 }

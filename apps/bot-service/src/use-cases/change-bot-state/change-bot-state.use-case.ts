@@ -40,7 +40,6 @@ export class ChangeBotStateUseCase {
     const from = changed.before.state as BotState;
     const to = changed.after.state as BotState;
     this.metrics.transitions.inc({ from, to });
-    this.metrics.refreshStates();
     try {
       await this.bus.publish(BotStateChangedEvt, { botId: command.botId, from, to, reason: command.reason }, ctx, command.botId);
     } catch (err) {

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { BotCreatedEvt, type Bot, type CreateBot, type ScopeState, type TypedEnvelope } from '@garde/contracts';
 import { MessageBus } from '@garde/platform';
 import { BotException } from '../../errors/bot.exception.js';
-import { BotMetrics } from '../../metrics/bot.metrics.js';
 import { BotRepository, toBot } from '../../persistence/index.js';
 import { KillSwitchGate } from '../../state/kill-switch.gate.js';
 import { authorizeMutation, contextOf, haltReason, newBotId } from '../bot-rules.js';
@@ -17,7 +16,6 @@ export class CreateBotUseCase {
     private readonly repository: BotRepository,
     private readonly gate: KillSwitchGate,
     private readonly bus: MessageBus,
-    private readonly metrics: BotMetrics,
   ) {}
 
   async execute(input: CreateBot, env: TypedEnvelope<unknown>): Promise<Bot> {
@@ -38,7 +36,6 @@ export class CreateBotUseCase {
         ? new BotException('ALREADY_EXISTS', `a bot with id "${id}" already exists`, { id })
         : new BotException('ALREADY_EXISTS', `a bot named "${input.name}" already exists`, { name: input.name });
     }
-    this.metrics.refreshStates();
     const bot = toBot(result.row);
     try {
       await this.bus.publish(BotCreatedEvt, bot, ctx, bot.id);

@@ -55,7 +55,6 @@ export class HaltBotsInScopeUseCase {
     this.metrics.haltDuration.observe(seconds);
     this.metrics.botsHalted.inc(halted.length);
     for (const h of halted) this.metrics.transitions.inc({ from: h.from, to: 'HALTED' });
-    if (halted.length) this.metrics.refreshStates();
     this.last = { scope: state.scope, bots: halted.length, seconds };
     this.log.info('kill switch applied to bots', { scope: state.scope, bots: halted.length, ms: Math.round(seconds * 1000), correlationId });
     if (halted.length) this.publishInBackground(halted, state, correlationId);

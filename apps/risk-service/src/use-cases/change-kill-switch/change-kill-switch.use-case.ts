@@ -54,7 +54,6 @@ export class ChangeKillSwitch {
       }
       await this.bus.publish(action === 'activate' ? KillSwitchActivatedEvt : KillSwitchDeactivatedEvt, change, ctx);
       this.metrics.killSwitchChanges.inc({ action, scope_kind: parsed.kind });
-      this.metrics.observeScopes(await this.repository.list());
     } else {
       // Already in that state: make sure the bucket agrees (it may have missed an earlier write).
       if (change.current.version > 0) await this.bucket.put(change.current).catch(() => undefined);

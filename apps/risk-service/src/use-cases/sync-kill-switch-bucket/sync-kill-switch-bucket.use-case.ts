@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { JsonLogger } from '@garde/platform';
-import { RiskMetrics } from '../../metrics/risk.metrics.js';
 import { KillSwitchRepository, neverSet } from '../../persistence/kill-switch.repository.js';
 import { KillSwitchBucket } from '../../state/kill-switch.bucket.js';
 
@@ -15,7 +14,6 @@ export class SyncKillSwitchBucket {
   constructor(
     private readonly repository: KillSwitchRepository,
     private readonly bucket: KillSwitchBucket,
-    private readonly metrics: RiskMetrics,
     private readonly logger: JsonLogger,
   ) {}
 
@@ -30,7 +28,6 @@ export class SyncKillSwitchBucket {
         repaired += 1;
       }
     }
-    this.metrics.observeScopes(scopes);
     if (repaired) this.logger.child('kill-switch').info('published kill-switch states missing or stale in the KV bucket', { repaired });
     return repaired;
   }
