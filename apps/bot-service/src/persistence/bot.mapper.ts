@@ -21,7 +21,7 @@ export function toBot(row: BotRow): Bot {
   };
 }
 
-const NO_ENGINE = 'strategy engine not built yet: this bot places no orders';
+const NO_ENGINE = 'the strategy engine is not built yet: this bot places no orders';
 
 /** A plain sentence about what the bot does; honest that nothing trades yet. */
 export function botNote(state: BotState, stateReason: string): string {
@@ -29,7 +29,7 @@ export function botNote(state: BotState, stateReason: string): string {
     case 'CREATED':
       return `created, not started; ${NO_ENGINE}`;
     case 'RUNNING':
-      return `marked RUNNING, but the ${NO_ENGINE}`;
+      return `marked RUNNING, but ${NO_ENGINE}`;
     case 'PAUSED':
       return `paused; ${NO_ENGINE}`;
     case 'HALTED':
