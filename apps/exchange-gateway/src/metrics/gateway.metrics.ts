@@ -9,6 +9,8 @@ export class GatewayMetrics {
   readonly killSwitchStateKnown: Gauge;
   /** Time spent in the order gate (validation and kill-switch check). */
   readonly gateDuration: Histogram;
+  /** From a kill-switch change decided in risk-service (its `since`) to this gateway acting on it. */
+  readonly killSwitchPropagation: Histogram;
   /** Operators' API requests by route template and status. */
   readonly apiRequests: Counter<'method' | 'route' | 'status'>;
 
@@ -23,6 +25,12 @@ export class GatewayMetrics {
       name: 'garde_gateway_order_gate_seconds',
       help: 'Time to pass an order through the gate',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01],
+      registers: [registry],
+    });
+    this.killSwitchPropagation = new Histogram({
+      name: 'garde_gateway_kill_switch_propagation_seconds',
+      help: 'From a kill-switch change in risk-service to the gateway enforcing it (clocks of both hosts)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     });
     this.apiRequests = new Counter({

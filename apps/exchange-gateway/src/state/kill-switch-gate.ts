@@ -8,6 +8,10 @@ export class KillSwitchGate extends KillSwitchWatcher implements OnModuleInit, O
   constructor(@Inject(NATS_CONNECTION) nc: NatsConnection, bus: MessageBus, logger: JsonLogger, metrics: GatewayMetrics) {
     super(nc, bus.topology, logger.child('kill-switch'));
     this.onKnownChange((known) => metrics.killSwitchStateKnown.set(known ? 1 : 0));
+    this.onChange(({ state }) => {
+      // Only live changes: entries read at start-up may be days old.
+      if (this.known) metrics.killSwitchPropagation.observe(Math.max(0, Date.now() - Date.parse(state.since)) / 1000);
+    });
   }
 
   async onModuleInit(): Promise<void> {
