@@ -10,12 +10,12 @@
  * directly in the database (the reset is not what is measured).
  * Baselines measured in the same run: a raw NATS request/reply round trip and a raw PostgreSQL commit.
  *
- *   npm run bench:kill-switch [-- --bots=1000 --activations=30 --warmup=2 --verbose]
+ *   npm run bench:kill-switch [-- --bots=1000 --activations=30 --warmup=2 --verbose --via-nats]
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
-import { BotCreateCmd, BotStartCmd, OrderSubmitCmd, busTopology, type Actor } from '@garde/contracts';
+import { BotCreateCmd, BotStartCmd, KillSwitchActivateCmd, OrderSubmitCmd, busTopology, type Actor } from '@garde/contracts';
 import { JsonLogger, MessageBus } from '@garde/platform';
 import { freePort, startServiceProcess, type ServiceProcess } from '@garde/testing';
 import { ms, summary } from './stats.js';
@@ -26,6 +26,8 @@ const ACTIVATIONS = arg('activations', 30);
 /** Activations run first and not counted: the first ones pay for JIT compilation and cold connections. */
 const WARMUP = arg('warmup', 2);
 const VERBOSE = process.argv.includes('--verbose');
+/** Send the activation to risk-service over NATS, as an automatic trigger would, instead of through the HTTP API. */
+const VIA_NATS = process.argv.includes('--via-nats');
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -90,7 +92,9 @@ async function main(): Promise<void> {
     for (let n = 0; n < WARMUP + ACTIVATIONS; n++) {
       if ((await probeOrder()) === 'KILL_SWITCH_ACTIVE') throw new Error('switch still active before an activation');
       const t0 = process.hrtime.bigint();
-      const request = api('/api/v1/kill-switch/activate', { scope: 'global', reason: `bench activation ${n}` });
+      const request = VIA_NATS
+        ? bus.request(KillSwitchActivateCmd, { scope: 'global', reason: `bench activation ${n}` }, { actor: operator }, 5000)
+        : api('/api/v1/kill-switch/activate', { scope: 'global', reason: `bench activation ${n}` });
       const refused = (async () => {
         // One probe at a time, about one per millisecond: fine-grained without flooding the gateway.
         for (;;) {
