@@ -54,7 +54,8 @@ async function main(): Promise<void> {
   const nc = await connect({ servers: NATS_URL });
   const db = new pg.Client({ connectionString: dbUrl.toString() });
   try {
-    for (const name of ['risk-service', 'bot-service', 'audit-service', 'exchange-gateway']) services.push(await startServiceProcess(name, env, await freePort(), 'bench'));
+    for (const name of ['risk-service', 'bot-service', 'audit-service', 'exchange-gateway'])
+      services.push(await startServiceProcess(name, env, await freePort(), 'bench'));
     const apiUrl = services.at(-1)!.url;
     await db.connect();
     const bus = new MessageBus(nc, busTopology(namespace), 'bench', new JsonLogger('bench', 'error').child('bus'));
@@ -64,7 +65,12 @@ async function main(): Promise<void> {
       await Promise.all(
         Array.from({ length: Math.min(50, BOTS - i) }, async (_, j) => {
           const id = `bench-${i + j}`;
-          const created = await bus.request(BotCreateCmd, { id, name: id, strategy: 'grid', exchangeId: (i + j) % 2 ? 'kraken' : 'binance', symbol: 'BTC/USDT' }, { actor: operator }, 10_000);
+          const created = await bus.request(
+            BotCreateCmd,
+            { id, name: id, strategy: 'grid', exchangeId: (i + j) % 2 ? 'kraken' : 'binance', symbol: 'BTC/USDT' },
+            { actor: operator },
+            10_000,
+          );
           if (!created.ok) throw new Error(`create ${id}: ${created.error.message}`);
           const started = await bus.request(BotStartCmd, { botId: id, reason: 'bench' }, { actor: operator }, 10_000);
           if (!started.ok) throw new Error(`start ${id}: ${started.error.message}`);
@@ -74,13 +80,26 @@ async function main(): Promise<void> {
     console.log('done');
 
     const api = async (path: string, body: unknown) => {
-      const res = await fetch(`${apiUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${apiUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     };
     const probeOrder = async () => {
       const reply = await bus.request(
         OrderSubmitCmd,
-        { clientOrderId: `b-${randomUUID().slice(0, 8)}`, botId: 'bench-1', exchangeId: 'kraken', symbol: 'BTC/USDT', side: 'buy', type: 'limit', quantity: '0.01', price: '65000' },
+        {
+          clientOrderId: `b-${randomUUID().slice(0, 8)}`,
+          botId: 'bench-1',
+          exchangeId: 'kraken',
+          symbol: 'BTC/USDT',
+          side: 'buy',
+          type: 'limit',
+          quantity: '0.01',
+          price: '65000',
+        },
         {},
         5000,
       );
@@ -142,13 +161,29 @@ async function main(): Promise<void> {
       pgCommit.push(ms(process.hrtime.bigint() - t));
     }
 
-    console.log(`\nbench/kill-switch — ${BOTS} running bots, ${ACTIVATIONS} global activations after ${WARMUP} warm-up (services in their own processes, real NATS + PostgreSQL)`);
+    console.log(
+      `\nbench/kill-switch — ${BOTS} running bots, ${ACTIVATIONS} global activations after ${WARMUP} warm-up (services in their own processes, real NATS + PostgreSQL)`,
+    );
     console.log(summary('(a) activate request -> gateway refuses an order', toRefusal) + '   target p99 <= 25 ms');
     console.log(summary(`(b) activate request -> last of ${BOTS} bots HALTED, persisted`, toAllHalted) + '   target p99 <= 250 ms');
     // Where (a) goes, from the services' own histograms (cumulative over the run, warm-up included).
     const metricsOf = async (name: string) => (await fetch(`${services.find((x) => x.name === name)!.url}/metrics`)).text();
-    console.log(histogramLine('  risk-service: request received -> replied (activate)', await metricsOf('risk-service'), 'garde_risk_kill_switch_change_seconds', 'action="activate"'));
-    console.log(histogramLine('  gateway: change decided in risk -> gateway enforces it', await metricsOf('exchange-gateway'), 'garde_gateway_kill_switch_propagation_seconds', ''));
+    console.log(
+      histogramLine(
+        '  risk-service: request received -> replied (activate)',
+        await metricsOf('risk-service'),
+        'garde_risk_kill_switch_change_seconds',
+        'action="activate"',
+      ),
+    );
+    console.log(
+      histogramLine(
+        '  gateway: change decided in risk -> gateway enforces it',
+        await metricsOf('exchange-gateway'),
+        'garde_gateway_kill_switch_propagation_seconds',
+        '',
+      ),
+    );
     console.log(summary('baseline: raw NATS request/reply round trip', natsRtt));
     console.log(summary('baseline: raw PostgreSQL commit (BEGIN; INSERT; COMMIT)', pgCommit));
   } finally {

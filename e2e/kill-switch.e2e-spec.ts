@@ -58,16 +58,34 @@ describe('e2e: one kill switch stops everything', () => {
       const exchange = i % 2 ? 'kraken' : 'binance';
       const id = `e2e-bot-${String(i).padStart(2, '0')}`;
       if (i < 3) {
-        const created = await consoleAs('operator', 'bot:create', `--id=${id}`, `--name=E2E ${i}`, '--strategy=grid', `--exchange=${exchange}`, '--symbol=BTC/USDT', '--json');
+        const created = await consoleAs(
+          'operator',
+          'bot:create',
+          `--id=${id}`,
+          `--name=E2E ${i}`,
+          '--strategy=grid',
+          `--exchange=${exchange}`,
+          '--symbol=BTC/USDT',
+          '--json',
+        );
         expect(created.code).toBe(0);
       } else {
-        expect((await api('operator', 'POST', '/api/v1/bots', { id, name: `E2E ${i}`, strategy: 'grid', exchangeId: exchange, symbol: 'BTC/USDT' })).status).toBe(201);
+        expect(
+          (await api('operator', 'POST', '/api/v1/bots', { id, name: `E2E ${i}`, strategy: 'grid', exchangeId: exchange, symbol: 'BTC/USDT' })).status,
+        ).toBe(201);
       }
       expect((await api('operator', 'POST', `/api/v1/bots/${id}/start`, { reason: 'e2e start' })).status).toBe(200);
       if (i % 5 === 0) expect((await api('operator', 'POST', `/api/v1/bots/${id}/pause`, { reason: 'e2e pause' })).status).toBe(200);
     }
     // Orders pass the gate before any activation (and stop at the venue step, which comes later).
-    expect((await until(() => submit(), (r) => r.body.error?.code === 'NO_VENUE_CONFIGURED')).body.error?.code).toBe('NO_VENUE_CONFIGURED');
+    expect(
+      (
+        await until(
+          () => submit(),
+          (r) => r.body.error?.code === 'NO_VENUE_CONFIGURED',
+        )
+      ).body.error?.code,
+    ).toBe('NO_VENUE_CONFIGURED');
   }, 120_000);
 
   afterAll(async () => {
@@ -93,7 +111,10 @@ describe('e2e: one kill switch stops everything', () => {
 
     const refused = await submit({ botId: 'e2e-bot-07' });
     expect(refused.status).toBe(423);
-    expect(refused.body.error).toMatchObject({ code: 'KILL_SWITCH_ACTIVE', details: { scope: 'global', reason: 'e2e: anomaly on the fleet', actor: 'e2e-operator' } });
+    expect(refused.body.error).toMatchObject({
+      code: 'KILL_SWITCH_ACTIVE',
+      details: { scope: 'global', reason: 'e2e: anomaly on the fleet', actor: 'e2e-operator' },
+    });
 
     const metrics = async (service: string) => (await fetch(`${services.find((s) => s.name === service)!.url}/metrics`)).text();
     expect(await metrics('bot-service')).toMatch(/^garde_bot_bots\{state="HALTED",service="bot-service"\} 50$/m);
@@ -129,7 +150,14 @@ describe('e2e: one kill switch stops everything', () => {
 
     const byRisk = await consoleAs('risk', 'risk:kill-switch:deactivate', '--global', '--reason=e2e: incident closed');
     expect(byRisk.code).toBe(0);
-    expect((await until(() => submit(), (r) => r.body.error?.code === 'NO_VENUE_CONFIGURED')).body.error?.code).toBe('NO_VENUE_CONFIGURED');
+    expect(
+      (
+        await until(
+          () => submit(),
+          (r) => r.body.error?.code === 'NO_VENUE_CONFIGURED',
+        )
+      ).body.error?.code,
+    ).toBe('NO_VENUE_CONFIGURED');
 
     await new Promise((r) => setTimeout(r, 300));
     expect((await bots()).every((b) => b.state === 'HALTED')).toBe(true);

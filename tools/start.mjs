@@ -23,10 +23,38 @@ const SERVICES = [
   { name: 'exchange-gateway', port: 3100 },
 ];
 const DEMO_BOTS = [
-  { id: 'demo-grid-btc', name: 'Demo grid BTC', strategy: 'grid', exchangeId: 'binance', symbol: 'BTC/USDT', parameters: { lower: '60000', upper: '70000', levels: 10, orderSize: '0.001' } },
-  { id: 'demo-dca-eth', name: 'Demo DCA ETH', strategy: 'dca', exchangeId: 'binance', symbol: 'ETH/USDT', parameters: { quoteAmount: '50', intervalMinutes: 60 } },
-  { id: 'demo-grid-sol', name: 'Demo grid SOL', strategy: 'grid', exchangeId: 'kraken', symbol: 'SOL/USDT', parameters: { lower: '120', upper: '180', levels: 6, orderSize: '0.5' } },
-  { id: 'demo-dca-btc', name: 'Demo DCA BTC', strategy: 'dca', exchangeId: 'kraken', symbol: 'BTC/USDT', parameters: { quoteAmount: '100', intervalMinutes: 240 } },
+  {
+    id: 'demo-grid-btc',
+    name: 'Demo grid BTC',
+    strategy: 'grid',
+    exchangeId: 'binance',
+    symbol: 'BTC/USDT',
+    parameters: { lower: '60000', upper: '70000', levels: 10, orderSize: '0.001' },
+  },
+  {
+    id: 'demo-dca-eth',
+    name: 'Demo DCA ETH',
+    strategy: 'dca',
+    exchangeId: 'binance',
+    symbol: 'ETH/USDT',
+    parameters: { quoteAmount: '50', intervalMinutes: 60 },
+  },
+  {
+    id: 'demo-grid-sol',
+    name: 'Demo grid SOL',
+    strategy: 'grid',
+    exchangeId: 'kraken',
+    symbol: 'SOL/USDT',
+    parameters: { lower: '120', upper: '180', levels: 6, orderSize: '0.5' },
+  },
+  {
+    id: 'demo-dca-btc',
+    name: 'Demo DCA BTC',
+    strategy: 'dca',
+    exchangeId: 'kraken',
+    symbol: 'BTC/USDT',
+    parameters: { quoteAmount: '100', intervalMinutes: 240 },
+  },
 ];
 
 const children = [];
@@ -85,7 +113,9 @@ async function startNats() {
   const port = await freePort(4250);
   const dir = path.join(home, 'nats');
   mkdirSync(dir, { recursive: true });
-  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'ignore', openSync(path.join(logs, 'nats-server.log'), 'a')] });
+  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
+    stdio: ['ignore', 'ignore', openSync(path.join(logs, 'nats-server.log'), 'a')],
+  });
   children.push({ name: 'nats-server', child, last: true });
   await waitFor(() => answers('127.0.0.1', port), 'nats-server', 10_000);
   say(`NATS: started ${bin} on 127.0.0.1:${port} (JetStream data in .garde/nats)`);
@@ -237,7 +267,11 @@ try {
   say('Garde is running in paper mode (no venue connectivity yet: orders stop at the gateway with NO_VENUE_CONFIGURED).');
   say(`API:      ${url}/api/v1   (OpenAPI: ${url}/api/v1/openapi.json)`);
   say(`Metrics:  ${SERVICES.map((s) => `:${s.port}/metrics`).join('  ')}`);
-  say(`Tokens:   ${Object.entries(t).map(([role]) => role).join(', ')} in .garde/tokens.json`);
+  say(
+    `Tokens:   ${Object.entries(t)
+      .map(([role]) => role)
+      .join(', ')} in .garde/tokens.json`,
+  );
   say('Try, in another terminal:');
   say(`  export GARDE_API_URL=${url} GARDE_TOKEN=${t.admin}`);
   say('  bin/console bot:status --all');

@@ -69,12 +69,20 @@ describe('bot-service', () => {
         : await bus().request(KillSwitchDeactivateCmd, { scope, reason }, { actor: rita });
     expect(reply).toMatchObject({ ok: true, result: { changed: true } });
     // Wait until bot-service has seen it and applied it.
-    await waitFor(() => Promise.resolve(bots.app.get(KillSwitchWatcher).get(scope)?.state), (s) => s === (action === 'activate' ? 'HALTED' : 'ACTIVE'));
+    await waitFor(
+      () => Promise.resolve(bots.app.get(KillSwitchWatcher).get(scope)?.state),
+      (s) => s === (action === 'activate' ? 'HALTED' : 'ACTIVE'),
+    );
     await bots.app.get(KillSwitchListener).idle();
   };
 
   const row = async (id: string) =>
-    (await sandbox.sql<{ state: string; state_reason: string; state_actor: string; version: number }>('SELECT state, state_reason, state_actor, version FROM bots.bot WHERE id = $1', [id]))[0];
+    (
+      await sandbox.sql<{ state: string; state_reason: string; state_actor: string; version: number }>(
+        'SELECT state, state_reason, state_actor, version FROM bots.bot WHERE id = $1',
+        [id],
+      )
+    )[0];
   const stateOf = async (id: string) => (await row(id))?.state;
   const history = (id: string) =>
     sandbox.sql<{ from_state: string | null; to_state: string; reason: string; actor: Actor; scope: string | null; correlation_id: string }>(
@@ -101,15 +109,31 @@ describe('bot-service', () => {
     const created = await createBot({ id: 'grid-1', name: 'Grid one', exchangeId: 'binance' });
     expect(created).toMatchObject({
       ok: true,
-      result: { id: 'grid-1', name: 'Grid one', strategy: 'grid', parameters: { levels: 10 }, exchangeId: 'binance', symbol: 'BTC/USDT', state: 'CREATED', stateActor: 'alice', trading: false },
+      result: {
+        id: 'grid-1',
+        name: 'Grid one',
+        strategy: 'grid',
+        parameters: { levels: 10 },
+        exchangeId: 'binance',
+        symbol: 'BTC/USDT',
+        state: 'CREATED',
+        stateActor: 'alice',
+        trading: false,
+      },
     });
     expect(created.ok && created.result.note).toContain('places no orders');
 
     const generated = await createBot({ name: 'DCA one', exchangeId: 'kraken', strategy: 'dca' });
     expect(generated.ok && generated.result.id).toMatch(/^bot-[0-9a-f]{8}$/);
 
-    expect(await createBot({ id: 'grid-1', name: 'Another name', exchangeId: 'binance' })).toMatchObject({ ok: false, error: { code: 'ALREADY_EXISTS', message: expect.stringContaining('grid-1') } });
-    expect(await createBot({ id: 'grid-2', name: 'Grid one', exchangeId: 'binance' })).toMatchObject({ ok: false, error: { code: 'ALREADY_EXISTS', message: expect.stringContaining('Grid one') } });
+    expect(await createBot({ id: 'grid-1', name: 'Another name', exchangeId: 'binance' })).toMatchObject({
+      ok: false,
+      error: { code: 'ALREADY_EXISTS', message: expect.stringContaining('grid-1') },
+    });
+    expect(await createBot({ id: 'grid-2', name: 'Grid one', exchangeId: 'binance' })).toMatchObject({
+      ok: false,
+      error: { code: 'ALREADY_EXISTS', message: expect.stringContaining('Grid one') },
+    });
     expect(await createBot({ id: 'grid-3', name: 'Viewer bot', exchangeId: 'binance' }, victor)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(await createBot({ id: 'grid-4', name: 'Nobody bot', exchangeId: 'binance' }, null)).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
     expect(await count('SELECT count(*) AS n FROM bots.bot')).toBe(2);
@@ -123,13 +147,18 @@ describe('bot-service', () => {
     const running = await bus().request(BotListQry, { state: 'RUNNING' });
     expect(running).toEqual({ ok: true, result: { bots: [] } });
 
-    expect(await history('grid-1')).toEqual([{ from_state: null, to_state: 'CREATED', reason: 'created', actor: alice, scope: null, correlation_id: expect.any(String) }]);
+    expect(await history('grid-1')).toEqual([
+      { from_state: null, to_state: 'CREATED', reason: 'created', actor: alice, scope: null, correlation_id: expect.any(String) },
+    ]);
     expect(await lastEvent(BotCreatedEvt, 'grid-1')).toMatchObject({ type: 'bot.evt.bot.created', actor: alice, payload: { id: 'grid-1', state: 'CREATED' } });
   });
 
   it('starts, pauses, resumes and stops a bot: each transition persisted, recorded and published with its actor', async () => {
     await mustCreate({ id: 'lc-1', exchangeId: 'binance' });
-    expect(await act(BotStartCmd, 'lc-1', 'go live')).toMatchObject({ ok: true, result: { state: 'RUNNING', stateReason: 'go live', stateActor: 'alice', trading: false } });
+    expect(await act(BotStartCmd, 'lc-1', 'go live')).toMatchObject({
+      ok: true,
+      result: { state: 'RUNNING', stateReason: 'go live', stateActor: 'alice', trading: false },
+    });
     expect(await act(BotPauseCmd, 'lc-1', 'lunch break')).toMatchObject({ ok: true, result: { state: 'PAUSED' } });
     expect(await act(BotResumeCmd, 'lc-1', 'back')).toMatchObject({ ok: true, result: { state: 'RUNNING' } });
     expect(await act(BotStopCmd, 'lc-1', 'retired', alice, 'story-42')).toMatchObject({ ok: true, result: { state: 'STOPPED', stateReason: 'retired' } });
@@ -144,17 +173,29 @@ describe('bot-service', () => {
     ]);
     expect((await history('lc-1')).at(-1)?.correlation_id).toBe('story-42');
     const event = await lastEvent(BotStateChangedEvt, 'lc-1');
-    expect(event).toMatchObject({ type: 'bot.evt.bot.state-changed', correlationId: 'story-42', actor: alice, payload: { botId: 'lc-1', from: 'RUNNING', to: 'STOPPED', reason: 'retired' } });
+    expect(event).toMatchObject({
+      type: 'bot.evt.bot.state-changed',
+      correlationId: 'story-42',
+      actor: alice,
+      payload: { botId: 'lc-1', from: 'RUNNING', to: 'STOPPED', reason: 'retired' },
+    });
     expect(event?.causationId).toEqual(expect.any(String));
   });
 
-  it('refuses an invalid transition with the state machine\'s reason, and writes nothing', async () => {
+  it("refuses an invalid transition with the state machine's reason, and writes nothing", async () => {
     const before = await count('SELECT count(*) AS n FROM bots.bot_transition');
     expect(await act(BotResumeCmd, 'lc-1', 'try again')).toEqual({
       ok: false,
-      error: { code: 'INVALID_TRANSITION', message: 'cannot resume a bot that is STOPPED (allowed from: PAUSED, HALTED, ERROR)', details: { botId: 'lc-1', state: 'STOPPED' } },
+      error: {
+        code: 'INVALID_TRANSITION',
+        message: 'cannot resume a bot that is STOPPED (allowed from: PAUSED, HALTED, ERROR)',
+        details: { botId: 'lc-1', state: 'STOPPED' },
+      },
     });
-    expect(await act(BotPauseCmd, 'grid-1', 'not even started')).toMatchObject({ ok: false, error: { code: 'INVALID_TRANSITION', message: expect.stringContaining('cannot pause a bot that is CREATED') } });
+    expect(await act(BotPauseCmd, 'grid-1', 'not even started')).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_TRANSITION', message: expect.stringContaining('cannot pause a bot that is CREATED') },
+    });
     expect(await act(BotStartCmd, 'grid-1', 'as a viewer', victor)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(await act(BotStartCmd, 'grid-1', 'as nobody', null)).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
     expect(await count('SELECT count(*) AS n FROM bots.bot_transition')).toBe(before);
@@ -163,8 +204,14 @@ describe('bot-service', () => {
   });
 
   it('answers NOT_FOUND naming an unknown bot', async () => {
-    expect(await act(BotStartCmd, 'ghost-7', 'wake up')).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', message: expect.stringContaining('ghost-7') } });
-    expect(await bus().request(BotGetQry, { botId: 'ghost-7' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', message: expect.stringContaining('ghost-7') } });
+    expect(await act(BotStartCmd, 'ghost-7', 'wake up')).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND', message: expect.stringContaining('ghost-7') },
+    });
+    expect(await bus().request(BotGetQry, { botId: 'ghost-7' })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND', message: expect.stringContaining('ghost-7') },
+    });
   });
 
   it('answers CONTRACT_VIOLATION to an invalid payload and writes nothing', async () => {
@@ -174,8 +221,14 @@ describe('bot-service', () => {
       ok: false,
       error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('symbol') },
     });
-    expect(await raw(BotStartCmd, { botId: 'grid-1' })).toMatchObject({ ok: false, error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('reason') } });
-    expect(await raw(BotStartCmd, { botId: 'grid-1', reason: 'x' })).toMatchObject({ ok: false, error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('reason') } });
+    expect(await raw(BotStartCmd, { botId: 'grid-1' })).toMatchObject({
+      ok: false,
+      error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('reason') },
+    });
+    expect(await raw(BotStartCmd, { botId: 'grid-1', reason: 'x' })).toMatchObject({
+      ok: false,
+      error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('reason') },
+    });
     expect(await count('SELECT count(*) AS n FROM bots.bot')).toBe(bots0);
     expect(await count('SELECT count(*) AS n FROM bots.bot_transition')).toBe(transitions0);
     expect(await stateOf('grid-1')).toBe('CREATED');
@@ -201,12 +254,25 @@ describe('bot-service', () => {
       correlation_id: 'kill-switch:exchange:ftx:v1',
     });
     const got = await bus().request(BotGetQry, { botId: 'ftx-1' });
-    expect(got).toMatchObject({ ok: true, result: { state: 'HALTED', stateReason: 'kill switch exchange:ftx: venue acting up', stateActor: 'alice', trading: false } });
+    expect(got).toMatchObject({
+      ok: true,
+      result: { state: 'HALTED', stateReason: 'kill switch exchange:ftx: venue acting up', stateActor: 'alice', trading: false },
+    });
     expect(got.ok && got.result.note).toContain('kill switch exchange:ftx: venue acting up');
-    const event = await waitFor(() => lastEvent(BotStateChangedEvt, 'ftx-1'), (e) => (e?.payload as { to?: string } | undefined)?.to === 'HALTED');
-    expect(event).toMatchObject({ actor: alice, correlationId: 'kill-switch:exchange:ftx:v1', payload: { botId: 'ftx-1', from: 'RUNNING', to: 'HALTED', scope: 'exchange:ftx' } });
+    const event = await waitFor(
+      () => lastEvent(BotStateChangedEvt, 'ftx-1'),
+      (e) => (e?.payload as { to?: string } | undefined)?.to === 'HALTED',
+    );
+    expect(event).toMatchObject({
+      actor: alice,
+      correlationId: 'kill-switch:exchange:ftx:v1',
+      payload: { botId: 'ftx-1', from: 'RUNNING', to: 'HALTED', scope: 'exchange:ftx' },
+    });
 
-    expect(await createBot({ id: 'ftx-3', name: 'born halted', exchangeId: 'ftx' })).toMatchObject({ ok: true, result: { state: 'HALTED', stateReason: 'kill switch exchange:ftx: venue acting up' } });
+    expect(await createBot({ id: 'ftx-3', name: 'born halted', exchangeId: 'ftx' })).toMatchObject({
+      ok: true,
+      result: { state: 'HALTED', stateReason: 'kill switch exchange:ftx: venue acting up' },
+    });
     expect(await act(BotResumeCmd, 'ftx-1', 'let me trade')).toEqual({
       ok: false,
       error: { code: 'KILL_SWITCH_ACTIVE', message: expect.stringContaining('exchange:ftx'), details: { scope: 'exchange:ftx', reason: 'venue acting up' } },
@@ -215,7 +281,10 @@ describe('bot-service', () => {
 
     await killSwitch('deactivate', 'exchange:ftx', 'venue is fine again');
     for (const id of ['ftx-1', 'ftx-2', 'ftx-3']) expect(await stateOf(id)).toBe('HALTED');
-    expect(await act(BotResumeCmd, 'ftx-1', 'venue is fine again')).toMatchObject({ ok: true, result: { state: 'RUNNING', stateReason: 'venue is fine again' } });
+    expect(await act(BotResumeCmd, 'ftx-1', 'venue is fine again')).toMatchObject({
+      ok: true,
+      result: { state: 'RUNNING', stateReason: 'venue is fine again' },
+    });
   });
 
   it('bot:Y halts only Y, and a bot created with a halted id is born HALTED', async () => {
@@ -228,8 +297,14 @@ describe('bot-service', () => {
     expect(await stateOf('bs-2')).toBe('RUNNING');
 
     await killSwitch('activate', 'bot:future-1', 'not this one');
-    expect(await createBot({ id: 'future-1', name: 'future', exchangeId: 'bitstamp' })).toMatchObject({ ok: true, result: { state: 'HALTED', stateReason: 'kill switch bot:future-1: not this one' } });
-    expect(await act(BotResumeCmd, 'future-1', 'please')).toMatchObject({ ok: false, error: { code: 'KILL_SWITCH_ACTIVE', details: { scope: 'bot:future-1' } } });
+    expect(await createBot({ id: 'future-1', name: 'future', exchangeId: 'bitstamp' })).toMatchObject({
+      ok: true,
+      result: { state: 'HALTED', stateReason: 'kill switch bot:future-1: not this one' },
+    });
+    expect(await act(BotResumeCmd, 'future-1', 'please')).toMatchObject({
+      ok: false,
+      error: { code: 'KILL_SWITCH_ACTIVE', details: { scope: 'bot:future-1' } },
+    });
   });
 
   it('halts 1,000 bots of an exchange in one transaction and publishes one event per bot', async () => {
@@ -240,7 +315,9 @@ describe('bot-service', () => {
     await killSwitch('activate', 'exchange:bulkex', 'mass halt');
     expect(await count("SELECT count(*) AS n FROM bots.bot WHERE exchange_id = 'bulkex' AND state = 'HALTED'")).toBe(1000);
     // One transaction: every history row carries the same timestamp.
-    expect(await sandbox.sql("SELECT count(*)::int AS n, count(DISTINCT at)::int AS stamps FROM bots.bot_transition WHERE scope = 'exchange:bulkex'")).toEqual([{ n: 1000, stamps: 1 }]);
+    expect(await sandbox.sql("SELECT count(*)::int AS n, count(DISTINCT at)::int AS stamps FROM bots.bot_transition WHERE scope = 'exchange:bulkex'")).toEqual([
+      { n: 1000, stamps: 1 },
+    ]);
     expect(bots.app.get(HaltBotsInScopeUseCase).lastHalt).toMatchObject({ scope: 'exchange:bulkex', bots: 1000 });
     await bots.app.get(HaltBotsInScopeUseCase).settled();
     const jsm = await jetstreamManager(bots.runtime.nc);
@@ -268,7 +345,10 @@ describe('bot-service', () => {
     const stopBefore = await row('g-stop');
 
     await killSwitch('activate', 'global', 'fire drill');
-    await waitFor(() => count("SELECT count(*) AS n FROM bots.bot WHERE state IN ('CREATED', 'RUNNING', 'PAUSED')"), (n) => n === 0);
+    await waitFor(
+      () => count("SELECT count(*) AS n FROM bots.bot WHERE state IN ('CREATED', 'RUNNING', 'PAUSED')"),
+      (n) => n === 0,
+    );
     for (const id of ['g-run', 'g-pause', 'g-new', 'grid-1', 'okx-1', 'bs-2', 'ftx-1']) {
       expect(await row(id)).toMatchObject({ state: 'HALTED', state_reason: 'kill switch global: fire drill', state_actor: 'alice' });
     }
@@ -278,7 +358,10 @@ describe('bot-service', () => {
     expect(await row('bs-1')).toMatchObject({ state: 'HALTED', state_reason: 'kill switch bot:bs-1: runaway' });
     expect((await history('g-pause')).at(-1)).toMatchObject({ from_state: 'PAUSED', to_state: 'HALTED', scope: 'global' });
 
-    expect(await act(BotResumeCmd, 'g-run', 'i know better')).toMatchObject({ ok: false, error: { code: 'KILL_SWITCH_ACTIVE', details: { scope: 'global', reason: 'fire drill' } } });
+    expect(await act(BotResumeCmd, 'g-run', 'i know better')).toMatchObject({
+      ok: false,
+      error: { code: 'KILL_SWITCH_ACTIVE', details: { scope: 'global', reason: 'fire drill' } },
+    });
     expect(await createBot({ id: 'g-late', name: 'late', exchangeId: 'drillex' })).toMatchObject({ ok: true, result: { state: 'HALTED' } });
 
     await killSwitch('deactivate', 'global', 'drill over');

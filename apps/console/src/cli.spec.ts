@@ -63,7 +63,16 @@ describe('bin/console usage errors (exit 2, nothing sent to the API)', () => {
   it('shows help for every command', async () => {
     const result = await run('help');
     expect(result.code).toBe(0);
-    for (const name of ['risk:kill-switch:activate', 'risk:kill-switch:deactivate', 'risk:kill-switch:status', 'bot:create', 'bot:status', 'bot:pause', 'bot:resume', 'audit:verify']) {
+    for (const name of [
+      'risk:kill-switch:activate',
+      'risk:kill-switch:deactivate',
+      'risk:kill-switch:status',
+      'bot:create',
+      'bot:status',
+      'bot:pause',
+      'bot:resume',
+      'audit:verify',
+    ]) {
       expect(result.out).toContain(name);
       expect((await run(name, '--help')).out).toContain(`bin/console ${name}`);
     }

@@ -54,7 +54,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return EXIT.USAGE;
     }
     if (err instanceof ApiError) {
-      const details = err.body.details ? Object.entries(err.body.details).map(([k, v]) => `${k}=${String(v)}`).join(' ') : '';
+      const details = err.body.details
+        ? Object.entries(err.body.details)
+            .map(([k, v]) => `${k}=${String(v)}`)
+            .join(' ')
+        : '';
       report(io, json, err.body.code, err.body.message, details, err.body.details);
       return err.exitCode;
     }

@@ -6,7 +6,10 @@ import { GatewayModule } from './gateway.module.js';
 import { GatewayMetrics } from './metrics/gateway.metrics.js';
 
 /** Starts exchange-gateway from an environment (process.env in main.ts, a sandbox's in tests). */
-export function startExchangeGateway(env?: Record<string, string | undefined>, opts: { onFatal?: (err?: Error) => void } = {}): Promise<RunningService<GatewayConfig>> {
+export function startExchangeGateway(
+  env?: Record<string, string | undefined>,
+  opts: { onFatal?: (err?: Error) => void } = {},
+): Promise<RunningService<GatewayConfig>> {
   return startService({
     name: 'exchange-gateway',
     config: loadGatewayConfig(env),

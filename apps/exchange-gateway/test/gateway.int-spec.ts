@@ -34,7 +34,10 @@ describe('exchange-gateway: kill-switch gate and operators API', () => {
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${TOKENS[token]}` } : {}) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string; details?: Record<string, unknown> } } & Record<string, unknown> };
+    return {
+      status: res.status,
+      body: (await res.json()) as { error?: { code: string; message: string; details?: Record<string, unknown> } } & Record<string, unknown>,
+    };
   };
   const submit = (extra?: Record<string, unknown>) => api('POST', '/api/v1/orders', 'operator', order(extra));
   const startGateway = () => startExchangeGateway(sandbox.env({ NATS_URL: proxy.url('nats'), GARDE_API_TOKENS: tokenConfig }));
@@ -60,7 +63,10 @@ describe('exchange-gateway: kill-switch gate and operators API', () => {
 
   it('lets an order through the gate once the state is known; with no venue it is refused NO_VENUE_CONFIGURED', async () => {
     risk = await startRiskService(sandbox.env());
-    const res = await until(() => submit(), (r) => r.body.error?.code !== 'RISK_STATE_UNKNOWN');
+    const res = await until(
+      () => submit(),
+      (r) => r.body.error?.code !== 'RISK_STATE_UNKNOWN',
+    );
     expect(res.status).toBe(422);
     expect(res.body.error?.code).toBe('NO_VENUE_CONFIGURED');
   });
@@ -88,19 +94,36 @@ describe('exchange-gateway: kill-switch gate and operators API', () => {
   it('an exchange scope refuses only that exchange, a bot scope only that bot, with scope and reason', async () => {
     const act = await api('POST', '/api/v1/kill-switch/activate', 'operator', { scope: 'exchange:kraken', reason: 'kraken degraded' });
     expect(act.status).toBe(200);
-    const refused = await until(() => submit({ exchangeId: 'kraken' }), (r) => r.body.error?.code === 'KILL_SWITCH_ACTIVE');
+    const refused = await until(
+      () => submit({ exchangeId: 'kraken' }),
+      (r) => r.body.error?.code === 'KILL_SWITCH_ACTIVE',
+    );
     expect(refused.status).toBe(423);
     expect(refused.body.error?.details).toMatchObject({ scope: 'exchange:kraken', reason: 'kraken degraded', actor: 'operator-person' });
     expect((await submit({ exchangeId: 'binance' })).body.error?.code).toBe('NO_VENUE_CONFIGURED');
 
     await api('POST', '/api/v1/kill-switch/activate', 'operator', { scope: 'bot:b-1', reason: 'b-1 misbehaves' });
-    expect((await until(() => submit({ botId: 'b-1' }), (r) => r.body.error?.code === 'KILL_SWITCH_ACTIVE')).body.error?.details).toMatchObject({ scope: 'bot:b-1' });
+    expect(
+      (
+        await until(
+          () => submit({ botId: 'b-1' }),
+          (r) => r.body.error?.code === 'KILL_SWITCH_ACTIVE',
+        )
+      ).body.error?.details,
+    ).toMatchObject({ scope: 'bot:b-1' });
     expect((await submit({ botId: 'b-2' })).body.error?.code).toBe('NO_VENUE_CONFIGURED');
   });
 
   it('global HALTED refuses everything, still after a gateway restart; deactivation by the risk role lets orders through again', async () => {
     await api('POST', '/api/v1/kill-switch/activate', 'operator', { scope: 'global', reason: 'firm-wide stop' });
-    expect((await until(() => submit(), (r) => r.body.error?.code === 'KILL_SWITCH_ACTIVE')).body.error?.details).toMatchObject({ scope: 'global' });
+    expect(
+      (
+        await until(
+          () => submit(),
+          (r) => r.body.error?.code === 'KILL_SWITCH_ACTIVE',
+        )
+      ).body.error?.details,
+    ).toMatchObject({ scope: 'global' });
 
     await gateway.close();
     gateway = await startGateway();
@@ -110,15 +133,29 @@ describe('exchange-gateway: kill-switch gate and operators API', () => {
     const status = await api('GET', '/api/v1/kill-switch', 'viewer');
     expect((status.body.scopes as Array<{ scope: string; state: string }>)[0]).toMatchObject({ scope: 'global', state: 'HALTED' });
     expect((await api('POST', '/api/v1/kill-switch/deactivate', 'risk', { scope: 'global', reason: 'incident closed' })).status).toBe(200);
-    expect((await until(() => submit(), (r) => r.body.error?.code === 'NO_VENUE_CONFIGURED')).body.error?.code).toBe('NO_VENUE_CONFIGURED');
+    expect(
+      (
+        await until(
+          () => submit(),
+          (r) => r.body.error?.code === 'NO_VENUE_CONFIGURED',
+        )
+      ).body.error?.code,
+    ).toBe('NO_VENUE_CONFIGURED');
   });
 
   it('refuses RISK_STATE_UNKNOWN as soon as its NATS connection is cut, and recovers after reconnecting', async () => {
     proxy.cut();
-    const cut = await until(() => submit(), (r) => r.body.error?.code === 'RISK_STATE_UNKNOWN');
+    const cut = await until(
+      () => submit(),
+      (r) => r.body.error?.code === 'RISK_STATE_UNKNOWN',
+    );
     expect(cut.body.error?.code).toBe('RISK_STATE_UNKNOWN');
     proxy.restore();
-    const back = await until(() => submit(), (r) => r.body.error?.code !== 'RISK_STATE_UNKNOWN', 10_000);
+    const back = await until(
+      () => submit(),
+      (r) => r.body.error?.code !== 'RISK_STATE_UNKNOWN',
+      10_000,
+    );
     expect(back.body.error?.code).toBe('NO_VENUE_CONFIGURED');
   });
 

@@ -5,7 +5,10 @@ import { RISK_SCHEMA, riskEntities, riskMigrations } from './persistence/index.j
 import { RiskModule } from './risk.module.js';
 
 /** Starts risk-service from an environment (process.env in main.ts, a sandbox's in tests). */
-export function startRiskService(env?: Record<string, string | undefined>, opts: { onFatal?: (err?: Error) => void } = {}): Promise<RunningService<RiskConfig>> {
+export function startRiskService(
+  env?: Record<string, string | undefined>,
+  opts: { onFatal?: (err?: Error) => void } = {},
+): Promise<RunningService<RiskConfig>> {
   return startService({
     name: 'risk-service',
     config: loadRiskConfig(env),

@@ -26,9 +26,14 @@ describe('risk-service kill switch', () => {
 
   it('activates a scope: PostgreSQL, then the KV bucket, then the reply', async () => {
     const reply = await bus().request(KillSwitchActivateCmd, { scope: 'exchange:binance', reason: 'venue acting up' }, { actor: operator });
-    expect(reply).toMatchObject({ ok: true, result: { changed: true, previousState: 'ACTIVE', current: { scope: 'exchange:binance', state: 'HALTED', reason: 'venue acting up', actor: operator } } });
+    expect(reply).toMatchObject({
+      ok: true,
+      result: { changed: true, previousState: 'ACTIVE', current: { scope: 'exchange:binance', state: 'HALTED', reason: 'venue acting up', actor: operator } },
+    });
 
-    const rows = await sandbox.sql<{ state: string; version: number }>('SELECT state, version FROM risk.kill_switch_scope WHERE scope = $1', ['exchange:binance']);
+    const rows = await sandbox.sql<{ state: string; version: number }>('SELECT state, version FROM risk.kill_switch_scope WHERE scope = $1', [
+      'exchange:binance',
+    ]);
     expect(rows).toEqual([{ state: 'HALTED', version: 1 }]);
     const kv = await new Kvm(risk.runtime.nc).open(bus().topology.killSwitchBucket);
     const entry = await kv.get(killSwitchKey('exchange:binance'));
@@ -50,7 +55,10 @@ describe('risk-service kill switch', () => {
     expect(byOperator).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     const byRisk = await bus().request(KillSwitchDeactivateCmd, { scope: 'exchange:binance', reason: 'all good' }, { actor: riskOfficer });
     expect(byRisk).toMatchObject({ ok: true, result: { changed: true, previousState: 'HALTED', current: { state: 'ACTIVE', version: 2 } } });
-    const history = await sandbox.sql<{ from_state: string; to_state: string }>('SELECT from_state, to_state FROM risk.kill_switch_change WHERE scope = $1 ORDER BY version', ['exchange:binance']);
+    const history = await sandbox.sql<{ from_state: string; to_state: string }>(
+      'SELECT from_state, to_state FROM risk.kill_switch_change WHERE scope = $1 ORDER BY version',
+      ['exchange:binance'],
+    );
     expect(history).toEqual([
       { from_state: 'ACTIVE', to_state: 'HALTED' },
       { from_state: 'HALTED', to_state: 'ACTIVE' },
@@ -64,7 +72,10 @@ describe('risk-service kill switch', () => {
       new TextEncoder().encode(JSON.stringify(bus().envelope(KillSwitchActivateCmd.type, 1, { scope: 'global' }, { actor: operator }))),
       { timeout: 2000 },
     );
-    expect(JSON.parse(new TextDecoder().decode(reply.data))).toMatchObject({ ok: false, error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('reason') } });
+    expect(JSON.parse(new TextDecoder().decode(reply.data))).toMatchObject({
+      ok: false,
+      error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('reason') },
+    });
     expect(await sandbox.sql('SELECT * FROM risk.kill_switch_change')).toHaveLength(before.length);
   });
 

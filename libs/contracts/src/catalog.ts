@@ -43,12 +43,7 @@ export function defineRequest<P extends z.ZodType, R extends z.ZodType>(def: {
   return { kind, type: def.type, schemaVersion: def.schemaVersion ?? 1, payload: def.payload, result: def.result };
 }
 
-export function defineEvent<P extends z.ZodType>(def: {
-  type: string;
-  schemaVersion?: number;
-  payload: P;
-  level?: EventLevel;
-}): EventDef<P> {
+export function defineEvent<P extends z.ZodType>(def: { type: string; schemaVersion?: number; payload: P; level?: EventLevel }): EventDef<P> {
   checkType(def.type, 'evt');
   return { kind: 'evt', type: def.type, schemaVersion: def.schemaVersion ?? 1, payload: def.payload, level: def.level ?? 'info' };
 }

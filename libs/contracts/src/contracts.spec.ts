@@ -25,7 +25,11 @@ describe('contracts refuse what the design forbids', () => {
   it('a kill-switch activation needs a reason and a known scope kind', () => {
     expect(ActivateKillSwitch.safeParse({ scope: 'global', reason: '  ' }).success).toBe(false);
     expect(ActivateKillSwitch.safeParse({ scope: 'venue:x', reason: 'why not' }).success).toBe(false);
-    expect(ActivateKillSwitch.parse({ scope: 'exchange:binance', reason: 'venue down' })).toEqual({ scope: 'exchange:binance', reason: 'venue down', state: 'HALTED' });
+    expect(ActivateKillSwitch.parse({ scope: 'exchange:binance', reason: 'venue down' })).toEqual({
+      scope: 'exchange:binance',
+      reason: 'venue down',
+      state: 'HALTED',
+    });
   });
 
   it('orders carry decimal strings, never numbers, and limit orders need a price', () => {

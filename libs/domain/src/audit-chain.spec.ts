@@ -20,7 +20,9 @@ describe('canonicalJson', () => {
   it('property: equal values in any key order give the same string, and it parses back to the value', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
-        const shuffled: unknown = JSON.parse(JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v)));
+        const shuffled: unknown = JSON.parse(
+          JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v)),
+        );
         expect(canonicalJson(shuffled)).toBe(canonicalJson(value));
         expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
       }),
@@ -29,7 +31,11 @@ describe('canonicalJson', () => {
 });
 
 describe('verifyChain', () => {
-  const rows = chain([{ type: 'a', n: 1 }, { type: 'b', n: 2 }, { type: 'c', n: 3 }]);
+  const rows = chain([
+    { type: 'a', n: 1 },
+    { type: 'b', n: 2 },
+    { type: 'c', n: 3 },
+  ]);
 
   it('accepts an intact chain and returns its head', () => {
     expect(verifyChain(rows)).toEqual({ ok: true, checked: 3, head: rows[2]!.hash });

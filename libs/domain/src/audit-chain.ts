@@ -31,9 +31,7 @@ export interface ChainRow {
   canonical: string;
 }
 
-export type ChainVerdict =
-  | { ok: true; checked: number; head: string }
-  | { ok: false; checked: number; badSequence: number; reason: string };
+export type ChainVerdict = { ok: true; checked: number; head: string } | { ok: false; checked: number; badSequence: number; reason: string };
 
 /**
  * Verifies consecutive rows of the chain, starting after `previous` (the row before the first, or none).

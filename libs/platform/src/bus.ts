@@ -146,7 +146,12 @@ export class MessageBus {
   }
 
   /** Publishes an event to JetStream and waits for the stream's ack. Returns the envelope sent. */
-  async publish<D extends EventDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext = {}, key?: string): Promise<TypedEnvelope<z.infer<D['payload']>>> {
+  async publish<D extends EventDef>(
+    def: D,
+    payload: z.input<D['payload']>,
+    ctx: MessageContext = {},
+    key?: string,
+  ): Promise<TypedEnvelope<z.infer<D['payload']>>> {
     const checked = def.payload.safeParse(payload);
     if (!checked.success) {
       throw new ServiceError('CONTRACT_VIOLATION', `${def.type}: ${describeIssues(checked.error)}`);

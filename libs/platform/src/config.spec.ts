@@ -40,6 +40,13 @@ describe('secret redaction', () => {
     logger.child('auth').info('connecting to postgres://u:pw@h/db', { apiKey: 'k-123', attempt: 2 });
     logger.child('auth').debug('not shown below the level');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'info', service: 'svc', context: 'auth', msg: 'connecting to postgres://u:***@h/db', apiKey: '***', attempt: 2 });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'info',
+      service: 'svc',
+      context: 'auth',
+      msg: 'connecting to postgres://u:***@h/db',
+      apiKey: '***',
+      attempt: 2,
+    });
   });
 });

@@ -5,7 +5,10 @@ export const ServiceEnv = z.object({
   /** NATS server(s), comma-separated. */
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
   /** Isolates a deployment or a test suite on a shared NATS server (empty in production). */
-  GARDE_NAMESPACE: z.string().regex(/^([a-z0-9][a-z0-9_-]{0,31})?$/i).default(''),
+  GARDE_NAMESPACE: z
+    .string()
+    .regex(/^([a-z0-9][a-z0-9_-]{0,31})?$/i)
+    .default(''),
   /** Port of /health/* and /metrics (and of the API on the gateway); 0 picks a free one. */
   HTTP_PORT: z.coerce.number().int().min(0).max(65535),
   /** Address the HTTP server binds to. */

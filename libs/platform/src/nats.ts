@@ -17,12 +17,7 @@ export async function drainNats(nc: NatsConnection): Promise<void> {
  * service would stay up but deaf). If the connection is ever closed for good, `onClosed` runs: services
  * exit so that their supervisor restarts them.
  */
-export async function connectNats(opts: {
-  servers: string;
-  name: string;
-  log: ContextLogger;
-  onClosed: (err?: Error) => void;
-}): Promise<NatsConnection> {
+export async function connectNats(opts: { servers: string; name: string; log: ContextLogger; onClosed: (err?: Error) => void }): Promise<NatsConnection> {
   const nc = await connect({
     servers: opts.servers.split(',').map((s) => s.trim()),
     name: opts.name,

@@ -52,9 +52,16 @@ class HealthController {
   @Get('ready')
   async ready(@Res() res: Response): Promise<void> {
     const checks: Record<string, string> = {};
-    checks.nats = await withTimeout(this.nc.rtt().then(() => 'ok'), 1000).catch((e: unknown) => `down: ${String(e)}`);
+    checks.nats = await withTimeout(
+      this.nc.rtt().then(() => 'ok'),
+      1000,
+    ).catch((e: unknown) => `down: ${String(e)}`);
     const ds = this.moduleRef.dataSource;
-    if (ds) checks.database = await withTimeout(ds.query('SELECT 1').then(() => 'ok'), 1000).catch((e: unknown) => `down: ${String(e)}`);
+    if (ds)
+      checks.database = await withTimeout(
+        ds.query('SELECT 1').then(() => 'ok'),
+        1000,
+      ).catch((e: unknown) => `down: ${String(e)}`);
     const ok = Object.values(checks).every((v) => v === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
   }

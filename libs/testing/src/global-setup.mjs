@@ -41,7 +41,11 @@ export async function resolveTestInfrastructure(env = process.env) {
       databaseUrl = pg.getConnectionUri();
     }
     if (!natsUrl) {
-      const nats = await new GenericContainer('nats:2.10-alpine').withCommand(['-js']).withExposedPorts(4222).withWaitStrategy(Wait.forLogMessage(/Server is ready/)).start();
+      const nats = await new GenericContainer('nats:2.10-alpine')
+        .withCommand(['-js'])
+        .withExposedPorts(4222)
+        .withWaitStrategy(Wait.forLogMessage(/Server is ready/))
+        .start();
       stops.push(() => nats.stop());
       natsUrl = `nats://${nats.getHost()}:${nats.getMappedPort(4222)}`;
     }

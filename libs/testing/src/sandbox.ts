@@ -23,7 +23,10 @@ export async function createSandbox(label: string): Promise<TestSandbox> {
   const natsUrl = process.env.NATS_URL;
   if (!baseUrl || !natsUrl) throw new Error('DATABASE_URL and NATS_URL are unset: run the tests through jest (globalSetup resolves them)');
   const suffix = randomBytes(4).toString('hex');
-  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 20);
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 20);
   const dbName = `test_${slug}_${suffix}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();

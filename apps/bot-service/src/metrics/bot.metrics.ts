@@ -15,11 +15,7 @@ export class BotMetrics {
   /** Bots moved to HALTED by a kill switch. */
   readonly botsHalted: Counter;
 
-  constructor(
-    registry: Registry,
-    repository: BotRepository,
-    logger: JsonLogger,
-  ) {
+  constructor(registry: Registry, repository: BotRepository, logger: JsonLogger) {
     const log = logger.child('metrics');
     // Counted from PostgreSQL at scrape time: right in every replica, whichever made the change.
     this.botsByState = new Gauge({

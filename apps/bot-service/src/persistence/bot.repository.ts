@@ -67,7 +67,18 @@ export class BotRepository {
         await em.query(
           `INSERT INTO bot (id, name, strategy, parameters, exchange_id, symbol, state, state_reason, state_actor, state_since, created_at, version)
            VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $10, 1)`,
-          [row.id, row.name, row.strategy, JSON.stringify(row.parameters), row.exchangeId, row.symbol, row.state, row.stateReason, row.stateActor, row.stateSince],
+          [
+            row.id,
+            row.name,
+            row.strategy,
+            JSON.stringify(row.parameters),
+            row.exchangeId,
+            row.symbol,
+            row.state,
+            row.stateReason,
+            row.stateActor,
+            row.stateSince,
+          ],
         );
         await this.record(em, bot.id, null, bot.state, record);
         return { ok: true as const, row };
@@ -90,8 +101,19 @@ export class BotRepository {
       const before = await em.findOne(BotRow, { where: { id: botId }, lock: { mode: 'pessimistic_write' } });
       if (!before) return undefined;
       const plan = decide(before);
-      const after: BotRow = { ...before, state: plan.to, stateReason: plan.reason, stateActor: plan.actor.id, stateSince: plan.at, version: before.version + 1 };
-      await em.update(BotRow, { id: botId }, { state: after.state, stateReason: after.stateReason, stateActor: after.stateActor, stateSince: after.stateSince, version: after.version });
+      const after: BotRow = {
+        ...before,
+        state: plan.to,
+        stateReason: plan.reason,
+        stateActor: plan.actor.id,
+        stateSince: plan.at,
+        version: before.version + 1,
+      };
+      await em.update(
+        BotRow,
+        { id: botId },
+        { state: after.state, stateReason: after.stateReason, stateActor: after.stateActor, stateSince: after.stateSince, version: after.version },
+      );
       await this.record(em, botId, before.state, plan.to, plan);
       return { before, after };
     });
@@ -154,7 +176,16 @@ export class BotRepository {
   }
 
   private async record(em: EntityManager, botId: string, from: string | null, to: string, r: TransitionRecord): Promise<void> {
-    await em.insert(BotTransitionRow, { botId, fromState: from, toState: to, reason: r.reason, actor: r.actor, scope: r.scope, at: r.at, correlationId: r.correlationId });
+    await em.insert(BotTransitionRow, {
+      botId,
+      fromState: from,
+      toState: to,
+      reason: r.reason,
+      actor: r.actor,
+      scope: r.scope,
+      at: r.at,
+      correlationId: r.correlationId,
+    });
   }
 }
 

@@ -8,7 +8,9 @@ describe('authorizeMutation', () => {
   });
 
   it('refuses a viewer and an operator without role as FORBIDDEN', () => {
-    expect(() => authorizeMutation({ id: 'v', kind: 'operator', role: 'viewer' }, 'stop a bot')).toThrow(expect.objectContaining({ code: 'FORBIDDEN', message: expect.stringContaining('viewer') }));
+    expect(() => authorizeMutation({ id: 'v', kind: 'operator', role: 'viewer' }, 'stop a bot')).toThrow(
+      expect.objectContaining({ code: 'FORBIDDEN', message: expect.stringContaining('viewer') }),
+    );
     expect(() => authorizeMutation({ id: 'x', kind: 'operator' }, 'stop a bot')).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
   });
 

@@ -17,7 +17,8 @@ export const hashToken: Command = {
     const actor = args.options.get('actor');
     const role = args.options.get('role');
     if ((actor === undefined) !== (role === undefined)) throw new UsageError('give --actor and --role together');
-    if (role !== undefined && !['viewer', 'operator', 'risk', 'admin'].includes(String(role))) throw new UsageError('--role is one of viewer, operator, risk, admin');
+    if (role !== undefined && !['viewer', 'operator', 'risk', 'admin'].includes(String(role)))
+      throw new UsageError('--role is one of viewer, operator, risk, admin');
     const line = actor ? `${String(actor)}:${String(role)}:${digest}` : digest;
     ctx.out(ctx.json ? JSON.stringify({ sha256: digest, ...(actor ? { entry: line } : {}) }) : line);
     return Promise.resolve(EXIT.OK);

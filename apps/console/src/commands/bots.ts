@@ -72,7 +72,9 @@ export const botStatus: Command = {
 export const botCreate: Command = {
   name: 'bot:create',
   summary: 'Create a bot (state CREATED; start it with bot:start)',
-  usage: ['bot:create --name=<name> --strategy=<grid|dca|…> --exchange=<exchange-id> --symbol=<BASE/QUOTE> [--id=<bot-id>] [--params=\'{"levels":10}\'] [--json]'],
+  usage: [
+    'bot:create --name=<name> --strategy=<grid|dca|…> --exchange=<exchange-id> --symbol=<BASE/QUOTE> [--id=<bot-id>] [--params=\'{"levels":10}\'] [--json]',
+  ],
   values: ['name', 'strategy', 'exchange', 'symbol', 'id', 'params'],
   flags: [],
   async run(args, ctx) {

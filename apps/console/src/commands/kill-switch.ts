@@ -21,9 +21,11 @@ const SCOPE_OPTIONS = ['exchange', 'bot', 'reason'] as const;
 
 /** Exactly one of --global, --exchange=<id>, --bot=<id>. */
 function scopeOf(args: ParsedArgs): string {
-  const chosen = [flag(args, 'global') ? 'global' : undefined, str(args, 'exchange') !== undefined ? `exchange:${str(args, 'exchange')}` : undefined, str(args, 'bot') !== undefined ? `bot:${str(args, 'bot')}` : undefined].filter(
-    (s): s is string => s !== undefined,
-  );
+  const chosen = [
+    flag(args, 'global') ? 'global' : undefined,
+    str(args, 'exchange') !== undefined ? `exchange:${str(args, 'exchange')}` : undefined,
+    str(args, 'bot') !== undefined ? `bot:${str(args, 'bot')}` : undefined,
+  ].filter((s): s is string => s !== undefined);
   if (chosen.length !== 1) throw new UsageError('name exactly one scope: --global, --exchange=<exchange-id> or --bot=<bot-id>');
   return chosen[0]!;
 }
@@ -35,7 +37,15 @@ function reasonOf(args: ParsedArgs): string {
 }
 
 /** The `--json` shape of a scope: flat, with the actor's id (`"actor":"alice"`). */
-const flatScope = (s: ScopeState) => ({ scope: s.scope, state: s.state, reason: s.reason, actor: s.actor.id, actorRole: s.actor.role ?? s.actor.kind, since: s.since, version: s.version });
+const flatScope = (s: ScopeState) => ({
+  scope: s.scope,
+  state: s.state,
+  reason: s.reason,
+  actor: s.actor.id,
+  actorRole: s.actor.role ?? s.actor.kind,
+  since: s.since,
+  version: s.version,
+});
 
 function printChange(ctx: CommandContext, change: KillSwitchChange): void {
   if (ctx.json) {
@@ -55,7 +65,10 @@ function printChange(ctx: CommandContext, change: KillSwitchChange): void {
 export const activateKillSwitch: Command = {
   name: 'risk:kill-switch:activate',
   summary: 'Stop trading in a scope: no new order passes, bots in it go to HALTED',
-  usage: ['risk:kill-switch:activate (--global | --exchange=<exchange-id> | --bot=<bot-id>) --reason="…" [--reduce-only] [--json]', '  --reduce-only   REDUCING instead of HALTED: only orders that shrink a position pass'],
+  usage: [
+    'risk:kill-switch:activate (--global | --exchange=<exchange-id> | --bot=<bot-id>) --reason="…" [--reduce-only] [--json]',
+    '  --reduce-only   REDUCING instead of HALTED: only orders that shrink a position pass',
+  ],
   values: SCOPE_OPTIONS,
   flags: ['global', 'reduce-only'],
   async run(args, ctx) {
@@ -89,7 +102,12 @@ export const killSwitchStatus: Command = {
       ctx.out(JSON.stringify({ scopes: scopes.map(flatScope) }));
       return EXIT.OK;
     }
-    ctx.out(table(['SCOPE', 'STATE', 'SINCE', 'BY', 'REASON'], scopes.map((s) => [s.scope, s.state, when(s.since), s.version ? s.actor.id : '-', s.reason])));
+    ctx.out(
+      table(
+        ['SCOPE', 'STATE', 'SINCE', 'BY', 'REASON'],
+        scopes.map((s) => [s.scope, s.state, when(s.since), s.version ? s.actor.id : '-', s.reason]),
+      ),
+    );
     return EXIT.OK;
   },
 };

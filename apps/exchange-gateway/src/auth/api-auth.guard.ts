@@ -25,7 +25,8 @@ export class ApiAuthGuard implements CanActivate {
     if (!needed) return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const actor = this.tokens.authenticate(req.headers.authorization);
-    if (!actor?.role) throw new GatewayException('UNAUTHENTICATED', 'missing or unknown API token: send Authorization: Bearer <token> (GARDE_TOKEN for bin/console)');
+    if (!actor?.role)
+      throw new GatewayException('UNAUTHENTICATED', 'missing or unknown API token: send Authorization: Bearer <token> (GARDE_TOKEN for bin/console)');
     if (!roleAtLeast(actor.role, needed)) {
       throw new GatewayException('FORBIDDEN', `role ${actor.role} may not do this (needs ${needed} or higher)`, { role: actor.role, needed });
     }

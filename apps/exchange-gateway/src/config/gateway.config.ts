@@ -18,7 +18,11 @@ const ApiTokens = z
   .default('')
   .transform((value, ctx) => {
     const entries: TokenEntry[] = [];
-    for (const [i, raw] of value.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
+    for (const [i, raw] of value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .entries()) {
       const [actor, role, sha256, ...extra] = raw.split(':');
       const parsedRole = Role.safeParse(role);
       if (!actor || !parsedRole.success || !sha256 || !/^[0-9a-f]{64}$/.test(sha256) || extra.length) {

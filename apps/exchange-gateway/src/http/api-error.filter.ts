@@ -18,7 +18,8 @@ export class ApiErrorFilter implements ExceptionFilter {
       body = exception.toBody();
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
-      const code = status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : status < 500 ? 'INVALID_REQUEST' : 'INTERNAL';
+      const code =
+        status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : status < 500 ? 'INVALID_REQUEST' : 'INTERNAL';
       body = { code, message: exception.message };
     } else {
       status = 500;

@@ -43,7 +43,14 @@ export class KillSwitchRepository {
     if (!row) throw new Error('change_kill_switch returned no row');
     const previousState = row.previous_state as TradingState;
     if (row.scope === null) return { current: neverSet(input.scope), previousState, changed: false };
-    const current: ScopeState = { scope: row.scope, state: row.state as TradingState, reason: row.reason, actor: row.actor, since: row.since.toISOString(), version: row.version };
+    const current: ScopeState = {
+      scope: row.scope,
+      state: row.state as TradingState,
+      reason: row.reason,
+      actor: row.actor,
+      since: row.since.toISOString(),
+      version: row.version,
+    };
     return { current, previousState, changed: row.changed };
   }
 

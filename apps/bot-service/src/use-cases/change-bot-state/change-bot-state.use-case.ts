@@ -43,7 +43,9 @@ export class ChangeBotStateUseCase {
     try {
       await this.bus.publish(BotStateChangedEvt, { botId: command.botId, from, to, reason: command.reason }, ctx, command.botId);
     } catch (err) {
-      throw new BotException('UNAVAILABLE', `bot ${command.botId} is ${to}, but the event could not be published to the audit stream (${String(err)})`, { botId: command.botId });
+      throw new BotException('UNAVAILABLE', `bot ${command.botId} is ${to}, but the event could not be published to the audit stream (${String(err)})`, {
+        botId: command.botId,
+      });
     }
     return toBot(changed.after);
   }

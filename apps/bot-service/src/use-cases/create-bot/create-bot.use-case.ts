@@ -27,7 +27,16 @@ export class CreateBotUseCase {
       const halting: ScopeState | undefined = this.gate.haltingScope({ botId: id, exchangeId: input.exchangeId });
       const reason = halting ? haltReason(halting) : 'created';
       return {
-        bot: { id, name: input.name, strategy: input.strategy, parameters: input.parameters, exchangeId: input.exchangeId, symbol: input.symbol, state: halting ? 'HALTED' : 'CREATED', stateReason: reason },
+        bot: {
+          id,
+          name: input.name,
+          strategy: input.strategy,
+          parameters: input.parameters,
+          exchangeId: input.exchangeId,
+          symbol: input.symbol,
+          state: halting ? 'HALTED' : 'CREATED',
+          stateReason: reason,
+        },
         record: { reason, actor, scope: halting?.scope ?? null, correlationId: ctx.correlationId, at },
       };
     });
@@ -40,7 +49,9 @@ export class CreateBotUseCase {
     try {
       await this.bus.publish(BotCreatedEvt, bot, ctx, bot.id);
     } catch (err) {
-      throw new BotException('UNAVAILABLE', `bot ${bot.id} is created, but its event could not be published to the audit stream (${String(err)})`, { botId: bot.id });
+      throw new BotException('UNAVAILABLE', `bot ${bot.id} is created, but its event could not be published to the audit stream (${String(err)})`, {
+        botId: bot.id,
+      });
     }
     return bot;
   }

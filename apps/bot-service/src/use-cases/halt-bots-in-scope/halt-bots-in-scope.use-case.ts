@@ -50,7 +50,13 @@ export class HaltBotsInScopeUseCase {
       return { scope: state.scope, bots: 0, seconds: 0 };
     }
     const correlationId = haltCorrelationId(state);
-    const halted = await this.repository.haltInScope(parsed, { reason: haltReason(state), actor: state.actor, scope: state.scope, correlationId, at: new Date() });
+    const halted = await this.repository.haltInScope(parsed, {
+      reason: haltReason(state),
+      actor: state.actor,
+      scope: state.scope,
+      correlationId,
+      at: new Date(),
+    });
     const seconds = Number(process.hrtime.bigint() - receivedAt) / 1e9;
     this.metrics.haltDuration.observe(seconds);
     this.metrics.botsHalted.inc(halted.length);
@@ -73,7 +79,12 @@ export class HaltBotsInScopeUseCase {
     }).then((failures) => {
       if (failures.length) {
         // The bots are HALTED in PostgreSQL either way; only the audit trail misses these events.
-        this.log.error('state-changed events of halted bots not published', { scope: state.scope, failed: failures.length, bots: failures.slice(0, 10).map((f) => f.item.row.id), ...errorFields(failures[0]?.error) });
+        this.log.error('state-changed events of halted bots not published', {
+          scope: state.scope,
+          failed: failures.length,
+          bots: failures.slice(0, 10).map((f) => f.item.row.id),
+          ...errorFields(failures[0]?.error),
+        });
       }
     });
     this.publishing.add(run);

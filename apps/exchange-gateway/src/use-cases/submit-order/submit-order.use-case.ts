@@ -49,10 +49,19 @@ export class SubmitOrderUseCase {
     void this.bus
       .publish(
         OrderRefusedEvt,
-        { clientOrderId: order.clientOrderId, botId: order.botId, exchangeId: order.exchangeId, symbol: order.symbol, side: order.side, error: refusal.toBody() },
+        {
+          clientOrderId: order.clientOrderId,
+          botId: order.botId,
+          exchangeId: order.exchangeId,
+          symbol: order.symbol,
+          side: order.side,
+          error: refusal.toBody(),
+        },
         ctx,
       )
-      .catch((err: unknown) => this.logger.child('orders').error('could not publish an order refusal', { clientOrderId: order.clientOrderId, ...errorFields(err) }));
+      .catch((err: unknown) =>
+        this.logger.child('orders').error('could not publish an order refusal', { clientOrderId: order.clientOrderId, ...errorFields(err) }),
+      );
     return Promise.reject(refusal);
   }
 }

@@ -1,11 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  KillSwitchActivatedEvt,
-  KillSwitchDeactivatedEvt,
-  type Actor,
-  type KillSwitchChange,
-  type TradingState,
-} from '@garde/contracts';
+import { KillSwitchActivatedEvt, KillSwitchDeactivatedEvt, type Actor, type KillSwitchChange, type TradingState } from '@garde/contracts';
 import { parseScope } from '@garde/domain';
 import { MessageBus, type MessageContext } from '@garde/platform';
 import { RiskException } from '../../errors/risk.exception.js';
