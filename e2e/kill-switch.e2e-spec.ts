@@ -201,4 +201,16 @@ describe('e2e: one kill switch stops everything', () => {
     expect(await sandbox.sql('SELECT * FROM risk.kill_switch_change')).toHaveLength(changes.length);
     expect((await runConsole(['risk:kill-switch:status'], { GARDE_API_URL: apiUrl })).code).toBe(1);
   });
+
+  it('audit:verify fails and names the row when one byte of the trail is changed behind the service', async () => {
+    const [row] = await sandbox.sql<{ sequence: string }>(
+      "SELECT sequence FROM audit.audit_event WHERE type = 'risk.evt.killswitch.activated' ORDER BY sequence LIMIT 1",
+    );
+    await sandbox.sql('ALTER TABLE audit.audit_event DISABLE TRIGGER USER');
+    await sandbox.sql("UPDATE audit.audit_event SET canonical = replace(canonical, 'e2e: anomaly', 'e2e: anomalx') WHERE sequence = $1", [row!.sequence]);
+    await sandbox.sql('ALTER TABLE audit.audit_event ENABLE TRIGGER USER');
+    const verify = await consoleAs('viewer', 'audit:verify');
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain(`Audit chain BROKEN at sequence ${row!.sequence}`);
+  });
 });
