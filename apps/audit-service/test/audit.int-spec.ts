@@ -181,7 +181,7 @@ describe('audit-service', () => {
     ]);
   });
 
-  it('hands a batch back to JetStream when the database refuses the write, and appends it on redelivery', async () => {
+  it('retries in place a write the database refuses, and appends it once accepted: nothing lost', async () => {
     await sandbox.sql("ALTER TABLE audit.audit_event ADD CONSTRAINT test_db_refuses CHECK (correlation_id <> 'db-refuses')");
     const sent = await publisher.publish(KillSwitchActivatedEvt, change('bot:b-3', 'reason-db-down', 'HALTED', alice), {
       actor: alice,

@@ -100,43 +100,51 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
     for (const msg of batch) msg.nak();
   }
 
+  /**
+   * Appends a batch; what could not be written (PostgreSQL down, a constraint) is retried here, in
+   * order, with a growing delay, the messages kept in hand (`working()` holds their ack deadline), so
+   * that an outage burns no delivery attempts and loses nothing. Only a shutdown hands them back.
+   */
   private async flush(batch: JsMsg[]): Promise<void> {
-    let outcomes: AppendOutcome[];
+    let waiting = batch;
+    let delay = this.config.AUDIT_RETRY_DELAY_MS;
+    for (;;) {
+      const outcomes = await this.appendOnce(waiting);
+      const retry: JsMsg[] = [];
+      waiting.forEach((msg, i) => {
+        const outcome = outcomes[i] ?? { status: 'retry', error: 'no outcome' };
+        if (outcome.status === 'retry') retry.push(msg);
+        else this.settle(msg, outcome);
+      });
+      if (retry.length === 0) return;
+      if (this.stopping) {
+        for (const msg of retry) msg.nak();
+        return;
+      }
+      waiting = retry;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      for (const msg of waiting) msg.working();
+      delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+    }
+  }
+
+  private async appendOnce(batch: JsMsg[]): Promise<AppendOutcome[]> {
     try {
-      outcomes = await this.append.execute(
+      return await this.append.execute(
         batch.map((m) => ({ data: m.data, subject: m.subject, streamSequence: m.info.streamSequence, deliveryCount: m.info.deliveryCount })),
       );
     } catch (err) {
-      this.log.error('could not process a batch of the AUDIT stream; it will be redelivered', errorFields(err));
-      outcomes = batch.map(() => ({ status: 'retry', error: String(err) }));
+      this.log.error('could not process a batch of the AUDIT stream; retrying', errorFields(err));
+      return batch.map(() => ({ status: 'retry', error: String(err) }));
     }
-    batch.forEach((msg, i) => this.settle(msg, outcomes[i] ?? { status: 'retry', error: 'no outcome' }));
   }
 
-  private settle(msg: JsMsg, outcome: AppendOutcome): void {
-    switch (outcome.status) {
-      case 'appended':
-      case 'duplicate':
-        msg.ack();
-        return;
-      case 'poison':
-        // Never redelivered; the use case has logged it with its stream sequence and counted it.
-        msg.term();
-        return;
-      case 'retry': {
-        const delivery = msg.info.deliveryCount;
-        if (delivery >= this.config.AUDIT_MAX_DELIVER) {
-          // JetStream will not deliver it again: say so loudly; the event stays in the stream for a replay.
-          this.log.fatal('an event could not be appended after its last delivery; it is missing from the audit chain', {
-            streamSequence: msg.info.streamSequence,
-            subject: msg.subject,
-            deliveries: delivery,
-            error: outcome.error,
-          });
-        }
-        msg.nak(Math.min(this.config.AUDIT_RETRY_DELAY_MS * 2 ** (delivery - 1), MAX_RETRY_DELAY_MS));
-        return;
-      }
+  private settle(msg: JsMsg, outcome: Exclude<AppendOutcome, { status: 'retry' }>): void {
+    if (outcome.status === 'poison') {
+      // Never redelivered; the use case has logged it with its stream sequence and counted it.
+      msg.term();
+      return;
     }
+    msg.ack();
   }
 }

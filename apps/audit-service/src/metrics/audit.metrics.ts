@@ -13,7 +13,7 @@ export class AuditMetrics {
   readonly duplicatesSkipped: Counter;
   /** Messages refused and terminated: never in the chain, always logged with their stream sequence. */
   readonly poisonMessages: Counter<'reason'>;
-  /** Batches whose database write failed (their messages are redelivered later). */
+  /** Database writes that failed (the consumer retries them in place, in order). */
   readonly appendFailures: Counter;
   /** Verifications that found a broken chain. */
   readonly verifyFailures: Counter;
@@ -44,7 +44,7 @@ export class AuditMetrics {
     });
     this.appendFailures = new Counter({
       name: 'garde_audit_append_failures_total',
-      help: 'Batches whose database write failed and were handed back to JetStream for redelivery',
+      help: 'Database writes of the audit chain that failed (and are retried)',
       registers: [registry],
     });
     this.verifyFailures = new Counter({ name: 'garde_audit_verify_failures_total', help: 'Chain verifications that found a bad row', registers: [registry] });

@@ -26,7 +26,7 @@ interface Pending {
 /**
  * Appends a batch of stream messages to the hash chain in one transaction: each event once (by
  * messageId), linked to the previous row. Messages that can never be events are refused, logged with
- * their stream sequence and counted; a failed write hands the batch back for redelivery.
+ * their stream sequence and counted; a failed write is reported `retry` for the consumer to try again.
  */
 @Injectable()
 export class AppendAuditEvents {
@@ -110,7 +110,7 @@ export class AppendAuditEvents {
 
   private retryAll(messages: StreamMessage[], group: Pending[], outcomes: AppendOutcome[], err: unknown): void {
     this.metrics.appendFailures.inc();
-    this.logger.child('audit-consumer').error('could not append to the audit chain; the messages will be redelivered', {
+    this.logger.child('audit-consumer').error('could not append to the audit chain; it will be retried', {
       streamSequences: group.map((p) => messages[p.index]!.streamSequence),
       ...errorFields(err),
     });
