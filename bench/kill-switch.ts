@@ -12,12 +12,12 @@
  *
  *   npm run bench:kill-switch [-- --bots=1000 --activations=30 --warmup=2 --verbose --via-nats]
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { BotCreateCmd, BotStartCmd, KillSwitchActivateCmd, OrderSubmitCmd, busTopology, type Actor } from '@garde/contracts';
 import { JsonLogger, MessageBus } from '@garde/platform';
-import { freePort, startServiceProcess, type ServiceProcess } from '@garde/testing';
+import { freePort, startServiceProcess, testOrder, type ServiceProcess } from '@garde/testing';
 import { ms, summary } from './stats.js';
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -88,21 +88,7 @@ async function main(): Promise<void> {
       if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     };
     const probeOrder = async () => {
-      const reply = await bus.request(
-        OrderSubmitCmd,
-        {
-          clientOrderId: `b-${randomUUID().slice(0, 8)}`,
-          botId: 'bench-1',
-          exchangeId: 'kraken',
-          symbol: 'BTC/USDT',
-          side: 'buy',
-          type: 'limit',
-          quantity: '0.01',
-          price: '65000',
-        },
-        {},
-        5000,
-      );
+      const reply = await bus.request(OrderSubmitCmd, testOrder({ botId: 'bench-1', exchangeId: 'kraken' }), {}, 5000);
       return reply.ok ? 'ACCEPTED' : reply.error.code;
     };
 

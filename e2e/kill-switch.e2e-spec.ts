@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { createSandbox, freePort, runConsole, startServiceProcess, until, type ServiceProcess, type TestSandbox } from '@garde/testing';
+import { BotStateChangedEvt, KillSwitchActivatedEvt } from '@garde/contracts';
+import { createSandbox, freePort, runConsole, startServiceProcess, testOrder, until, type ServiceProcess, type TestSandbox } from '@garde/testing';
 
 /**
  * The walking skeleton's promise, with every service in its own process on real NATS and PostgreSQL,
@@ -33,17 +34,7 @@ describe('e2e: one kill switch stops everything', () => {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; details?: Record<string, unknown> } } };
   };
   const bots = async (): Promise<Bot[]> => (JSON.parse((await consoleAs('viewer', 'bot:status', '--all', '--json')).stdout) as { bots: Bot[] }).bots;
-  const submit = (extra: Record<string, unknown> = {}) =>
-    api('operator', 'POST', '/api/v1/orders', {
-      clientOrderId: `e2e-${Math.random().toString(16).slice(2, 12)}`,
-      exchangeId: 'binance',
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'limit',
-      quantity: '0.01',
-      price: '65000',
-      ...extra,
-    });
+  const submit = (extra: Record<string, unknown> = {}) => api('operator', 'POST', '/api/v1/orders', testOrder(extra));
 
   beforeAll(async () => {
     sandbox = await createSandbox('e2e-ks');
@@ -126,7 +117,7 @@ describe('e2e: one kill switch stops everything', () => {
     expect(new Date(String(status.scopes[0]!.since)).toISOString()).toBe(status.scopes[0]!.since);
 
     const trail = await until(
-      () => api('viewer', 'GET', '/api/v1/audit/events?type=risk.evt.killswitch.activated'),
+      () => api('viewer', 'GET', `/api/v1/audit/events?type=${KillSwitchActivatedEvt.type}`),
       (r) => ((r.body.events as unknown[]) ?? []).length > 0,
     );
     const event = (trail.body.events as Array<{ event: { actor: { id: string }; payload: { current: { reason: string } } } }>)[0]!.event;
@@ -135,7 +126,7 @@ describe('e2e: one kill switch stops everything', () => {
 
     // Every bot's HALT is in the trail too, then the chain verifies.
     await until(
-      () => api('viewer', 'GET', '/api/v1/audit/events?type=bot.evt.bot.state-changed&limit=1000'),
+      () => api('viewer', 'GET', `/api/v1/audit/events?type=${BotStateChangedEvt.type}&limit=1000`),
       (r) => ((r.body.events as Array<{ event: { payload: { to: string } } }>) ?? []).filter((e) => e.event.payload.to === 'HALTED').length === 50,
     );
     const verify = await consoleAs('viewer', 'audit:verify');
@@ -203,9 +194,9 @@ describe('e2e: one kill switch stops everything', () => {
   });
 
   it('audit:verify fails and names the row when one byte of the trail is changed behind the service', async () => {
-    const [row] = await sandbox.sql<{ sequence: string }>(
-      "SELECT sequence FROM audit.audit_event WHERE type = 'risk.evt.killswitch.activated' ORDER BY sequence LIMIT 1",
-    );
+    const [row] = await sandbox.sql<{ sequence: string }>('SELECT sequence FROM audit.audit_event WHERE type = $1 ORDER BY sequence LIMIT 1', [
+      KillSwitchActivatedEvt.type,
+    ]);
     await sandbox.sql('ALTER TABLE audit.audit_event DISABLE TRIGGER USER');
     await sandbox.sql("UPDATE audit.audit_event SET canonical = replace(canonical, 'e2e: anomaly', 'e2e: anomalx') WHERE sequence = $1", [row!.sequence]);
     await sandbox.sql('ALTER TABLE audit.audit_event ENABLE TRIGGER USER');

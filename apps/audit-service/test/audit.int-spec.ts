@@ -98,9 +98,9 @@ describe('audit-service', () => {
     ];
     const stored = await rowsUntil(3);
     expect(stored.map((r) => [r.sequence, r.message_id, r.type, r.level, r.actor_id])).toEqual([
-      [1, sent[0]!.messageId, 'risk.evt.killswitch.activated', 'critical', 'alice'],
-      [2, sent[1]!.messageId, 'risk.evt.killswitch.activated', 'critical', 'alice'],
-      [3, sent[2]!.messageId, 'risk.evt.killswitch.deactivated', 'warning', 'rita'],
+      [1, sent[0]!.messageId, KillSwitchActivatedEvt.type, 'critical', 'alice'],
+      [2, sent[1]!.messageId, KillSwitchActivatedEvt.type, 'critical', 'alice'],
+      [3, sent[2]!.messageId, KillSwitchDeactivatedEvt.type, 'warning', 'rita'],
     ]);
     let prevHash = GENESIS_HASH;
     stored.forEach((row, i) => {
@@ -117,10 +117,10 @@ describe('audit-service', () => {
   it('lists events most recent first, filtered by type, actor and correlation id', async () => {
     const byStory = await audit.runtime.bus.request(AuditEventsQry, { correlationId: 'story-1' });
     expect(byStory.ok && byStory.result.events.map((e) => [e.sequence, e.event.type, e.event.actor?.id, e.level])).toEqual([
-      [3, 'risk.evt.killswitch.deactivated', 'rita', 'warning'],
-      [1, 'risk.evt.killswitch.activated', 'alice', 'critical'],
+      [3, KillSwitchDeactivatedEvt.type, 'rita', 'warning'],
+      [1, KillSwitchActivatedEvt.type, 'alice', 'critical'],
     ]);
-    const byActor = await audit.runtime.bus.request(AuditEventsQry, { actorId: 'alice', type: 'risk.evt.killswitch.activated', limit: 1 });
+    const byActor = await audit.runtime.bus.request(AuditEventsQry, { actorId: 'alice', type: KillSwitchActivatedEvt.type, limit: 1 });
     expect(byActor.ok && byActor.result.events.map((e) => e.sequence)).toEqual([2]);
   });
 
@@ -153,11 +153,11 @@ describe('audit-service', () => {
     await waitFor(rows, (r) => r.some((row) => row.message_id === after.messageId), 'the event after the malformed ones');
     const stored = await rows();
     expect(stored.map((r) => [r.sequence, r.type])).toEqual([
-      [1, 'risk.evt.killswitch.activated'],
-      [2, 'risk.evt.killswitch.activated'],
-      [3, 'risk.evt.killswitch.deactivated'],
-      [4, 'risk.evt.killswitch.activated'],
-      [5, 'risk.evt.killswitch.activated'],
+      [1, KillSwitchActivatedEvt.type],
+      [2, KillSwitchActivatedEvt.type],
+      [3, KillSwitchDeactivatedEvt.type],
+      [4, KillSwitchActivatedEvt.type],
+      [5, KillSwitchActivatedEvt.type],
     ]);
     expect(await metric('garde_audit_poison_messages_total')).toBe(2);
     const jsm = await jetstreamManager(publisherNc);

@@ -150,7 +150,7 @@ describe('bot-service', () => {
     expect(await history('grid-1')).toEqual([
       { from_state: null, to_state: 'CREATED', reason: 'created', actor: alice, scope: null, correlation_id: expect.any(String) },
     ]);
-    expect(await lastEvent(BotCreatedEvt, 'grid-1')).toMatchObject({ type: 'bot.evt.bot.created', actor: alice, payload: { id: 'grid-1', state: 'CREATED' } });
+    expect(await lastEvent(BotCreatedEvt, 'grid-1')).toMatchObject({ type: BotCreatedEvt.type, actor: alice, payload: { id: 'grid-1', state: 'CREATED' } });
   });
 
   it('starts, pauses, resumes and stops a bot: each transition persisted, recorded and published with its actor', async () => {
@@ -174,7 +174,7 @@ describe('bot-service', () => {
     expect((await history('lc-1')).at(-1)?.correlation_id).toBe('story-42');
     const event = await lastEvent(BotStateChangedEvt, 'lc-1');
     expect(event).toMatchObject({
-      type: 'bot.evt.bot.state-changed',
+      type: BotStateChangedEvt.type,
       correlationId: 'story-42',
       actor: alice,
       payload: { botId: 'lc-1', from: 'RUNNING', to: 'STOPPED', reason: 'retired' },

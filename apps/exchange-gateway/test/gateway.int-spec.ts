@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RunningService } from '@garde/platform';
-import { createSandbox, startTcpProxy, until, type TcpProxy, type TestSandbox } from '@garde/testing';
+import { createSandbox, startTcpProxy, testOrder, until, type TcpProxy, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../../risk-service/src/app.js';
 import { startExchangeGateway } from '../src/app.js';
 import { sha256Hex } from '../src/auth/token-authenticator.js';
@@ -10,17 +10,6 @@ const TOKENS = { viewer: 'viewer-token-123', operator: 'operator-token-123', ris
 const tokenConfig = Object.entries(TOKENS)
   .map(([role, token]) => `${role}-person:${role}:${sha256Hex(token)}`)
   .join(',');
-
-const order = (extra: Record<string, unknown> = {}) => ({
-  clientOrderId: `o-${Math.random().toString(16).slice(2, 10)}`,
-  exchangeId: 'binance',
-  symbol: 'BTC/USDT',
-  side: 'buy',
-  type: 'limit',
-  quantity: '0.01',
-  price: '65000',
-  ...extra,
-});
 
 describe('exchange-gateway: kill-switch gate and operators API', () => {
   let sandbox: TestSandbox;
@@ -39,7 +28,7 @@ describe('exchange-gateway: kill-switch gate and operators API', () => {
       body: (await res.json()) as { error?: { code: string; message: string; details?: Record<string, unknown> } } & Record<string, unknown>,
     };
   };
-  const submit = (extra?: Record<string, unknown>) => api('POST', '/api/v1/orders', 'operator', order(extra));
+  const submit = (extra?: Record<string, unknown>) => api('POST', '/api/v1/orders', 'operator', testOrder(extra));
   const startGateway = () => startExchangeGateway(sandbox.env({ NATS_URL: proxy.url('nats'), GARDE_API_TOKENS: tokenConfig }));
 
   beforeAll(async () => {

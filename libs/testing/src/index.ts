@@ -1,3 +1,4 @@
 export * from './sandbox.js';
 export * from './tcp-proxy.js';
 export * from './processes.js';
+export * from './orders.js';

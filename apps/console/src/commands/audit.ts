@@ -1,14 +1,7 @@
+import type { AuditChainVerdict } from '@garde/contracts';
 import { EXIT } from '../api-client.js';
 import { str, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-
-interface Verdict {
-  valid: boolean;
-  checked: number;
-  head: string | null;
-  firstBadSequence?: number;
-  problem?: string;
-}
 
 const sequence = (value: string | undefined, name: string): string | undefined => {
   if (value === undefined) return undefined;
@@ -28,7 +21,7 @@ export const auditVerify: Command = {
     const to = sequence(str(args, 'to'), 'to');
     if (from) query.set('from', from);
     if (to) query.set('to', to);
-    const verdict = await ctx.api.call<Verdict>('GET', `/api/v1/audit/verify${query.size ? `?${query.toString()}` : ''}`);
+    const verdict = await ctx.api.call<AuditChainVerdict>('GET', `/api/v1/audit/verify${query.size ? `?${query.toString()}` : ''}`);
     if (ctx.json) ctx.out(JSON.stringify(verdict));
     else if (verdict.valid) ctx.out(`Audit chain valid: ${verdict.checked} row(s) checked, head ${verdict.head ?? '(empty)'}`);
     else ctx.out(`Audit chain BROKEN at sequence ${verdict.firstBadSequence}: ${verdict.problem} (${verdict.checked} row(s) valid before it)`);

@@ -1,23 +1,8 @@
+import type { Bot } from '@garde/contracts';
 import { EXIT } from '../api-client.js';
 import { flag, str, UsageError, type ParsedArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { table, when } from '../output.js';
-
-interface Bot {
-  id: string;
-  name: string;
-  strategy: string;
-  parameters: Record<string, unknown>;
-  exchangeId: string;
-  symbol: string;
-  state: string;
-  stateReason: string;
-  stateActor: string;
-  since: string;
-  trading: boolean;
-  note: string;
-  createdAt: string;
-}
 
 const botRow = (b: Bot) => [b.id, b.name, b.state, b.strategy, b.exchangeId, b.symbol, when(b.since), b.stateReason];
 const BOT_HEADERS = ['ID', 'NAME', 'STATE', 'STRATEGY', 'EXCHANGE', 'SYMBOL', 'SINCE', 'REASON'];
@@ -102,10 +87,10 @@ export const botCreate: Command = {
   },
 };
 
-function lifecycle(action: 'start' | 'pause' | 'resume' | 'stop', summary: string): Command {
-  const usage = `bot:${action} <bot-id> --reason="…" [--json]`;
+function lifecycle(name: string, action: 'start' | 'pause' | 'resume' | 'stop', summary: string): Command {
+  const usage = `${name} <bot-id> --reason="…" [--json]`;
   return {
-    name: `bot:${action}`,
+    name,
     summary,
     usage: [usage],
     values: ['reason'],
@@ -121,7 +106,7 @@ function lifecycle(action: 'start' | 'pause' | 'resume' | 'stop', summary: strin
   };
 }
 
-export const botStart = lifecycle('start', 'Start a CREATED bot');
-export const botPause = lifecycle('pause', 'Pause a RUNNING bot');
-export const botResume = lifecycle('resume', 'Resume a PAUSED, HALTED or ERROR bot (refused while a kill switch covers it)');
-export const botStop = lifecycle('stop', 'Stop a bot for good (STOPPED is final)');
+export const botStart = lifecycle('bot:start', 'start', 'Start a CREATED bot');
+export const botPause = lifecycle('bot:pause', 'pause', 'Pause a RUNNING bot');
+export const botResume = lifecycle('bot:resume', 'resume', 'Resume a PAUSED, HALTED or ERROR bot (refused while a kill switch covers it)');
+export const botStop = lifecycle('bot:stop', 'stop', 'Stop a bot for good (STOPPED is final)');

@@ -1,21 +1,8 @@
+import type { KillSwitchChange, ScopeState } from '@garde/contracts';
 import { EXIT } from '../api-client.js';
 import { flag, str, UsageError, type ParsedArgs } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { table, when } from '../output.js';
-
-interface ScopeState {
-  scope: string;
-  state: string;
-  reason: string;
-  actor: { id: string; kind: string; role?: string };
-  since: string;
-  version: number;
-}
-interface KillSwitchChange {
-  current: ScopeState;
-  previousState: string;
-  changed: boolean;
-}
 
 const SCOPE_OPTIONS = ['exchange', 'bot', 'reason'] as const;
 
