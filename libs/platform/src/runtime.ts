@@ -183,12 +183,12 @@ export async function startService<C extends ServiceEnv>(opts: StartOptions<C>):
   }
 }
 
-/** SIGTERM / SIGINT → graceful stop, then exit. A second signal exits at once. */
+/**
+ * SIGTERM / SIGINT → graceful stop, then exit. The handlers run once: a second signal gets Node's
+ * default action and ends the process at once.
+ */
 export function stopOnSignals(service: RunningService): void {
-  let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
     service.runtime.logger.emit('info', `received ${signal}`);
     service.close().then(
       () => process.exit(0),
