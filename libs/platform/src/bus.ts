@@ -94,7 +94,7 @@ export class MessageBus {
       }
       return { ok: false, error: { code: 'UNAVAILABLE', message: `${def.type} failed: ${text}` } };
     }
-    const parsed = replySchema(def.result).safeParse(safeJson(msg.data));
+    const parsed = replySchemaOf(def).safeParse(safeJson(msg.data));
     if (!parsed.success) {
       return { ok: false, error: { code: 'CONTRACT_VIOLATION', message: `reply to ${def.type} broke its contract: ${describeIssues(parsed.error)}` } };
     }
@@ -166,6 +166,14 @@ export class MessageBus {
     for (const sub of this.subscriptions.splice(0)) sub.unsubscribe();
     return Promise.resolve();
   }
+}
+
+/** Reply schemas built once per request type: building a zod schema costs more than using it. */
+const replySchemas = new WeakMap<RequestDef, ReturnType<typeof replySchema>>();
+function replySchemaOf(def: RequestDef): ReturnType<typeof replySchema> {
+  let schema = replySchemas.get(def);
+  if (!schema) replySchemas.set(def, (schema = replySchema(def.result)));
+  return schema;
 }
 
 export function safeJson(data: Uint8Array): unknown {
