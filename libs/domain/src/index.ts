@@ -1,4 +1,5 @@
 export * from './kill-switch.js';
 export * from './bot-lifecycle.js';
 export * from './audit-chain.js';
-export * from './decimal.js';
+export * from './decimal-math.js';
+export * from './order-state.js';
