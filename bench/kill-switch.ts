@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     NATS_URL,
     GARDE_NAMESPACE: namespace,
     LOG_LEVEL: 'warn',
+    GARDE_MASTER_KEY: randomBytes(32).toString('base64'),
     GARDE_API_TOKENS: `bench:admin:${createHash('sha256').update(token).digest('hex')}`,
   };
   const services: ServiceProcess[] = [];

@@ -153,6 +153,13 @@ async function startPostgres() {
   return `postgres://garde:garde-local@127.0.0.1:${port}/garde`;
 }
 
+/** The gateway's key for exchange credentials at rest, kept in .garde/master.key (it must survive restarts). */
+function masterKey() {
+  const file = path.join(home, 'master.key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 /** One token per role, kept in .garde/tokens.json so that restarts keep them. */
 function tokens() {
   const file = path.join(home, 'tokens.json');
@@ -254,7 +261,13 @@ try {
   const apiTokens = Object.entries(t)
     .map(([role, token]) => `local-${role}:${role}:${createHash('sha256').update(token).digest('hex')}`)
     .join(',');
-  const env = { NATS_URL: natsUrl, DATABASE_URL: databaseUrl, GARDE_API_TOKENS: apiTokens, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+  const env = {
+    NATS_URL: natsUrl,
+    DATABASE_URL: databaseUrl,
+    GARDE_API_TOKENS: apiTokens,
+    GARDE_MASTER_KEY: process.env.GARDE_MASTER_KEY ?? masterKey(),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  };
   // risk-service first: until it has published the kill-switch state, the gateway refuses every order.
   for (const svc of SERVICES) {
     startService(svc, env);

@@ -176,7 +176,13 @@ const SAMPLE = 'sample-0123456789abcdef';
 const concrete = (argv: string[]) => argv.map((w) => w.replace(/<[^<>\s]+>/g, SAMPLE).replace(/\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/g, SAMPLE));
 
 /** A port nothing listens on: a command that gets past its own checks exits 3 (unreachable), not 2. */
-const CLOSED_API = { GARDE_API_URL: 'http://127.0.0.1:9', GARDE_TOKEN: 'runbook-check-token' };
+/** The environment a runbook sets up before its commands (API, token, exchange credentials read from env). */
+const CLOSED_API = {
+  GARDE_API_URL: 'http://127.0.0.1:9',
+  GARDE_TOKEN: 'runbook-check-token',
+  GARDE_EXCHANGE_API_KEY: 'runbook-check-key',
+  GARDE_EXCHANGE_SECRET: 'runbook-check-secret',
+};
 
 /** Runs the invocation through the real CLI against a closed port; a usage error (exit 2) is a problem. */
 async function usageProblem(inv: Invocation): Promise<string | undefined> {

@@ -4,6 +4,7 @@ import { startService, type RunningService } from '@garde/platform';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
 import { GatewayMetrics } from './metrics/gateway.metrics.js';
+import { GATEWAY_SCHEMA, gatewayEntities, gatewayMigrations } from './persistence/index.js';
 
 /** Starts exchange-gateway from an environment (process.env in main.ts, a sandbox's in tests). */
 export function startExchangeGateway(
@@ -14,6 +15,7 @@ export function startExchangeGateway(
     name: 'exchange-gateway',
     config: loadGatewayConfig(env),
     module: () => GatewayModule,
+    persistence: { schema: GATEWAY_SCHEMA, entities: gatewayEntities, migrations: gatewayMigrations },
     configureApp: (app) => {
       const metrics = app.get(GatewayMetrics);
       // Count API requests by route template (bounded labels: never the raw URL with ids).

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { SERVICE_CONFIG } from '@garde/platform';
+import type { GatewayConfig } from './config/gateway.config.js';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ApiAuthGuard } from './auth/api-auth.guard.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
@@ -6,12 +8,17 @@ import { OrderHandlers } from './handlers/order.handlers.js';
 import { ApiErrorFilter } from './http/api-error.filter.js';
 import { AuditController, BotsController, KillSwitchController, MetaController, OrdersController } from './http/api.controllers.js';
 import { ServiceClient } from './http/service-client.js';
+import { ExchangeAccountsController } from './http/exchange-accounts.controller.js';
+import { ExchangeAccountRepository } from './persistence/exchange-account.repository.js';
+import { AddExchangeAccountUseCase } from './use-cases/add-exchange-account/add-exchange-account.use-case.js';
+import { RemoveExchangeAccountUseCase } from './use-cases/remove-exchange-account/remove-exchange-account.use-case.js';
+import { CredentialCipher } from './venues/credential-cipher.js';
 import { GatewayMetrics } from './metrics/gateway.metrics.js';
 import { KillSwitchGate } from './state/kill-switch-gate.js';
 import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-case.js';
 
 @Module({
-  controllers: [KillSwitchController, BotsController, OrdersController, AuditController, MetaController],
+  controllers: [KillSwitchController, BotsController, OrdersController, AuditController, ExchangeAccountsController, MetaController],
   providers: [
     GatewayMetrics,
     KillSwitchGate,
@@ -19,6 +26,10 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     OrderHandlers,
     ServiceClient,
     TokenAuthenticator,
+    ExchangeAccountRepository,
+    AddExchangeAccountUseCase,
+    RemoveExchangeAccountUseCase,
+    { provide: CredentialCipher, inject: [SERVICE_CONFIG], useFactory: (config: GatewayConfig) => new CredentialCipher(config.GARDE_MASTER_KEY) },
     { provide: APP_GUARD, useClass: ApiAuthGuard },
     { provide: APP_FILTER, useClass: ApiErrorFilter },
   ],

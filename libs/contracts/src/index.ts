@@ -6,4 +6,5 @@ export * from './kill-switch.js';
 export * from './bots.js';
 export * from './orders.js';
 export * from './audit.js';
+export * from './accounts.js';
 export * from './registry.js';

@@ -2,10 +2,19 @@ import type { EventDef, EventLevel } from './catalog.js';
 import { BotCreatedEvt, BotStateChangedEvt } from './bots.js';
 import { KillSwitchActivatedEvt, KillSwitchDeactivatedEvt } from './kill-switch.js';
 import { OrderRefusedEvt } from './orders.js';
+import { ExchangeAccountAddedEvt, ExchangeAccountRemovedEvt } from './accounts.js';
 
 /** Every event type, so a consumer (the audit-service) can validate and grade what it receives. */
 export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
-  [KillSwitchActivatedEvt, KillSwitchDeactivatedEvt, BotCreatedEvt, BotStateChangedEvt, OrderRefusedEvt].map((d) => [d.type, d as EventDef]),
+  [
+    KillSwitchActivatedEvt,
+    KillSwitchDeactivatedEvt,
+    BotCreatedEvt,
+    BotStateChangedEvt,
+    OrderRefusedEvt,
+    ExchangeAccountAddedEvt,
+    ExchangeAccountRemovedEvt,
+  ].map((d) => [d.type, d as EventDef]),
 );
 
 /** Level of an event type; unknown types (from a newer producer) are `info`. */

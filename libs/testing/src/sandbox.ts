@@ -36,6 +36,7 @@ export async function createSandbox(label: string): Promise<TestSandbox> {
   url.pathname = `/${dbName}`;
   const databaseUrl = url.toString();
   const namespace = `t${suffix}`;
+  const masterKey = randomBytes(32).toString('base64');
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   return {
     databaseUrl,
@@ -47,6 +48,8 @@ export async function createSandbox(label: string): Promise<TestSandbox> {
       GARDE_NAMESPACE: namespace,
       HTTP_PORT: '0',
       LOG_LEVEL: process.env.GARDE_TEST_LOG_LEVEL ?? 'error',
+      // The gateway's key for exchange credentials at rest (a fresh one per sandbox).
+      GARDE_MASTER_KEY: masterKey,
       ...extra,
     }),
     sql: async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],

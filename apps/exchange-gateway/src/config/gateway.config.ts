@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Role } from '@garde/contracts';
-import { ServiceEnv, loadConfig } from '@garde/platform';
+import { BaseServiceEnv, loadConfig } from '@garde/platform';
 
 /** One API token: who it is, what it may do, and the SHA-256 of the secret (the secret itself is never stored). */
 export interface TokenEntry {
@@ -34,11 +34,21 @@ const ApiTokens = z
     return entries;
   });
 
-export const GatewayConfigSchema = ServiceEnv.extend({
+/** 32 bytes, base64: the key that seals exchange credentials at rest (`openssl rand -base64 32`). */
+const MasterKey = z.string().transform((value, ctx) => {
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== 32) ctx.addIssue({ code: 'custom', message: 'expected 32 bytes in base64 (openssl rand -base64 32)' });
+  return key;
+});
+
+export const GatewayConfigSchema = BaseServiceEnv.extend({
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
   GARDE_API_TOKENS: ApiTokens,
   /** How long the API waits for another service's answer. */
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  GARDE_MASTER_KEY: MasterKey,
+  /** How long a call to a venue may take before it counts as failed (ccxt's timeout). */
+  VENUE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

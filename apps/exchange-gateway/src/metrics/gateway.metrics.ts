@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ExchangeAccountRepository } from '../persistence/exchange-account.repository.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 @Injectable()
@@ -14,7 +15,15 @@ export class GatewayMetrics {
   /** Operators' API requests by route template and status. */
   readonly apiRequests: Counter<'method' | 'route' | 'status'>;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, accounts: ExchangeAccountRepository) {
+    new Gauge({
+      name: 'garde_gateway_exchange_accounts',
+      help: 'Exchange accounts configured',
+      registers: [registry],
+      async collect() {
+        this.set(await accounts.count());
+      },
+    });
     this.orders = new Counter({ name: 'garde_gateway_orders_total', help: 'Order submissions by result', labelNames: ['result'], registers: [registry] });
     this.killSwitchStateKnown = new Gauge({
       name: 'garde_gateway_kill_switch_state_known',
