@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Kvm } from '@nats-io/kv';
-import { KillSwitchActivateCmd, KillSwitchDeactivateCmd, KillSwitchStatusQry, ScopeState, killSwitchKey, type Actor } from '@garde/contracts';
+import { KillSwitchActivateCmd, KillSwitchDeactivateCmd, KillSwitchStatusQry, OrderCheckQry, ScopeState, killSwitchKey, type Actor } from '@garde/contracts';
 import type { RunningService } from '@garde/platform';
-import { createSandbox, type TestSandbox } from '@garde/testing';
+import { createSandbox, testOrder, until, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../src/app.js';
 
 const operator: Actor = { id: 'alice', kind: 'operator', role: 'operator' };
@@ -94,6 +94,32 @@ describe('risk-service kill switch', () => {
     } finally {
       await replica.close();
     }
+  });
+
+  it('answers the pre-trade check from the kill-switch state: HALTED and REDUCING deny with the scope', async () => {
+    const check = async (extra: Record<string, unknown> = {}) => {
+      const reply = await bus().request(OrderCheckQry, testOrder(extra));
+      if (!reply.ok) throw new Error(reply.error.message);
+      return reply.result;
+    };
+    expect(await check({ exchangeId: 'okx' })).toEqual({ decision: 'APPROVED' });
+    await bus().request(KillSwitchActivateCmd, { scope: 'exchange:okx', reason: 'okx maintenance', state: 'REDUCING' }, { actor: operator });
+    const reducing = await until(
+      () => check({ exchangeId: 'okx' }),
+      (d) => d.decision === 'DENIED',
+    );
+    expect(reducing).toMatchObject({ decision: 'DENIED', reason: 'KILL_SWITCH_REDUCING', scope: 'exchange:okx' });
+    expect(await check({ exchangeId: 'okx', reduceOnly: true })).toEqual({ decision: 'APPROVED' });
+    await bus().request(KillSwitchActivateCmd, { scope: 'bot:b-9', reason: 'runaway' }, { actor: operator });
+    expect(
+      await until(
+        () => check({ botId: 'b-9' }),
+        (d) => d.decision === 'DENIED',
+      ),
+    ).toMatchObject({ reason: 'KILL_SWITCH_HALTED', scope: 'bot:b-9', message: expect.stringContaining('runaway') });
+    expect(await (await fetch(`${risk.url}/metrics`)).text()).toMatch(
+      /^garde_risk_order_checks_total\{decision="DENIED",reason="KILL_SWITCH_HALTED",service="risk-service"\} [1-9]/m,
+    );
   });
 
   it('re-publishes to the KV bucket on start a state the bucket lost', async () => {

@@ -7,4 +7,5 @@ export * from './bots.js';
 export * from './orders.js';
 export * from './audit.js';
 export * from './accounts.js';
+export * from './risk-checks.js';
 export * from './registry.js';

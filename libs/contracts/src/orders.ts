@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DECIMAL_PATTERN, isPositiveDecimal } from '@garde/domain';
+import { DECIMAL_PATTERN, ORDER_STATES, SCOPE_ID_PATTERN, isPositiveDecimal } from '@garde/domain';
 import { defineEvent, defineRequest } from './catalog.js';
 import { BotId, ExchangeId, MarketSymbol } from './bots.js';
 import { ErrorBody } from './errors.js';
@@ -17,6 +17,8 @@ export const SubmitOrder = z
     /** The bot that sends it; absent for an operator's manual order. */
     botId: BotId.optional(),
     exchangeId: ExchangeId,
+    /** The exchange account to trade with; when absent, the one account configured for `exchangeId`. */
+    accountId: z.string().regex(SCOPE_ID_PATTERN, 'expected 1-64 letters, digits, "_", "-" or "."').optional(),
     symbol: MarketSymbol,
     side: z.enum(['buy', 'sell']),
     type: z.enum(['limit', 'market']),
@@ -33,13 +35,40 @@ export const SubmitOrder = z
   });
 export type SubmitOrder = z.infer<typeof SubmitOrder>;
 
-export const OrderAccepted = z.object({
-  clientOrderId: z.string(),
-  /** Order state after submission. */
-  state: z.string(),
-});
+export const OrderState = z.enum(ORDER_STATES);
+export type OrderState = z.infer<typeof OrderState>;
 
-export const OrderSubmitCmd = defineRequest({ type: 'gateway.cmd.order.submit', payload: SubmitOrder, result: OrderAccepted });
+/** An order as the gateway knows it. Amounts are decimal strings. */
+export const Order = z.object({
+  clientOrderId: z.string(),
+  /** The venue's id for it, once the venue has answered. */
+  venueOrderId: z.string().nullable(),
+  accountId: z.string(),
+  exchangeId: z.string(),
+  botId: z.string().nullable(),
+  symbol: z.string(),
+  side: z.enum(['buy', 'sell']),
+  type: z.enum(['limit', 'market']),
+  quantity: z.string(),
+  price: z.string().nullable(),
+  state: OrderState,
+  /** Base quantity filled so far, as the venue last reported it. */
+  filled: z.string(),
+  /** Why the venue rejected it, or why its outcome is unknown. */
+  lastError: z.string().nullable(),
+  createdAt: z.iso.datetime({ offset: true }),
+  updatedAt: z.iso.datetime({ offset: true }),
+});
+export type Order = z.infer<typeof Order>;
+
+export const OrderSubmitCmd = defineRequest({ type: 'gateway.cmd.order.submit', payload: SubmitOrder, result: Order });
+
+/** The venue acknowledged the order (OPEN, PARTIALLY_FILLED or FILLED). */
+export const OrderAcceptedEvt = defineEvent({ type: 'gateway.evt.order.accepted', payload: Order });
+/** The venue refused the order. */
+export const OrderRejectedEvt = defineEvent({ type: 'gateway.evt.order.rejected', payload: Order, level: 'error' });
+/** The venue's answer never came (timeout, 5xx, reset): the order is UNKNOWN and will be looked up, never re-sent. */
+export const OrderUnknownEvt = defineEvent({ type: 'gateway.evt.order.unknown', payload: Order, level: 'warning' });
 
 /** An order the gateway refused before it reached any venue. */
 export const OrderRefusedEvt = defineEvent({

@@ -1,7 +1,7 @@
 import type { EventDef, EventLevel } from './catalog.js';
 import { BotCreatedEvt, BotStateChangedEvt } from './bots.js';
 import { KillSwitchActivatedEvt, KillSwitchDeactivatedEvt } from './kill-switch.js';
-import { OrderRefusedEvt } from './orders.js';
+import { OrderAcceptedEvt, OrderRefusedEvt, OrderRejectedEvt, OrderUnknownEvt } from './orders.js';
 import { ExchangeAccountAddedEvt, ExchangeAccountRemovedEvt } from './accounts.js';
 
 /** Every event type, so a consumer (the audit-service) can validate and grade what it receives. */

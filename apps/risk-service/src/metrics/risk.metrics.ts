@@ -8,6 +8,8 @@ import { KillSwitchRepository } from '../persistence/kill-switch.repository.js';
 export class RiskMetrics {
   /** Kill-switch changes by action and scope kind (never the scope id: bounded labels). */
   readonly killSwitchChanges: Counter<'action' | 'scope_kind'>;
+  /** Pre-trade checks by decision and denial reason (closed sets). */
+  readonly orderChecks: Counter<'decision' | 'reason'>;
   /** From request received to reply (PostgreSQL + KV + event). */
   readonly changeDuration: Histogram<'action'>;
 
@@ -17,6 +19,12 @@ export class RiskMetrics {
       name: 'garde_risk_kill_switch_changes_total',
       help: 'Kill-switch state changes, by action and scope kind',
       labelNames: ['action', 'scope_kind'],
+      registers: [registry],
+    });
+    this.orderChecks = new Counter({
+      name: 'garde_risk_order_checks_total',
+      help: 'Pre-trade checks, by decision and denial reason',
+      labelNames: ['decision', 'reason'],
       registers: [registry],
     });
     this.changeDuration = new Histogram({
