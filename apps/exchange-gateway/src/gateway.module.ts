@@ -13,6 +13,8 @@ import { ExchangeAccountRepository } from './persistence/exchange-account.reposi
 import { AddExchangeAccountUseCase } from './use-cases/add-exchange-account/add-exchange-account.use-case.js';
 import { RemoveExchangeAccountUseCase } from './use-cases/remove-exchange-account/remove-exchange-account.use-case.js';
 import { CredentialCipher } from './venues/credential-cipher.js';
+import { VenueClients } from './venues/venue-clients.js';
+import { VenueOrderRepository } from './persistence/venue-order.repository.js';
 import { GatewayMetrics } from './metrics/gateway.metrics.js';
 import { KillSwitchGate } from './state/kill-switch-gate.js';
 import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-case.js';
@@ -27,6 +29,8 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     ServiceClient,
     TokenAuthenticator,
     ExchangeAccountRepository,
+    VenueOrderRepository,
+    VenueClients,
     AddExchangeAccountUseCase,
     RemoveExchangeAccountUseCase,
     { provide: CredentialCipher, inject: [SERVICE_CONFIG], useFactory: (config: GatewayConfig) => new CredentialCipher(config.GARDE_MASTER_KEY) },

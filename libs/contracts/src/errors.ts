@@ -20,6 +20,8 @@ export const ErrorCode = z.enum([
   'KILL_SWITCH_ACTIVE',
   /** The gateway does not know the current kill-switch state (not read since (re)connect, or watch broken): fail closed. */
   'RISK_STATE_UNKNOWN',
+  /** risk-service's pre-trade check denied the order (details: reason, scope). */
+  'RISK_DENIED',
   /** The order passed the gates but no venue connectivity is configured for its exchange. */
   'NO_VENUE_CONFIGURED',
   /** A downstream service did not answer in time. */

@@ -49,6 +49,8 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   GARDE_MASTER_KEY: MasterKey,
   /** How long a call to a venue may take before it counts as failed (ccxt's timeout). */
   VENUE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** How long the gateway waits for risk-service's pre-trade decision; no answer = refused. */
+  RISK_CHECK_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

@@ -18,6 +18,7 @@ import {
 } from '@garde/contracts';
 import { RequireRole, type AuthenticatedRequest } from '../auth/api-auth.guard.js';
 import { GatewayException } from '../errors/gateway.exception.js';
+import { VenueOrderRepository, toOrder } from '../persistence/venue-order.repository.js';
 import { SubmitOrderUseCase } from '../use-cases/submit-order/submit-order.use-case.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { ServiceClient } from './service-client.js';
@@ -86,7 +87,18 @@ export class BotsController {
 
 @Controller('api/v1/orders')
 export class OrdersController {
-  constructor(private readonly submitOrder: SubmitOrderUseCase) {}
+  constructor(
+    private readonly submitOrder: SubmitOrderUseCase,
+    private readonly orders: VenueOrderRepository,
+  ) {}
+
+  @Get(':clientOrderId')
+  @RequireRole('viewer')
+  async get(@Param('clientOrderId') clientOrderId: string) {
+    const row = await this.orders.get(clientOrderId);
+    if (!row) throw new GatewayException('NOT_FOUND', `no order ${clientOrderId}`);
+    return toOrder(row);
+  }
 
   /** A manual order from an operator: the same gate as the bots' orders. */
   @Post()

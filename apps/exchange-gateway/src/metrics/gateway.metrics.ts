@@ -8,8 +8,8 @@ export class GatewayMetrics {
   readonly orders: Counter<'result'>;
   /** 1 when the gateway has read the kill-switch state since its last (re)connect; 0 = refusing everything. */
   readonly killSwitchStateKnown: Gauge;
-  /** Time spent in the order gate (validation and kill-switch check). */
-  readonly gateDuration: Histogram;
+  /** From the submit received to the venue's answer recorded, by outcome (answered, rejected, unknown). */
+  readonly submitDuration: Histogram<'outcome'>;
   /** From a kill-switch change decided in risk-service (its `since`) to this gateway acting on it. */
   readonly killSwitchPropagation: Histogram;
   /** Operators' API requests by route template and status. */
@@ -30,10 +30,11 @@ export class GatewayMetrics {
       help: '1 when the kill-switch state has been read since the last (re)connect',
       registers: [registry],
     });
-    this.gateDuration = new Histogram({
-      name: 'garde_gateway_order_gate_seconds',
-      help: 'Time to pass an order through the gate',
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01],
+    this.submitDuration = new Histogram({
+      name: 'garde_gateway_order_submit_seconds',
+      help: 'From an order submit received to the venue answer recorded, by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 15],
       registers: [registry],
     });
     this.killSwitchPropagation = new Histogram({

@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Order } from '@garde/contracts';
+import { VenueOrderRow } from './venue-order.entity.js';
+
+/** PostgreSQL side of the orders. TypeORM stays in here. */
+@Injectable()
+export class VenueOrderRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Records an order as PENDING_SUBMIT before it is sent. When the client order id already exists
+   * (a retry, or a concurrent duplicate), nothing is written and the existing order is returned.
+   */
+  async insertPending(row: VenueOrderRow): Promise<{ inserted: boolean; row: VenueOrderRow }> {
+    const result = await this.ds.createQueryBuilder().insert().into(VenueOrderRow).values(row).orIgnore().returning('client_order_id').execute();
+    if ((result.raw as unknown[]).length > 0) return { inserted: true, row };
+    const existing = await this.get(row.clientOrderId);
+    if (!existing) throw new Error(`order ${row.clientOrderId} neither inserted nor found`);
+    return { inserted: false, row: existing };
+  }
+
+  async get(clientOrderId: string): Promise<VenueOrderRow | null> {
+    return this.ds.getRepository(VenueOrderRow).findOneBy({ clientOrderId });
+  }
+
+  async update(clientOrderId: string, changes: Partial<Pick<VenueOrderRow, 'state' | 'venueOrderId' | 'filled' | 'lastError'>>): Promise<VenueOrderRow> {
+    await this.ds.getRepository(VenueOrderRow).update({ clientOrderId }, { ...changes, updatedAt: new Date() });
+    const row = await this.get(clientOrderId);
+    if (!row) throw new Error(`order ${clientOrderId} vanished`);
+    return row;
+  }
+}
+
+/** `numeric` comes back as a string with PostgreSQL's scale: trim trailing zeros for the wire. */
+const plain = (value: string): string => (value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value);
+
+export function toOrder(row: VenueOrderRow): Order {
+  return {
+    clientOrderId: row.clientOrderId,
+    venueOrderId: row.venueOrderId,
+    accountId: row.accountId,
+    exchangeId: row.exchangeId,
+    botId: row.botId,
+    symbol: row.symbol,
+    side: row.side,
+    type: row.type,
+    quantity: plain(row.quantity),
+    price: row.price === null ? null : plain(row.price),
+    state: row.state as Order['state'],
+    filled: plain(row.filled),
+    lastError: row.lastError,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
