@@ -5,6 +5,8 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ApiAuthGuard } from './auth/api-auth.guard.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
 import { OrderHandlers } from './handlers/order.handlers.js';
+import { OrderTracker } from './handlers/order-tracker.js';
+import { SettleUnknownOrders } from './use-cases/settle-unknown-orders/settle-unknown-orders.use-case.js';
 import { ApiErrorFilter } from './http/api-error.filter.js';
 import { AuditController, BotsController, KillSwitchController, MetaController, OrdersController } from './http/api.controllers.js';
 import { ServiceClient } from './http/service-client.js';
@@ -26,6 +28,8 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     KillSwitchGate,
     SubmitOrderUseCase,
     OrderHandlers,
+    SettleUnknownOrders,
+    OrderTracker,
     ServiceClient,
     TokenAuthenticator,
     ExchangeAccountRepository,

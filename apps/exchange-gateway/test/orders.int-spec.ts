@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { KillSwitchActivateCmd } from '@garde/contracts';
 import { startSimulator, type RunningSimulator } from '@garde/exchange-simulator';
 import type { RunningService } from '@garde/platform';
 import { createSandbox, runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
@@ -63,7 +64,16 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     const tokens = Object.entries(TOKENS)
       .map(([role, token]) => `${role}-person:${role}:${sha256Hex(token)}`)
       .join(',');
-    gateway = await startExchangeGateway(sandbox.env({ GARDE_API_TOKENS: tokens, VENUE_TIMEOUT_MS: '1500' }));
+    gateway = await startExchangeGateway(
+      sandbox.env({
+        GARDE_API_TOKENS: tokens,
+        VENUE_TIMEOUT_MS: '1500',
+        UNKNOWN_FIRST_LOOKUP_MS: '300',
+        UNKNOWN_LOOKUP_INTERVAL_MS: '200',
+        UNKNOWN_MAX_LOOKUPS: '3',
+        ORDER_TRACKER_INTERVAL_MS: '100',
+      }),
+    );
     const added = await api('admin', 'POST', '/api/v1/exchange-accounts', {
       id: 'sim-main',
       exchangeId: 'sim-binance',
@@ -146,20 +156,41 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     expect(res.body).toMatchObject({ state: 'REJECTED', lastError: expect.stringContaining('InsufficientFunds') });
   });
 
-  it('a POST that times out after the venue created the order is UNKNOWN, and never sent again', async () => {
+  it('a POST that times out after the venue created the order is UNKNOWN, never sent again, then settled OPEN by a lookup', async () => {
     await faults({ timeoutAfterCreate: true });
     const res = await submit({ clientOrderId: 'lost-answer', quantity: '0.004' });
     await faults(null);
     expect(res.body).toMatchObject({ state: 'UNKNOWN', lastError: expect.stringContaining('RequestTimeout') });
     const again = await submit({ clientOrderId: 'lost-answer', quantity: '0.004' });
-    expect(again.body).toMatchObject({ state: 'UNKNOWN' });
+    expect(again.body).toMatchObject({ clientOrderId: 'lost-answer' });
+    const settled = await until(
+      () => api('operator', 'GET', '/api/v1/orders/lost-answer'),
+      (r) => r.body.state !== 'UNKNOWN',
+    );
+    expect(settled.body).toMatchObject({ state: 'OPEN', venueOrderId: expect.any(String) });
     expect((await venueOrders()).filter((o) => o.clientOrderId === 'lost-answer')).toHaveLength(1);
+  });
+
+  it('an order the venue never heard of is looked up, never re-sent, and marked LOST with a critical event', async () => {
+    await faults({ timeoutBeforeCreate: true });
+    const res = await submit({ clientOrderId: 'never-arrived', quantity: '0.004' });
+    await faults(null);
+    expect(res.body).toMatchObject({ state: 'UNKNOWN' });
+    const lost = await until(
+      () => api('operator', 'GET', '/api/v1/orders/never-arrived'),
+      (r) => r.body.state !== 'UNKNOWN',
+    );
+    expect(lost.body).toMatchObject({ state: 'LOST', lastError: expect.stringContaining('after 3 lookups; it was not re-sent') });
+    expect((await venueOrders()).filter((o) => o.clientOrderId === 'never-arrived')).toHaveLength(0);
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/^garde_gateway_orders_settled_total\{result="LOST",service="exchange-gateway"\} 1$/m);
+    expect(metrics).toMatch(/^garde_gateway_orders_settled_total\{result="OPEN",service="exchange-gateway"\} 1$/m);
   });
 
   it('fails closed: a kill switch or a silent risk-service stops the order before the venue', async () => {
     const before = (await venueOrders()).length;
     await risk!.runtime.bus.request(
-      (await import('@garde/contracts')).KillSwitchActivateCmd,
+      KillSwitchActivateCmd,
       { scope: 'exchange:sim-binance', reason: 'drill' },
       { actor: { id: 'drill', kind: 'operator', role: 'operator' } },
     );

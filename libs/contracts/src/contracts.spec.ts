@@ -47,3 +47,15 @@ describe('contracts refuse what the design forbids', () => {
     expect(CreateBot.safeParse({ ...bot, id: 'has space' }).success).toBe(false);
   });
 });
+
+describe('event catalogue', () => {
+  it('holds every event the contracts define, so the audit trail grades each one', async () => {
+    const contracts = await import('./index.js');
+    const defined = Object.values(contracts as Record<string, unknown>).filter(
+      (v): v is { kind: 'evt'; type: string } => typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'evt',
+    );
+    expect(defined.length).toBeGreaterThan(5);
+    expect(defined.map((d) => d.type).sort()).toEqual([...contracts.EVENT_CATALOG.keys()].sort());
+    expect(contracts.eventLevel('gateway.evt.order.lost')).toBe('critical');
+  });
+});

@@ -69,6 +69,10 @@ export const OrderAcceptedEvt = defineEvent({ type: 'gateway.evt.order.accepted'
 export const OrderRejectedEvt = defineEvent({ type: 'gateway.evt.order.rejected', payload: Order, level: 'error' });
 /** The venue's answer never came (timeout, 5xx, reset): the order is UNKNOWN and will be looked up, never re-sent. */
 export const OrderUnknownEvt = defineEvent({ type: 'gateway.evt.order.unknown', payload: Order, level: 'warning' });
+/** An UNKNOWN order looked up at the venue: now known (its state says what the venue has). */
+export const OrderSettledEvt = defineEvent({ type: 'gateway.evt.order.settled', payload: Order, level: 'warning' });
+/** The venue never heard of an UNKNOWN order after every lookup: LOST (it was not re-sent). Needs a person. */
+export const OrderLostEvt = defineEvent({ type: 'gateway.evt.order.lost', payload: Order, level: 'critical' });
 
 /** An order the gateway refused before it reached any venue. */
 export const OrderRefusedEvt = defineEvent({

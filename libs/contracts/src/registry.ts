@@ -1,7 +1,7 @@
 import type { EventDef, EventLevel } from './catalog.js';
 import { BotCreatedEvt, BotStateChangedEvt } from './bots.js';
 import { KillSwitchActivatedEvt, KillSwitchDeactivatedEvt } from './kill-switch.js';
-import { OrderAcceptedEvt, OrderRefusedEvt, OrderRejectedEvt, OrderUnknownEvt } from './orders.js';
+import { OrderAcceptedEvt, OrderLostEvt, OrderRefusedEvt, OrderRejectedEvt, OrderSettledEvt, OrderUnknownEvt } from './orders.js';
 import { ExchangeAccountAddedEvt, ExchangeAccountRemovedEvt } from './accounts.js';
 
 /** Every event type, so a consumer (the audit-service) can validate and grade what it receives. */
@@ -12,6 +12,11 @@ export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
     BotCreatedEvt,
     BotStateChangedEvt,
     OrderRefusedEvt,
+    OrderAcceptedEvt,
+    OrderRejectedEvt,
+    OrderUnknownEvt,
+    OrderSettledEvt,
+    OrderLostEvt,
     ExchangeAccountAddedEvt,
     ExchangeAccountRemovedEvt,
   ].map((d) => [d.type, d as EventDef]),

@@ -51,6 +51,14 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   VENUE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** How long the gateway waits for risk-service's pre-trade decision; no answer = refused. */
   RISK_CHECK_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
+  /** An UNKNOWN order is first looked up this long after its submit (the venue may still be processing it)… */
+  UNKNOWN_FIRST_LOOKUP_MS: z.coerce.number().int().min(0).default(5000),
+  /** …then every this long… */
+  UNKNOWN_LOOKUP_INTERVAL_MS: z.coerce.number().int().positive().default(2000),
+  /** …and marked LOST (with an alert, never re-sent) when the venue has not heard of it after this many lookups. */
+  UNKNOWN_MAX_LOOKUPS: z.coerce.number().int().positive().default(5),
+  /** How often the order tracker looks for orders to settle. */
+  ORDER_TRACKER_INTERVAL_MS: z.coerce.number().int().positive().default(500),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ExchangeAccountRepository } from '../persistence/exchange-account.repository.js';
+import { VenueOrderRepository } from '../persistence/venue-order.repository.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 @Injectable()
@@ -12,10 +13,12 @@ export class GatewayMetrics {
   readonly submitDuration: Histogram<'outcome'>;
   /** From a kill-switch change decided in risk-service (its `since`) to this gateway acting on it. */
   readonly killSwitchPropagation: Histogram;
+  /** UNKNOWN orders settled by a venue lookup, by the state found (or LOST). */
+  readonly settledOrders: Counter<'result'>;
   /** Operators' API requests by route template and status. */
   readonly apiRequests: Counter<'method' | 'route' | 'status'>;
 
-  constructor(registry: Registry, accounts: ExchangeAccountRepository) {
+  constructor(registry: Registry, accounts: ExchangeAccountRepository, orders: VenueOrderRepository) {
     new Gauge({
       name: 'garde_gateway_exchange_accounts',
       help: 'Exchange accounts configured',
@@ -42,6 +45,22 @@ export class GatewayMetrics {
       help: 'From a kill-switch change in risk-service to the gateway enforcing it (clocks of both hosts)',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
+    });
+    this.settledOrders = new Counter({
+      name: 'garde_gateway_orders_settled_total',
+      help: 'UNKNOWN orders settled by a venue lookup, by the state found (LOST: the venue never heard of it)',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'garde_gateway_orders_live',
+      help: 'Orders in each non-final state',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const { state, count } of await orders.countLive()) this.set({ state }, count);
+      },
     });
     this.apiRequests = new Counter({
       name: 'garde_gateway_api_requests_total',

@@ -1,8 +1,9 @@
 import { ExchangeAccountRow } from './exchange-account.entity.js';
 import { ExchangeAccounts1764489600000 } from './migrations/1764489600000-exchange-accounts.js';
 import { VenueOrders1764576000000 } from './migrations/1764576000000-venue-orders.js';
+import { OrderLookups1764576100000 } from './migrations/1764576100000-order-lookups.js';
 import { VenueOrderRow } from './venue-order.entity.js';
 
 export const GATEWAY_SCHEMA = 'gateway';
 export const gatewayEntities = [ExchangeAccountRow, VenueOrderRow];
-export const gatewayMigrations = [ExchangeAccounts1764489600000, VenueOrders1764576000000];
+export const gatewayMigrations = [ExchangeAccounts1764489600000, VenueOrders1764576000000, OrderLookups1764576100000];

@@ -43,6 +43,14 @@ export class VenueOrderRow {
   @Column({ type: 'text', name: 'last_error', nullable: true })
   lastError!: string | null;
 
+  /** Lookups made at the venue while UNKNOWN. */
+  @Column({ type: 'integer', default: 0 })
+  lookups!: number;
+
+  /** When the next lookup of an UNKNOWN order is due. */
+  @Column({ type: 'timestamptz', name: 'next_check_at', nullable: true })
+  nextCheckAt!: Date | null;
+
   @Column({ type: 'text', name: 'correlation_id' })
   correlationId!: string;
 

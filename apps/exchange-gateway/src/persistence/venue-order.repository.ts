@@ -24,7 +24,29 @@ export class VenueOrderRepository {
     return this.ds.getRepository(VenueOrderRow).findOneBy({ clientOrderId });
   }
 
-  async update(clientOrderId: string, changes: Partial<Pick<VenueOrderRow, 'state' | 'venueOrderId' | 'filled' | 'lastError'>>): Promise<VenueOrderRow> {
+  /** UNKNOWN orders whose next lookup is due, oldest first. */
+  async dueUnknown(now: Date, limit: number): Promise<VenueOrderRow[]> {
+    return this.ds
+      .getRepository(VenueOrderRow)
+      .createQueryBuilder('o')
+      .where("o.state = 'UNKNOWN' AND o.next_check_at <= :now", { now })
+      .orderBy('o.next_check_at', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** Orders per non-final state (for the metrics). */
+  async countLive(): Promise<Array<{ state: string; count: number }>> {
+    const rows: Array<{ state: string; count: string }> = await this.ds.query(
+      "SELECT state, count(*) AS count FROM venue_order WHERE state NOT IN ('FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'LOST') GROUP BY state",
+    );
+    return rows.map((r) => ({ state: r.state, count: Number(r.count) }));
+  }
+
+  async update(
+    clientOrderId: string,
+    changes: Partial<Pick<VenueOrderRow, 'state' | 'venueOrderId' | 'filled' | 'lastError' | 'lookups' | 'nextCheckAt'>>,
+  ): Promise<VenueOrderRow> {
     await this.ds.getRepository(VenueOrderRow).update({ clientOrderId }, { ...changes, updatedAt: new Date() });
     const row = await this.get(clientOrderId);
     if (!row) throw new Error(`order ${clientOrderId} vanished`);

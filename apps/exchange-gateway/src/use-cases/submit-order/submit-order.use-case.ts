@@ -63,6 +63,8 @@ export class SubmitOrderUseCase {
         state: 'PENDING_SUBMIT',
         filled: '0',
         lastError: null,
+        lookups: 0,
+        nextCheckAt: null,
         correlationId: ctx.correlationId ?? order.clientOrderId,
         createdAt: new Date(),
         updatedAt: new Date(),
@@ -156,7 +158,11 @@ export class SubmitOrderUseCase {
       case 'rejected':
         return this.orders.update(clientOrderId, { state: 'REJECTED', lastError: outcome.reason });
       case 'unknown':
-        return this.orders.update(clientOrderId, { state: 'UNKNOWN', lastError: outcome.reason });
+        return this.orders.update(clientOrderId, {
+          state: 'UNKNOWN',
+          lastError: outcome.reason,
+          nextCheckAt: new Date(Date.now() + this.config.UNKNOWN_FIRST_LOOKUP_MS),
+        });
     }
   }
 

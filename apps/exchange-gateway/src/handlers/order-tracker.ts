@@ -1,0 +1,61 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource, type QueryRunner } from 'typeorm';
+import { JsonLogger, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
+import type { GatewayConfig } from '../config/gateway.config.js';
+import { SettleUnknownOrders } from '../use-cases/settle-unknown-orders/settle-unknown-orders.use-case.js';
+
+/**
+ * The time-driven boundary of the order book: every ORDER_TRACKER_INTERVAL_MS it settles the UNKNOWN
+ * orders that are due. One gateway replica does it at a time (a PostgreSQL advisory lock held on a
+ * connection of its own): two replicas never look the same order up together.
+ */
+@Injectable()
+export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private lockConnection: QueryRunner | undefined;
+  private leader = false;
+  private readonly log: ContextLogger;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly settle: SettleUnknownOrders,
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
+    logger: JsonLogger,
+  ) {
+    this.log = logger.child('order-tracker');
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.tick().finally(() => (this.running = undefined));
+    }, this.config.ORDER_TRACKER_INTERVAL_MS);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    if (this.lockConnection) await this.lockConnection.release();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      if (!(await this.isLeader())) return;
+      await this.settle.execute();
+    } catch (err) {
+      this.log.error('order tracking pass failed', errorFields(err));
+    }
+  }
+
+  private async isLeader(): Promise<boolean> {
+    if (this.leader && this.lockConnection && !this.lockConnection.isReleased) return true;
+    this.lockConnection ??= this.ds.createQueryRunner();
+    const rows = (await this.lockConnection.query("SELECT pg_try_advisory_lock(hashtext('garde-gateway-order-tracker')) AS locked", [])) as Array<{
+      locked: boolean;
+    }>;
+    const [row] = rows;
+    this.leader = row?.locked === true;
+    if (this.leader) this.log.info('this replica tracks the orders');
+    return this.leader;
+  }
+}
