@@ -7,6 +7,8 @@ import { TokenAuthenticator } from './auth/token-authenticator.js';
 import { OrderHandlers } from './handlers/order.handlers.js';
 import { OrderTracker } from './handlers/order-tracker.js';
 import { SettleUnknownOrders } from './use-cases/settle-unknown-orders/settle-unknown-orders.use-case.js';
+import { CancelOrderUseCase } from './use-cases/cancel-order/cancel-order.use-case.js';
+import { CancelOrdersInScope } from './use-cases/cancel-orders-in-scope/cancel-orders-in-scope.use-case.js';
 import { ApiErrorFilter } from './http/api-error.filter.js';
 import { AuditController, BotsController, KillSwitchController, MetaController, OrdersController } from './http/api.controllers.js';
 import { ServiceClient } from './http/service-client.js';
@@ -29,6 +31,8 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     SubmitOrderUseCase,
     OrderHandlers,
     SettleUnknownOrders,
+    CancelOrderUseCase,
+    CancelOrdersInScope,
     OrderTracker,
     ServiceClient,
     TokenAuthenticator,

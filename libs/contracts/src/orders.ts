@@ -69,6 +69,51 @@ export const OrderAcceptedEvt = defineEvent({ type: 'gateway.evt.order.accepted'
 export const OrderRejectedEvt = defineEvent({ type: 'gateway.evt.order.rejected', payload: Order, level: 'error' });
 /** The venue's answer never came (timeout, 5xx, reset): the order is UNKNOWN and will be looked up, never re-sent. */
 export const OrderUnknownEvt = defineEvent({ type: 'gateway.evt.order.unknown', payload: Order, level: 'warning' });
+/** The venue confirmed a cancel (CANCELED), or the order ended otherwise while being cancelled. */
+export const OrderCanceledEvt = defineEvent({
+  type: 'gateway.evt.order.canceled',
+  payload: z.object({ order: Order, reason: z.string() }),
+  level: 'warning',
+});
+
+/** After a kill-switch activation, every venue confirmed that no order of the scope is left open. */
+export const FlatConfirmedEvt = defineEvent({
+  type: 'gateway.evt.killswitch.flat-confirmed',
+  payload: z.object({
+    scope: z.string(),
+    /** The kill switch's version this answers. */
+    version: z.number().int(),
+    /** Orders cancelled for it. */
+    canceled: z.number().int().nonnegative(),
+    /** Accounts asked. */
+    accounts: z.array(z.string()),
+    /** From the activation seen to the venues' confirmation, in ms. */
+    elapsedMs: z.number().nonnegative(),
+  }),
+  level: 'warning',
+});
+
+/** Orders of a halted scope still open at a venue after the confirmation deadline: a person must act. */
+export const FlatFailedEvt = defineEvent({
+  type: 'gateway.evt.killswitch.flat-failed',
+  payload: z.object({
+    scope: z.string(),
+    version: z.number().int(),
+    /** Client order ids (or venue ids of orders unknown to the gateway) still open, per account. */
+    stillOpen: z.record(z.string(), z.array(z.string())),
+    /** Accounts that could not be asked (venue unreachable). */
+    unreachable: z.array(z.string()),
+    elapsedMs: z.number().nonnegative(),
+  }),
+  level: 'critical',
+});
+
+export const CancelOrder = z.object({
+  clientOrderId: z.string().min(1),
+  /** Why: mandatory. */
+  reason: z.string().trim().min(3, 'a reason of at least 3 characters is required').max(500),
+});
+
 /** An UNKNOWN order looked up at the venue: now known (its state says what the venue has). */
 export const OrderSettledEvt = defineEvent({ type: 'gateway.evt.order.settled', payload: Order, level: 'warning' });
 /** The venue never heard of an UNKNOWN order after every lookup: LOST (it was not re-sent). Needs a person. */

@@ -1,7 +1,17 @@
 import type { EventDef, EventLevel } from './catalog.js';
 import { BotCreatedEvt, BotStateChangedEvt } from './bots.js';
 import { KillSwitchActivatedEvt, KillSwitchDeactivatedEvt } from './kill-switch.js';
-import { OrderAcceptedEvt, OrderLostEvt, OrderRefusedEvt, OrderRejectedEvt, OrderSettledEvt, OrderUnknownEvt } from './orders.js';
+import {
+  FlatConfirmedEvt,
+  FlatFailedEvt,
+  OrderAcceptedEvt,
+  OrderCanceledEvt,
+  OrderLostEvt,
+  OrderRefusedEvt,
+  OrderRejectedEvt,
+  OrderSettledEvt,
+  OrderUnknownEvt,
+} from './orders.js';
 import { ExchangeAccountAddedEvt, ExchangeAccountRemovedEvt } from './accounts.js';
 
 /** Every event type, so a consumer (the audit-service) can validate and grade what it receives. */
@@ -17,6 +27,9 @@ export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
     OrderUnknownEvt,
     OrderSettledEvt,
     OrderLostEvt,
+    OrderCanceledEvt,
+    FlatConfirmedEvt,
+    FlatFailedEvt,
     ExchangeAccountAddedEvt,
     ExchangeAccountRemovedEvt,
   ].map((d) => [d.type, d as EventDef]),

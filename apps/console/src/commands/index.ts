@@ -4,6 +4,7 @@ import { hashToken } from './auth.js';
 import { botCreate, botPause, botResume, botStart, botStatus, botStop } from './bots.js';
 import { activateKillSwitch, deactivateKillSwitch, killSwitchStatus } from './kill-switch.js';
 import { orderSubmit } from './orders.js';
+import { orderCancel } from './order-cancel.js';
 import { exchangeAccountAdd, exchangeAccountList, exchangeAccountRemove } from './exchange-accounts.js';
 
 /** Every command of bin/console, in the order `help` lists them. */
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   botResume,
   botStop,
   orderSubmit,
+  orderCancel,
   exchangeAccountAdd,
   exchangeAccountList,
   exchangeAccountRemove,

@@ -57,6 +57,8 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   UNKNOWN_LOOKUP_INTERVAL_MS: z.coerce.number().int().positive().default(2000),
   /** …and marked LOST (with an alert, never re-sent) when the venue has not heard of it after this many lookups. */
   UNKNOWN_MAX_LOOKUPS: z.coerce.number().int().positive().default(5),
+  /** After a kill switch, how long the venues have to confirm no order of the scope is open before a critical alert. */
+  FLAT_CONFIRM_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   /** How often the order tracker looks for orders to settle. */
   ORDER_TRACKER_INTERVAL_MS: z.coerce.number().int().positive().default(500),
 });

@@ -2,12 +2,15 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { DataSource, type QueryRunner } from 'typeorm';
 import { JsonLogger, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
 import type { GatewayConfig } from '../config/gateway.config.js';
+import { KillSwitchGate } from '../state/kill-switch-gate.js';
+import { CancelOrdersInScope } from '../use-cases/cancel-orders-in-scope/cancel-orders-in-scope.use-case.js';
 import { SettleUnknownOrders } from '../use-cases/settle-unknown-orders/settle-unknown-orders.use-case.js';
 
 /**
- * The time-driven boundary of the order book: every ORDER_TRACKER_INTERVAL_MS it settles the UNKNOWN
- * orders that are due. One gateway replica does it at a time (a PostgreSQL advisory lock held on a
- * connection of its own): two replicas never look the same order up together.
+ * The event- and time-driven boundary of the order book: when a scope goes HALTED it cancels the
+ * scope's open orders and confirms with the venues; every ORDER_TRACKER_INTERVAL_MS it settles the
+ * UNKNOWN orders that are due. One gateway replica does it at a time (a PostgreSQL advisory lock held
+ * on a connection of its own): two replicas never act on the same order together.
  */
 @Injectable()
 export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -20,10 +23,23 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     private readonly ds: DataSource,
     private readonly settle: SettleUnknownOrders,
+    private readonly cancelInScope: CancelOrdersInScope,
+    gate: KillSwitchGate,
     @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
     logger: JsonLogger,
   ) {
     this.log = logger.child('order-tracker');
+    gate.onChange(({ state }) => {
+      if (state.state === 'HALTED') void this.onHalt(state);
+    });
+  }
+
+  private async onHalt(state: Parameters<CancelOrdersInScope['execute']>[0]): Promise<void> {
+    try {
+      if (await this.isLeader()) await this.cancelInScope.execute(state);
+    } catch (err) {
+      this.log.error('cancelling the orders of a halted scope failed', { scope: state.scope, ...errorFields(err) });
+    }
   }
 
   onApplicationBootstrap(): void {

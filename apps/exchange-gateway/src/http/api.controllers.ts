@@ -9,6 +9,7 @@ import {
   BotResumeCmd,
   BotStartCmd,
   BotStopCmd,
+  CancelOrder,
   KillSwitchActivateCmd,
   KillSwitchDeactivateCmd,
   KillSwitchStatusQry,
@@ -19,6 +20,7 @@ import {
 import { RequireRole, type AuthenticatedRequest } from '../auth/api-auth.guard.js';
 import { GatewayException } from '../errors/gateway.exception.js';
 import { VenueOrderRepository, toOrder } from '../persistence/venue-order.repository.js';
+import { CancelOrderUseCase } from '../use-cases/cancel-order/cancel-order.use-case.js';
 import { SubmitOrderUseCase } from '../use-cases/submit-order/submit-order.use-case.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { ServiceClient } from './service-client.js';
@@ -89,8 +91,19 @@ export class BotsController {
 export class OrdersController {
   constructor(
     private readonly submitOrder: SubmitOrderUseCase,
+    private readonly cancelOrder: CancelOrderUseCase,
     private readonly orders: VenueOrderRepository,
   ) {}
+
+  /** Cancel one order (never gated by the kill switch). */
+  @Post(':clientOrderId/cancel')
+  @HttpCode(200)
+  @RequireRole('operator')
+  cancel(@Req() req: AuthenticatedRequest, @Param('clientOrderId') clientOrderId: string, @Body() body: unknown) {
+    const input = CancelOrder.safeParse({ ...object(body), clientOrderId });
+    if (!input.success) throw new GatewayException('CONTRACT_VIOLATION', describeIssues(input.error));
+    return this.cancelOrder.execute(input.data, { actor: req.actor });
+  }
 
   @Get(':clientOrderId')
   @RequireRole('viewer')

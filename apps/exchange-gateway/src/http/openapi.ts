@@ -86,6 +86,14 @@ export const API_ROUTES: Route[] = [
   },
   { method: 'get', path: '/api/v1/orders/{id}', role: 'viewer', summary: 'One order by its client order id', result: Order },
   {
+    method: 'post',
+    path: '/api/v1/orders/{id}/cancel',
+    role: 'operator',
+    summary: 'Cancel one order (through PENDING_CANCEL; never gated by the kill switch)',
+    body: z.object({ reason: Reason }),
+    result: Order,
+  },
+  {
     method: 'get',
     path: '/api/v1/audit/verify',
     role: 'viewer',

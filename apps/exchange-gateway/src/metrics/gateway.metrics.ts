@@ -15,6 +15,10 @@ export class GatewayMetrics {
   readonly killSwitchPropagation: Histogram;
   /** UNKNOWN orders settled by a venue lookup, by the state found (or LOST). */
   readonly settledOrders: Counter<'result'>;
+  /** From a HALTED scope seen to every venue confirming none of its orders is open. */
+  readonly flatDuration: Histogram;
+  /** Kill switches after which orders were still open at the deadline (critical). */
+  readonly flatFailures: Counter;
   /** Operators' API requests by route template and status. */
   readonly apiRequests: Counter<'method' | 'route' | 'status'>;
 
@@ -44,6 +48,17 @@ export class GatewayMetrics {
       name: 'garde_gateway_kill_switch_propagation_seconds',
       help: 'From a kill-switch change in risk-service to the gateway enforcing it (clocks of both hosts)',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    });
+    this.flatDuration = new Histogram({
+      name: 'garde_gateway_kill_switch_flat_seconds',
+      help: 'From a HALTED scope seen to the venues confirming no order of it is open',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    this.flatFailures = new Counter({
+      name: 'garde_gateway_kill_switch_flat_failures_total',
+      help: 'Kill switches after which orders of the scope were still open at the deadline',
       registers: [registry],
     });
     this.settledOrders = new Counter({

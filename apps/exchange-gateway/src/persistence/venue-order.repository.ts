@@ -35,6 +35,17 @@ export class VenueOrderRepository {
       .getMany();
   }
 
+  /** Orders that may be open at a venue, in a kill-switch scope (global, exchange:<id>, bot:<id>). */
+  async liveInScope(scope: { kind: 'global' } | { kind: 'exchange' | 'bot'; id: string }): Promise<VenueOrderRow[]> {
+    const qb = this.ds
+      .getRepository(VenueOrderRow)
+      .createQueryBuilder('o')
+      .where("o.state IN ('OPEN', 'PARTIALLY_FILLED', 'PENDING_CANCEL', 'UNKNOWN', 'PENDING_SUBMIT')");
+    if (scope.kind === 'exchange') qb.andWhere('o.exchange_id = :id', { id: scope.id });
+    if (scope.kind === 'bot') qb.andWhere('o.bot_id = :id', { id: scope.id });
+    return qb.orderBy('o.created_at', 'ASC').getMany();
+  }
+
   /** Orders per non-final state (for the metrics). */
   async countLive(): Promise<Array<{ state: string; count: number }>> {
     const rows: Array<{ state: string; count: string }> = await this.ds.query(

@@ -29,7 +29,14 @@ export function createCcxtClient(access: VenueAccess): Exchange {
     secret: access.secret,
     timeout: access.timeoutMs,
     enableRateLimit: true,
-    options: { fetchMarkets: { types: ['spot'] }, fetchMargins: false, fetchCurrencies: false, maxRetriesOnFailure: 0 },
+    // The kill switch asks for every open order of an account at once (no symbol).
+    options: {
+      fetchMarkets: { types: ['spot'] },
+      fetchMargins: false,
+      fetchCurrencies: false,
+      maxRetriesOnFailure: 0,
+      warnOnFetchOpenOrdersWithoutSymbol: false,
+    },
   });
   if (access.sandbox) exchange.setSandboxMode(true);
   if (access.urlOverride) rewriteHosts(exchange.urls.api, new URL(access.urlOverride));

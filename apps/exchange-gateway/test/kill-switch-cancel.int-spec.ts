@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { jetstreamManager } from '@nats-io/jetstream';
+import ccxt from 'ccxt';
+import { FlatConfirmedEvt, FlatFailedEvt, KillSwitchActivateCmd, KillSwitchDeactivateCmd, type Actor } from '@garde/contracts';
+import { startSimulator, type RunningSimulator } from '@garde/exchange-simulator';
+import type { RunningService } from '@garde/platform';
+import { createSandbox, runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
+import { startRiskService } from '../../risk-service/src/app.js';
+import { startExchangeGateway } from '../src/app.js';
+import { sha256Hex } from '../src/auth/token-authenticator.js';
+
+const TOKENS = { operator: 'operator-token-flat-1', admin: 'admin-token-flat-001' } as const;
+const KEY = 'sim-key-flat-1';
+const SECRET = 'sim-secret-flat-1';
+const operator: Actor = { id: 'ops', kind: 'operator', role: 'operator' };
+const riskOfficer: Actor = { id: 'rita', kind: 'operator', role: 'risk' };
+
+/** The kill switch's venue side (DESIGN §3): cancel the scope's open orders everywhere, confirm flat. */
+describe('kill switch: open orders cancelled on every venue, flat confirmed', () => {
+  let sandbox: TestSandbox;
+  let sim: RunningSimulator;
+  let risk: RunningService;
+  let gateway: RunningService;
+
+  const api = async (method: string, path: string, body?: unknown, role: keyof typeof TOKENS = 'operator') => {
+    const res = await fetch(`${gateway.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKENS[role]}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string } } };
+  };
+  const openAt = async (venue: string) =>
+    ((await (await fetch(`${sim.venue(venue).url}/__sim/state`)).json()) as { orders: Array<{ clientOrderId: string; status: string }> }).orders.filter((o) =>
+      ['NEW', 'PARTIALLY_FILLED'].includes(o.status),
+    );
+  const lastEvent = async (def: typeof FlatConfirmedEvt | typeof FlatFailedEvt) => {
+    const jsm = await jetstreamManager(gateway.runtime.nc);
+    const topology = gateway.runtime.bus.topology;
+    const msg = await jsm.streams.getMessage(topology.auditStream, { last_by_subj: topology.subject(def) }).catch(() => null);
+    return msg ? (JSON.parse(new TextDecoder().decode(msg.data)) as { payload: Record<string, unknown>; correlationId: string }) : null;
+  };
+  const switchTo = (active: boolean, scope: string) =>
+    active
+      ? risk.runtime.bus.request(KillSwitchActivateCmd, { scope, reason: `drill ${scope}` }, { actor: operator })
+      : risk.runtime.bus.request(KillSwitchDeactivateCmd, { scope, reason: 'drill over' }, { actor: riskOfficer });
+
+  beforeAll(async () => {
+    sandbox = await createSandbox('gw-flat');
+    const account = { apiKey: KEY, secret: SECRET, balances: { USDT: '1000000', BTC: '10' } };
+    sim = await startSimulator({
+      venues: [
+        { id: 'venue-a', port: 0, tickIntervalMs: 0, accounts: [account] },
+        { id: 'venue-b', port: 0, tickIntervalMs: 0, accounts: [account] },
+      ],
+    });
+    risk = await startRiskService(sandbox.env());
+    const tokens = Object.entries(TOKENS)
+      .map(([role, token]) => `${role}-person:${role}:${sha256Hex(token)}`)
+      .join(',');
+    gateway = await startExchangeGateway(sandbox.env({ GARDE_API_TOKENS: tokens, FLAT_CONFIRM_TIMEOUT_MS: '1500', VENUE_TIMEOUT_MS: '1000' }));
+    for (const v of ['a', 'b']) {
+      const added = await api(
+        'POST',
+        '/api/v1/exchange-accounts',
+        { id: `acct-${v}`, exchangeId: `ex-${v}`, ccxtId: 'binance', urlOverride: sim.venue(`venue-${v}`).url, apiKey: KEY, secret: SECRET },
+        'admin',
+      );
+      expect(added.status).toBe(201);
+    }
+    await until(
+      () => api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-a', clientOrderId: 'warm-a', price: '1000' })),
+      (r) => r.status === 201,
+    );
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await risk?.close();
+    await sim?.stop();
+    await sandbox?.dispose();
+  });
+
+  it('global: 20 open orders across two venues (and one the gateway never sent) are cancelled, flat confirmed', async () => {
+    for (let i = 0; i < 20; i++) {
+      const res = await api(
+        'POST',
+        '/api/v1/orders',
+        testOrder({ exchangeId: i % 2 ? 'ex-b' : 'ex-a', botId: `bot-${i % 4}`, clientOrderId: `g-${i}`, price: String(50000 + i) }),
+      );
+      expect(res.body).toMatchObject({ state: 'OPEN' });
+    }
+    // An order placed on the account outside Garde is open on the venue too.
+    const outside = new ccxt.binance({
+      apiKey: KEY,
+      secret: SECRET,
+      options: { fetchMarkets: { types: ['spot'] }, fetchMargins: false, fetchCurrencies: false },
+    });
+    const urls = outside.urls.api as Record<string, string>;
+    for (const [name, url] of Object.entries(urls)) urls[name] = sim.venue('venue-b').url + new URL(url).pathname;
+    await outside.createOrder('BTC/USDT', 'limit', 'buy', 0.001, 40000, { newClientOrderId: 'outside-1' });
+    expect((await openAt('venue-a')).length + (await openAt('venue-b')).length).toBe(22); // with warm-a
+
+    await switchTo(true, 'global');
+    const flat = await until(
+      () => lastEvent(FlatConfirmedEvt),
+      (e) => e?.payload.scope === 'global',
+      10_000,
+    );
+    expect(flat?.payload).toMatchObject({ scope: 'global', canceled: 21, accounts: ['acct-a', 'acct-b'] });
+    expect(flat?.correlationId).toMatch(/^kill-switch:global:v\d+$/);
+    expect([...(await openAt('venue-a')), ...(await openAt('venue-b'))]).toEqual([]);
+    const states = await sandbox.sql<{ state: string; n: string }>('SELECT state, count(*) AS n FROM gateway.venue_order GROUP BY state');
+    expect(states).toEqual([{ state: 'CANCELED', n: '21' }]);
+    await switchTo(false, 'global');
+  });
+
+  it('a bot scope cancels only that bot’s orders', async () => {
+    await until(
+      () => api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-a', botId: 'bot-x', clientOrderId: 'x-1', price: '51000' })),
+      (r) => r.status === 201,
+    );
+    await api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-b', botId: 'bot-x', clientOrderId: 'x-2', price: '51000' }));
+    await api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-a', botId: 'bot-y', clientOrderId: 'y-1', price: '51000' }));
+    await switchTo(true, 'bot:bot-x');
+    const flat = await until(
+      () => lastEvent(FlatConfirmedEvt),
+      (e) => e?.payload.scope === 'bot:bot-x',
+      10_000,
+    );
+    expect(flat?.payload).toMatchObject({ canceled: 2 });
+    expect((await openAt('venue-a')).map((o) => o.clientOrderId)).toEqual(['y-1']);
+  });
+
+  it('a venue that cannot be asked makes the kill switch NOT flat: critical event, metric', async () => {
+    await fetch(`${sim.venue('venue-b').controlUrl}/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ unavailable: true }),
+    });
+    await switchTo(true, 'exchange:ex-b');
+    const failed = await until(
+      () => lastEvent(FlatFailedEvt),
+      (e) => e?.payload.scope === 'exchange:ex-b',
+      10_000,
+    );
+    await fetch(`${sim.venue('venue-b').controlUrl}/faults`, { method: 'DELETE' });
+    expect(failed?.payload).toMatchObject({ scope: 'exchange:ex-b', unreachable: ['acct-b'] });
+    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^garde_gateway_kill_switch_flat_failures_total\{service="exchange-gateway"\} 1$/m);
+  });
+
+  it('bin/console exchange:order:cancel cancels one order, even under a kill switch', async () => {
+    const env = { GARDE_API_URL: gateway.url, GARDE_TOKEN: TOKENS.operator };
+    expect((await openAt('venue-a')).map((o) => o.clientOrderId)).toContain('y-1');
+    await switchTo(true, 'exchange:ex-a');
+    // The halt's own cancel may win the race; either way the order ends cancelled and the command says so.
+    const res = await runConsole(['exchange:order:cancel', 'y-1', '--reason=manual cancel'], env);
+    expect(res.stdout + res.stderr).toMatch(/Order y-1: CANCELED|INVALID_TRANSITION/);
+    expect((await openAt('venue-a')).map((o) => o.clientOrderId)).not.toContain('y-1');
+    expect((await runConsole(['exchange:order:cancel', 'no-such-order', '--reason=x y z'], env)).stderr).toContain('NOT_FOUND');
+  });
+});
