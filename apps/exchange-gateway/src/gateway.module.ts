@@ -7,6 +7,8 @@ import { TokenAuthenticator } from './auth/token-authenticator.js';
 import { OrderHandlers } from './handlers/order.handlers.js';
 import { OrderTracker } from './handlers/order-tracker.js';
 import { SettleUnknownOrders } from './use-cases/settle-unknown-orders/settle-unknown-orders.use-case.js';
+import { OrderFills } from './use-cases/track-open-orders/order-fills.js';
+import { TrackOpenOrders } from './use-cases/track-open-orders/track-open-orders.use-case.js';
 import { CancelOrderUseCase } from './use-cases/cancel-order/cancel-order.use-case.js';
 import { CancelOrdersInScope } from './use-cases/cancel-orders-in-scope/cancel-orders-in-scope.use-case.js';
 import { ApiErrorFilter } from './http/api-error.filter.js';
@@ -31,6 +33,8 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     SubmitOrderUseCase,
     OrderHandlers,
     SettleUnknownOrders,
+    OrderFills,
+    TrackOpenOrders,
     CancelOrderUseCase,
     CancelOrdersInScope,
     OrderTracker,

@@ -72,6 +72,7 @@ describe('exchange-gateway order pipeline against the simulator', () => {
         UNKNOWN_LOOKUP_INTERVAL_MS: '200',
         UNKNOWN_MAX_LOOKUPS: '3',
         ORDER_TRACKER_INTERVAL_MS: '100',
+        ORDER_POLL_MS: '100',
       }),
     );
     const added = await api('admin', 'POST', '/api/v1/exchange-accounts', {
@@ -108,6 +109,50 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     expect(atVenue.find((o) => o.clientOrderId === 'limit-1')).toMatchObject({ status: 'NEW', origQty: '0.01', price: '59000.5' });
     expect(atVenue.find((o) => o.clientOrderId === 'market-1')).toMatchObject({ status: 'FILLED', executedQty: '0.002' });
     expect((await api('operator', 'GET', '/api/v1/orders/limit-1')).body).toMatchObject({ state: 'OPEN' });
+  });
+
+  it('records each execution once with its exact price, quantity and fee: at once for a market order, by polling for a resting one', async () => {
+    const fills = (id: string) =>
+      sandbox.sql<{ price: string; quantity: string; fee: string; fee_currency: string }>(
+        'SELECT price::text, quantity::text, fee::text, fee_currency FROM gateway.venue_fill WHERE client_order_id = $1',
+        [id],
+      );
+    const venueTrades = async () =>
+      (
+        (await (await fetch(`${venueUrl}/__sim/state`)).json()) as {
+          trades: Array<{ orderId: number; price: string; qty: string; commission: string; commissionAsset: string }>;
+        }
+      ).trades;
+
+    await submit({ clientOrderId: 'mkt-fill', type: 'market', price: undefined, quantity: '0.003' });
+    const [marketFill] = await fills('mkt-fill');
+    const marketVenueId = Number((await api('operator', 'GET', '/api/v1/orders/mkt-fill')).body.venueOrderId);
+    const [trade] = (await venueTrades()).filter((t) => t.orderId === marketVenueId);
+    expect(marketFill).toEqual({ price: trade!.price, quantity: trade!.qty, fee: trade!.commission, fee_currency: trade!.commissionAsset });
+
+    await submit({ clientOrderId: 'rest-fill', quantity: '0.01', price: '59500' });
+    await fetch(`${venueUrl}/__sim/price`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ symbol: 'BTC/USDT', price: '59400' }),
+    });
+    const filled = await until(
+      () => api('operator', 'GET', '/api/v1/orders/rest-fill'),
+      (r) => r.body.state === 'FILLED',
+    );
+    expect(filled.body).toMatchObject({ state: 'FILLED', filled: '0.01' });
+    // Maker fee 0.1 % of the base bought, at the limit price.
+    expect(
+      await until(
+        () => fills('rest-fill'),
+        (f) => f.length > 0,
+      ),
+    ).toEqual([{ price: '59500', quantity: '0.01', fee: '0.00001', fee_currency: 'BTC' }]);
+    await fetch(`${venueUrl}/__sim/price`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ symbol: 'BTC/USDT', price: '60000' }),
+    });
   });
 
   it('the same client order id, again or concurrently, never makes a second venue order', async () => {

@@ -69,6 +69,24 @@ export const OrderAcceptedEvt = defineEvent({ type: 'gateway.evt.order.accepted'
 export const OrderRejectedEvt = defineEvent({ type: 'gateway.evt.order.rejected', payload: Order, level: 'error' });
 /** The venue's answer never came (timeout, 5xx, reset): the order is UNKNOWN and will be looked up, never re-sent. */
 export const OrderUnknownEvt = defineEvent({ type: 'gateway.evt.order.unknown', payload: Order, level: 'warning' });
+/** One execution at the venue. Amounts are decimal strings. */
+export const Fill = z.object({
+  /** The venue's trade id (unique per account). */
+  tradeId: z.string(),
+  price: z.string(),
+  /** Base quantity of this execution. */
+  quantity: z.string(),
+  /** Fee charged, in `feeCurrency`. */
+  fee: z.string(),
+  feeCurrency: z.string().nullable(),
+  /** When the venue executed it (ISO-8601 UTC). */
+  at: z.iso.datetime({ offset: true }),
+});
+export type Fill = z.infer<typeof Fill>;
+
+/** An execution of an order, recorded once per venue trade. */
+export const OrderFilledEvt = defineEvent({ type: 'gateway.evt.order.filled', payload: z.object({ order: Order, fill: Fill }) });
+
 /** The venue confirmed a cancel (CANCELED), or the order ended otherwise while being cancelled. */
 export const OrderCanceledEvt = defineEvent({
   type: 'gateway.evt.order.canceled',

@@ -59,6 +59,8 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   UNKNOWN_MAX_LOOKUPS: z.coerce.number().int().positive().default(5),
   /** After a kill switch, how long the venues have to confirm no order of the scope is open before a critical alert. */
   FLAT_CONFIRM_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** How often an open order is polled at its venue for fills and its end. */
+  ORDER_POLL_MS: z.coerce.number().int().positive().default(2000),
   /** How often the order tracker looks for orders to settle. */
   ORDER_TRACKER_INTERVAL_MS: z.coerce.number().int().positive().default(500),
 });

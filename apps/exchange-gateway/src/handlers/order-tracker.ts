@@ -5,11 +5,12 @@ import type { GatewayConfig } from '../config/gateway.config.js';
 import { KillSwitchGate } from '../state/kill-switch-gate.js';
 import { CancelOrdersInScope } from '../use-cases/cancel-orders-in-scope/cancel-orders-in-scope.use-case.js';
 import { SettleUnknownOrders } from '../use-cases/settle-unknown-orders/settle-unknown-orders.use-case.js';
+import { TrackOpenOrders } from '../use-cases/track-open-orders/track-open-orders.use-case.js';
 
 /**
  * The event- and time-driven boundary of the order book: when a scope goes HALTED it cancels the
  * scope's open orders and confirms with the venues; every ORDER_TRACKER_INTERVAL_MS it settles the
- * UNKNOWN orders that are due. One gateway replica does it at a time (a PostgreSQL advisory lock held
+ * UNKNOWN orders that are due and polls the open orders that are due. One gateway replica does it at a time (a PostgreSQL advisory lock held
  * on a connection of its own): two replicas never act on the same order together.
  */
 @Injectable()
@@ -23,6 +24,7 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     private readonly ds: DataSource,
     private readonly settle: SettleUnknownOrders,
+    private readonly track: TrackOpenOrders,
     private readonly cancelInScope: CancelOrdersInScope,
     gate: KillSwitchGate,
     @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
@@ -58,6 +60,7 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
     try {
       if (!(await this.isLeader())) return;
       await this.settle.execute();
+      await this.track.execute();
     } catch (err) {
       this.log.error('order tracking pass failed', errorFields(err));
     }

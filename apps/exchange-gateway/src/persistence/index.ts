@@ -3,7 +3,9 @@ import { ExchangeAccounts1764489600000 } from './migrations/1764489600000-exchan
 import { VenueOrders1764576000000 } from './migrations/1764576000000-venue-orders.js';
 import { OrderLookups1764576100000 } from './migrations/1764576100000-order-lookups.js';
 import { VenueOrderRow } from './venue-order.entity.js';
+import { VenueFillRow } from './venue-fill.entity.js';
+import { VenueFills1764576200000 } from './migrations/1764576200000-venue-fills.js';
 
 export const GATEWAY_SCHEMA = 'gateway';
-export const gatewayEntities = [ExchangeAccountRow, VenueOrderRow];
-export const gatewayMigrations = [ExchangeAccounts1764489600000, VenueOrders1764576000000, OrderLookups1764576100000];
+export const gatewayEntities = [ExchangeAccountRow, VenueOrderRow, VenueFillRow];
+export const gatewayMigrations = [ExchangeAccounts1764489600000, VenueOrders1764576000000, OrderLookups1764576100000, VenueFills1764576200000];

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Order } from '@garde/contracts';
+import { VenueFillRow } from './venue-fill.entity.js';
 import { VenueOrderRow } from './venue-order.entity.js';
 
 /** PostgreSQL side of the orders. TypeORM stays in here. */
@@ -33,6 +34,25 @@ export class VenueOrderRepository {
       .orderBy('o.next_check_at', 'ASC')
       .limit(limit)
       .getMany();
+  }
+
+  /** Open orders whose next poll is due, oldest first. */
+  async duePoll(now: Date, limit: number): Promise<VenueOrderRow[]> {
+    return this.ds
+      .getRepository(VenueOrderRow)
+      .createQueryBuilder('o')
+      .where("o.state IN ('OPEN', 'PARTIALLY_FILLED', 'PENDING_CANCEL') AND o.next_check_at <= :now", { now })
+      .orderBy('o.next_check_at', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** Records fills not seen before (by account and trade id); returns the new ones. */
+  async insertFills(rows: VenueFillRow[]): Promise<VenueFillRow[]> {
+    if (rows.length === 0) return [];
+    const result = await this.ds.createQueryBuilder().insert().into(VenueFillRow).values(rows).orIgnore().returning(['account_id', 'trade_id']).execute();
+    const inserted = new Set((result.raw as Array<{ account_id: string; trade_id: string }>).map((r) => `${r.account_id}/${r.trade_id}`));
+    return rows.filter((r) => inserted.has(`${r.accountId}/${r.tradeId}`));
   }
 
   /** Orders that may be open at a venue, in a kill-switch scope (global, exchange:<id>, bot:<id>). */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { OrderAcceptedEvt, OrderCheckQry, OrderRefusedEvt, OrderRejectedEvt, OrderUnknownEvt, type Order, type SubmitOrder } from '@garde/contracts';
-import { orderAllowed } from '@garde/domain';
+import { Decimal, isFinal, orderAllowed } from '@garde/domain';
 import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type MessageContext } from '@garde/platform';
 import type { GatewayConfig } from '../../config/gateway.config.js';
 import { GatewayException } from '../../errors/gateway.exception.js';
@@ -11,6 +11,7 @@ import { VenueOrderRepository, toOrder } from '../../persistence/venue-order.rep
 import { KillSwitchGate } from '../../state/kill-switch-gate.js';
 import { describeVenueError } from '../../venues/ccxt-client.js';
 import { VenueClients } from '../../venues/venue-clients.js';
+import { OrderFills } from '../track-open-orders/order-fills.js';
 import { outcomeOfAnswer, outcomeOfError, tooPrecise, type VenueOutcome } from './venue-outcome.js';
 
 /**
@@ -27,6 +28,7 @@ export class SubmitOrderUseCase {
     private readonly accounts: ExchangeAccountRepository,
     private readonly orders: VenueOrderRepository,
     private readonly clients: VenueClients,
+    private readonly fills: OrderFills,
     private readonly bus: MessageBus,
     private readonly metrics: GatewayMetrics,
     private readonly logger: JsonLogger,
@@ -76,7 +78,9 @@ export class SubmitOrderUseCase {
           newClientOrderId: order.clientOrderId,
         })
         .then(outcomeOfAnswer, outcomeOfError);
-      const recorded = toOrder(await this.record(order.clientOrderId, outcome));
+      const row = await this.record(order.clientOrderId, outcome);
+      if (outcome.kind === 'answered' && !Decimal.of(outcome.filled).isZero()) await this.fills.record(row, client);
+      const recorded = toOrder(row);
       this.metrics.orders.inc({ result: recorded.state });
       this.metrics.submitDuration.observe({ outcome: outcome.kind }, Number(process.hrtime.bigint() - started) / 1e9);
       await this.publishOutcome(recorded, outcome, ctx);
@@ -154,7 +158,12 @@ export class SubmitOrderUseCase {
   private async record(clientOrderId: string, outcome: VenueOutcome) {
     switch (outcome.kind) {
       case 'answered':
-        return this.orders.update(clientOrderId, { state: outcome.state, venueOrderId: outcome.venueOrderId, filled: outcome.filled });
+        return this.orders.update(clientOrderId, {
+          state: outcome.state,
+          venueOrderId: outcome.venueOrderId,
+          filled: outcome.filled,
+          nextCheckAt: isFinal(outcome.state) ? null : new Date(Date.now() + this.config.ORDER_POLL_MS),
+        });
       case 'rejected':
         return this.orders.update(clientOrderId, { state: 'REJECTED', lastError: outcome.reason });
       case 'unknown':

@@ -1,0 +1,58 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Decimal, isFinal, type OrderState } from '@garde/domain';
+import { JsonLogger, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
+import type { GatewayConfig } from '../../config/gateway.config.js';
+import { ExchangeAccountRepository } from '../../persistence/exchange-account.repository.js';
+import type { VenueOrderRow } from '../../persistence/venue-order.entity.js';
+import { VenueOrderRepository } from '../../persistence/venue-order.repository.js';
+import { VenueClients } from '../../venues/venue-clients.js';
+import { outcomeOfAnswer } from '../submit-order/venue-outcome.js';
+import { OrderFills } from './order-fills.js';
+
+/**
+ * Follows open orders until they are final (DESIGN §4): each is polled every ORDER_POLL_MS; a change of
+ * state or of filled quantity is recorded, and new executions are read and published as fills.
+ */
+@Injectable()
+export class TrackOpenOrders {
+  private readonly log: ContextLogger;
+
+  constructor(
+    private readonly orders: VenueOrderRepository,
+    private readonly accounts: ExchangeAccountRepository,
+    private readonly clients: VenueClients,
+    private readonly fills: OrderFills,
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
+    logger: JsonLogger,
+  ) {
+    this.log = logger.child('order-tracking');
+  }
+
+  async execute(now = new Date()): Promise<number> {
+    const due = await this.orders.duePoll(now, 100);
+    for (const order of due) await this.poll(order);
+    return due.length;
+  }
+
+  private async poll(order: VenueOrderRow): Promise<void> {
+    const later = new Date(Date.now() + this.config.ORDER_POLL_MS);
+    const account = await this.accounts.get(order.accountId);
+    if (!account || !order.venueOrderId) {
+      await this.orders.update(order.clientOrderId, { nextCheckAt: later });
+      return;
+    }
+    try {
+      const client = await this.clients.forAccount(account);
+      const seen = outcomeOfAnswer(await client.fetchOrder(order.venueOrderId, order.symbol));
+      if (seen.kind !== 'answered') return;
+      // A PENDING_CANCEL order the venue still reports open stays PENDING_CANCEL until the cancel lands.
+      const state: OrderState = order.state === 'PENDING_CANCEL' && !isFinal(seen.state) ? 'PENDING_CANCEL' : seen.state;
+      const moreFilled = Decimal.of(seen.filled).gt(order.filled);
+      const updated = await this.orders.update(order.clientOrderId, { state, filled: seen.filled, nextCheckAt: isFinal(state) ? null : later });
+      if (moreFilled) await this.fills.record(updated, client);
+    } catch (err) {
+      this.log.warn('could not poll an open order; will retry', { clientOrderId: order.clientOrderId, ...errorFields(err) });
+      await this.orders.update(order.clientOrderId, { nextCheckAt: later });
+    }
+  }
+}
