@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Exchange } from 'ccxt';
+import type { SubmitOrder } from '@garde/contracts';
 import { SERVICE_CONFIG } from '@garde/platform';
 import type { GatewayConfig } from '../config/gateway.config.js';
+import { GatewayException } from '../errors/gateway.exception.js';
 import type { ExchangeAccountRow } from '../persistence/exchange-account.entity.js';
-import { createCcxtClient } from './ccxt-client.js';
+import { ExchangeAccountRepository } from '../persistence/exchange-account.repository.js';
+import { createCcxtClient, describeVenueError } from './ccxt-client.js';
 import { CredentialCipher } from './credential-cipher.js';
 
 /**
@@ -15,9 +18,52 @@ export class VenueClients {
   private readonly clients = new Map<string, Promise<Exchange>>();
 
   constructor(
+    private readonly accounts: ExchangeAccountRepository,
     private readonly cipher: CredentialCipher,
     @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
   ) {}
+
+  /**
+   * Where an order goes: the account it names, or the one account of its exchange, and that account's
+   * client with the order's market. Refuses with a clear code when there is none, several, or no market.
+   */
+  async route(order: SubmitOrder): Promise<{ account: ExchangeAccountRow; client: Exchange }> {
+    const account = await this.accountFor(order);
+    const client = await this.forAccount(account).catch((err: unknown) => {
+      throw new GatewayException(
+        'UNAVAILABLE',
+        `order refused: ${account.ccxtId} (${account.exchangeId}) is not reachable: ${describeVenueError(err).message}`,
+      );
+    });
+    if (!client.markets || !(order.symbol in client.markets)) {
+      throw new GatewayException('INVALID_REQUEST', `order refused: ${order.exchangeId} has no market ${order.symbol}`, { symbol: order.symbol });
+    }
+    return { account, client };
+  }
+
+  private async accountFor(order: SubmitOrder): Promise<ExchangeAccountRow> {
+    if (order.accountId !== undefined) {
+      const account = await this.accounts.get(order.accountId);
+      if (!account) throw new GatewayException('INVALID_REQUEST', `order refused: no exchange account ${order.accountId}`);
+      if (account.exchangeId !== order.exchangeId) {
+        throw new GatewayException('INVALID_REQUEST', `order refused: account ${account.id} trades on ${account.exchangeId}, not ${order.exchangeId}`);
+      }
+      return account;
+    }
+    const candidates = await this.accounts.forExchange(order.exchangeId);
+    if (candidates.length === 0) {
+      throw new GatewayException('NO_VENUE_CONFIGURED', `order refused: no exchange account is configured for exchange ${order.exchangeId}`, {
+        exchangeId: order.exchangeId,
+      });
+    }
+    if (candidates.length > 1) {
+      throw new GatewayException(
+        'INVALID_REQUEST',
+        `order refused: exchange ${order.exchangeId} has several accounts; name one with accountId (${candidates.map((a) => a.id).join(', ')})`,
+      );
+    }
+    return candidates[0]!;
+  }
 
   /** The account's client with its markets loaded. A failed load is not kept: the next call tries again. */
   forAccount(account: ExchangeAccountRow): Promise<Exchange> {

@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { OrderAcceptedEvt, OrderRefusedEvt, OrderRejectedEvt, OrderUnknownEvt, type Order, type SubmitOrder } from '@garde/contracts';
+import { JsonLogger, MessageBus, errorFields, type ContextLogger, type MessageContext } from '@garde/platform';
+import type { GatewayException } from '../../errors/gateway.exception.js';
+import { GatewayMetrics } from '../../metrics/gateway.metrics.js';
+import type { VenueOutcome } from './venue-outcome.js';
+
+/** What an order submit tells the world: metrics, and its event in the audit trail. */
+@Injectable()
+export class OrderEvents {
+  private readonly log: ContextLogger;
+
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly metrics: GatewayMetrics,
+    logger: JsonLogger,
+  ) {
+    this.log = logger.child('orders');
+  }
+
+  /** A refusal before the venue: counted, and published without keeping the caller waiting. */
+  refused(order: SubmitOrder, refusal: GatewayException, ctx: MessageContext): void {
+    this.metrics.orders.inc({ result: refusal.code });
+    void this.bus
+      .publish(
+        OrderRefusedEvt,
+        {
+          clientOrderId: order.clientOrderId,
+          botId: order.botId,
+          exchangeId: order.exchangeId,
+          symbol: order.symbol,
+          side: order.side,
+          error: refusal.toBody(),
+        },
+        ctx,
+      )
+      .catch((err: unknown) => this.log.error('could not publish an order refusal', { clientOrderId: order.clientOrderId, ...errorFields(err) }));
+  }
+
+  /** The venue's answer (or its absence), recorded: accepted, rejected or unknown. */
+  async sent(order: Order, outcome: VenueOutcome, ctx: MessageContext, startedAt: bigint): Promise<void> {
+    this.metrics.orders.inc({ result: order.state });
+    this.metrics.submitDuration.observe({ outcome: outcome.kind }, Number(process.hrtime.bigint() - startedAt) / 1e9);
+    const def = outcome.kind === 'answered' ? OrderAcceptedEvt : outcome.kind === 'rejected' ? OrderRejectedEvt : OrderUnknownEvt;
+    await this.bus
+      .publish(def, order, ctx)
+      .catch((err: unknown) => this.log.error('could not publish an order event', { clientOrderId: order.clientOrderId, ...errorFields(err) }));
+  }
+}
