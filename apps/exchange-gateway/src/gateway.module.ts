@@ -8,6 +8,7 @@ import { OrderHandlers } from './handlers/order.handlers.js';
 import { OrderTracker } from './handlers/order-tracker.js';
 import { SettleUnknownOrders } from './use-cases/settle-unknown-orders/settle-unknown-orders.use-case.js';
 import { OrderEvents } from './use-cases/submit-order/order-events.js';
+import { ReadVenueAccounts } from './use-cases/read-venue-accounts/read-venue-accounts.use-case.js';
 import { OrderFills } from './use-cases/track-open-orders/order-fills.js';
 import { TrackOpenOrders } from './use-cases/track-open-orders/track-open-orders.use-case.js';
 import { CancelOrderUseCase } from './use-cases/cancel-order/cancel-order.use-case.js';
@@ -35,6 +36,7 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     OrderHandlers,
     SettleUnknownOrders,
     OrderEvents,
+    ReadVenueAccounts,
     OrderFills,
     TrackOpenOrders,
     CancelOrderUseCase,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { KillSwitchActivateCmd } from '@garde/contracts';
+import { BalancesQry, KillSwitchActivateCmd, OpenOrdersQry } from '@garde/contracts';
 import { startSimulator, type RunningSimulator } from '@garde/exchange-simulator';
 import type { RunningService } from '@garde/platform';
 import { createSandbox, runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
@@ -177,6 +177,23 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     const rejected = await runConsole([...args.slice(0, 5), '--quantity=900', '--price=58000', '--client-order-id=cli-2'], env);
     expect(rejected.stdout).toContain('Order cli-2 on sim-main: REJECTED');
     expect(rejected.code).toBe(1);
+  });
+
+  it('answers the venues’ balances and open orders on the bus, for reconciliation', async () => {
+    const balances = await gateway.runtime.bus.request(BalancesQry, {});
+    if (!balances.ok) throw new Error(balances.error.message);
+    const [account] = balances.result.accounts;
+    const venueBalances = (
+      (await (await fetch(`${venueUrl}/__sim/state`)).json()) as { accounts: Array<{ balances: Record<string, { free: string; locked: string }> }> }
+    ).accounts[0]!.balances;
+    expect(account).toMatchObject({ accountId: 'sim-main', exchangeId: 'sim-binance' });
+    const usdt = account!.balances.find((b) => b.asset === 'USDT');
+    expect([usdt?.free, usdt?.used]).toEqual([venueBalances.USDT!.free, venueBalances.USDT!.locked].map((v) => v.replace(/\.?0+$/, '')));
+
+    const open = await gateway.runtime.bus.request(OpenOrdersQry, { accountId: 'sim-main' });
+    if (!open.ok) throw new Error(open.error.message);
+    expect(open.result.accounts[0]!.orders.map((o) => o.clientOrderId)).toContain('limit-1');
+    expect(await gateway.runtime.bus.request(OpenOrdersQry, { accountId: 'nope' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
 
   it('refuses malformed orders with a clear error, nothing persisted or sent', async () => {

@@ -150,3 +150,55 @@ export const OrderRefusedEvt = defineEvent({
   }),
   level: 'error',
 });
+
+/** One asset's balance at a venue account. Amounts are decimal strings. */
+export const AssetBalance = z.object({ asset: z.string(), free: z.string(), used: z.string(), total: z.string() });
+
+export const AccountQuery = z.object({
+  /** The account to ask; every account when absent. */
+  accountId: z.string().optional(),
+});
+
+/** What each account's venue reports, read now; `error` when a venue could not be asked. */
+export const AccountBalances = z.object({
+  accounts: z.array(
+    z.object({
+      accountId: z.string(),
+      exchangeId: z.string(),
+      balances: z.array(AssetBalance),
+      error: z.string().optional(),
+      at: z.iso.datetime({ offset: true }),
+    }),
+  ),
+});
+
+export const VenueOpenOrders = z.object({
+  accounts: z.array(
+    z.object({
+      accountId: z.string(),
+      exchangeId: z.string(),
+      orders: z.array(
+        z.object({
+          venueOrderId: z.string(),
+          /** Null for an order the venue has without our client id (placed outside Garde). */
+          clientOrderId: z.string().nullable(),
+          symbol: z.string(),
+          side: z.string(),
+          price: z.string().nullable(),
+          quantity: z.string(),
+          filled: z.string(),
+        }),
+      ),
+      error: z.string().optional(),
+      at: z.iso.datetime({ offset: true }),
+    }),
+  ),
+});
+
+export type AccountBalances = z.infer<typeof AccountBalances>;
+export type VenueOpenOrders = z.infer<typeof VenueOpenOrders>;
+
+/** Balances at the venues, for reconciliation (RB-003, RB-012). */
+export const BalancesQry = defineRequest({ type: 'gateway.qry.account.balances', payload: AccountQuery, result: AccountBalances });
+/** Open orders at the venues, as the venues see them, for reconciliation. */
+export const OpenOrdersQry = defineRequest({ type: 'gateway.qry.account.open-orders', payload: AccountQuery, result: VenueOpenOrders });
