@@ -342,7 +342,7 @@ describe('the runbook checker itself', () => {
   const sample = [
     '# RB-999: exemple',
     '',
-    'Voir `bin/console bot:status --all --state=HALTED` puis `bin/console exchange:health:check`.',
+    'Voir `bin/console bot:status --all --state=HALTED` puis `bin/console risk:exposure:report`.',
     '',
     '```bash',
     'bin/console risk:kill-switch:status --json | jq \'.scopes[] | select(.state=="HALTED")\'',
@@ -362,7 +362,7 @@ describe('the runbook checker itself', () => {
     const argvs = extractInvocations(sample).map((i) => [i.line, i.where, ...i.argv]);
     expect(argvs).toEqual([
       [3, 'inline code', 'bot:status', '--all', '--state=HALTED'],
-      [3, 'inline code', 'exchange:health:check'],
+      [3, 'inline code', 'risk:exposure:report'],
       [6, 'code block', 'risk:kill-switch:status', '--json'],
       [7, 'code block', 'audit:errors', '--last=1h'],
       [8, 'code block', 'bot:status', '--all', '--since=1h'],
@@ -375,13 +375,13 @@ describe('the runbook checker itself', () => {
   it('reports missing commands, unknown options and malformed ones', () => {
     const problems = extractInvocations(sample).flatMap(problemsOf);
     expect(problems).toEqual([
-      expect.stringMatching(/line 3 .*no command "exchange:health:check"/),
+      expect.stringMatching(/line 3 .*no command "risk:exposure:report"/),
       expect.stringMatching(/line 7 .*no command "audit:errors"/),
       expect.stringMatching(/line 8 .*bot:status has no option --since/),
       expect.stringMatching(/line 9 .*--global takes no value/),
     ]);
     expect(unknownCommandsAnywhere(sample)).toEqual([
-      expect.stringContaining('exchange:health:check'),
+      expect.stringContaining('risk:exposure:report'),
       expect.stringContaining('audit:errors'),
       expect.stringContaining('risk:exposure:report'),
     ]);

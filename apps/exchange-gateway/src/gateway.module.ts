@@ -8,6 +8,9 @@ import { OrderHandlers } from './handlers/order.handlers.js';
 import { OrderTracker } from './handlers/order-tracker.js';
 import { SettleUnknownOrders } from './use-cases/settle-unknown-orders/settle-unknown-orders.use-case.js';
 import { OrderEvents } from './use-cases/submit-order/order-events.js';
+import { OrderGates } from './use-cases/submit-order/order-gates.js';
+import { ReconcileVenueOrders } from './use-cases/reconcile-venue-orders/reconcile-venue-orders.use-case.js';
+import { VenueHealthMonitor } from './state/venue-health.js';
 import { ReadVenueAccounts } from './use-cases/read-venue-accounts/read-venue-accounts.use-case.js';
 import { OrderFills } from './use-cases/track-open-orders/order-fills.js';
 import { TrackOpenOrders } from './use-cases/track-open-orders/track-open-orders.use-case.js';
@@ -16,7 +19,7 @@ import { CancelOrdersInScope } from './use-cases/cancel-orders-in-scope/cancel-o
 import { ApiErrorFilter } from './http/api-error.filter.js';
 import { AuditController, BotsController, KillSwitchController, MetaController, OrdersController } from './http/api.controllers.js';
 import { ServiceClient } from './http/service-client.js';
-import { ExchangeAccountsController } from './http/exchange-accounts.controller.js';
+import { ExchangeAccountsController, VenuesController } from './http/exchange-accounts.controller.js';
 import { ExchangeAccountRepository } from './persistence/exchange-account.repository.js';
 import { AddExchangeAccountUseCase } from './use-cases/add-exchange-account/add-exchange-account.use-case.js';
 import { RemoveExchangeAccountUseCase } from './use-cases/remove-exchange-account/remove-exchange-account.use-case.js';
@@ -28,7 +31,7 @@ import { KillSwitchGate } from './state/kill-switch-gate.js';
 import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-case.js';
 
 @Module({
-  controllers: [KillSwitchController, BotsController, OrdersController, AuditController, ExchangeAccountsController, MetaController],
+  controllers: [KillSwitchController, BotsController, OrdersController, AuditController, ExchangeAccountsController, VenuesController, MetaController],
   providers: [
     GatewayMetrics,
     KillSwitchGate,
@@ -36,6 +39,9 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     OrderHandlers,
     SettleUnknownOrders,
     OrderEvents,
+    OrderGates,
+    ReconcileVenueOrders,
+    VenueHealthMonitor,
     ReadVenueAccounts,
     OrderFills,
     TrackOpenOrders,

@@ -22,6 +22,8 @@ export const ErrorCode = z.enum([
   'RISK_STATE_UNKNOWN',
   /** risk-service's pre-trade check denied the order (details: reason, scope). */
   'RISK_DENIED',
+  /** The order's venue is DISCONNECTED (or being reconciled after a reconnect). */
+  'EXCHANGE_UNAVAILABLE',
   /** The order passed the gates but no venue connectivity is configured for its exchange. */
   'NO_VENUE_CONFIGURED',
   /** A downstream service did not answer in time. */

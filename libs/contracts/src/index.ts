@@ -8,4 +8,5 @@ export * from './orders.js';
 export * from './audit.js';
 export * from './accounts.js';
 export * from './risk-checks.js';
+export * from './venues.js';
 export * from './registry.js';

@@ -14,6 +14,7 @@ import {
   OrderUnknownEvt,
 } from './orders.js';
 import { ExchangeAccountAddedEvt, ExchangeAccountRemovedEvt } from './accounts.js';
+import { VenueHealthChangedEvt } from './venues.js';
 
 /** Every event type, so a consumer (the audit-service) can validate and grade what it receives. */
 export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
@@ -34,6 +35,7 @@ export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
     FlatFailedEvt,
     ExchangeAccountAddedEvt,
     ExchangeAccountRemovedEvt,
+    VenueHealthChangedEvt,
   ].map((d) => [d.type, d as EventDef]),
 );
 

@@ -5,6 +5,7 @@ import { botCreate, botPause, botResume, botStart, botStatus, botStop } from './
 import { activateKillSwitch, deactivateKillSwitch, killSwitchStatus } from './kill-switch.js';
 import { orderSubmit } from './orders.js';
 import { orderCancel } from './order-cancel.js';
+import { exchangeHealthCheck } from './exchange-health.js';
 import { exchangeAccountAdd, exchangeAccountList, exchangeAccountRemove } from './exchange-accounts.js';
 
 /** Every command of bin/console, in the order `help` lists them. */
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   botStop,
   orderSubmit,
   orderCancel,
+  exchangeHealthCheck,
   exchangeAccountAdd,
   exchangeAccountList,
   exchangeAccountRemove,

@@ -61,6 +61,12 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   FLAT_CONFIRM_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   /** How often an open order is polled at its venue for fills and its end. */
   ORDER_POLL_MS: z.coerce.number().int().positive().default(2000),
+  /** How often each venue is probed (RB-001). */
+  HEALTH_PROBE_MS: z.coerce.number().int().positive().default(5000),
+  /** A probe slower than this makes a venue DEGRADED. */
+  DEGRADED_LATENCY_MS: z.coerce.number().int().positive().default(2000),
+  /** Failed probes or calls in a row that make a venue DISCONNECTED (orders refused EXCHANGE_UNAVAILABLE). */
+  DISCONNECT_AFTER_FAILURES: z.coerce.number().int().positive().default(3),
   /** How often the order tracker looks for orders to settle. */
   ORDER_TRACKER_INTERVAL_MS: z.coerce.number().int().positive().default(500),
 });

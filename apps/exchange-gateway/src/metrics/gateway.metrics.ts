@@ -19,6 +19,10 @@ export class GatewayMetrics {
   readonly flatDuration: Histogram;
   /** Kill switches after which orders were still open at the deadline (critical). */
   readonly flatFailures: Counter;
+  /** 0 while a venue is DISCONNECTED, 1 otherwise, per exchange (one account per exchange: bounded). */
+  readonly venueUp: Gauge<'exchange'>;
+  /** Probe latency per exchange. */
+  readonly venueLatency: Histogram<'exchange'>;
   /** Operators' API requests by route template and status. */
   readonly apiRequests: Counter<'method' | 'route' | 'status'>;
 
@@ -48,6 +52,14 @@ export class GatewayMetrics {
       name: 'garde_gateway_kill_switch_propagation_seconds',
       help: 'From a kill-switch change in risk-service to the gateway enforcing it (clocks of both hosts)',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    });
+    this.venueUp = new Gauge({ name: 'garde_gateway_venue_up', help: '0 while the venue is DISCONNECTED', labelNames: ['exchange'], registers: [registry] });
+    this.venueLatency = new Histogram({
+      name: 'garde_gateway_venue_latency_seconds',
+      help: 'Venue probe latency',
+      labelNames: ['exchange'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     });
     this.flatDuration = new Histogram({

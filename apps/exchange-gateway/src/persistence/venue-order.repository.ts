@@ -26,25 +26,20 @@ export class VenueOrderRepository {
   }
 
   /** UNKNOWN orders whose next lookup is due, oldest first. */
-  async dueUnknown(now: Date, limit: number): Promise<VenueOrderRow[]> {
-    return this.ds
-      .getRepository(VenueOrderRow)
-      .createQueryBuilder('o')
-      .where("o.state = 'UNKNOWN' AND o.next_check_at <= :now", { now })
-      .orderBy('o.next_check_at', 'ASC')
-      .limit(limit)
-      .getMany();
+  async dueUnknown(now: Date, limit: number, accountId?: string): Promise<VenueOrderRow[]> {
+    const qb = this.ds.getRepository(VenueOrderRow).createQueryBuilder('o').where("o.state = 'UNKNOWN' AND o.next_check_at <= :now", { now });
+    if (accountId !== undefined) qb.andWhere('o.account_id = :accountId', { accountId });
+    return qb.orderBy('o.next_check_at', 'ASC').limit(limit).getMany();
   }
 
   /** Open orders whose next poll is due, oldest first. */
-  async duePoll(now: Date, limit: number): Promise<VenueOrderRow[]> {
-    return this.ds
+  async duePoll(now: Date, limit: number, accountId?: string): Promise<VenueOrderRow[]> {
+    const qb = this.ds
       .getRepository(VenueOrderRow)
       .createQueryBuilder('o')
-      .where("o.state IN ('OPEN', 'PARTIALLY_FILLED', 'PENDING_CANCEL') AND o.next_check_at <= :now", { now })
-      .orderBy('o.next_check_at', 'ASC')
-      .limit(limit)
-      .getMany();
+      .where("o.state IN ('OPEN', 'PARTIALLY_FILLED', 'PENDING_CANCEL') AND o.next_check_at <= :now", { now });
+    if (accountId !== undefined) qb.andWhere('o.account_id = :accountId', { accountId });
+    return qb.orderBy('o.next_check_at', 'ASC').limit(limit).getMany();
   }
 
   /** Records fills not seen before (by account and trade id); returns the new ones. */

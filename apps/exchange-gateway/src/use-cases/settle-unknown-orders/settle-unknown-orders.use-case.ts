@@ -33,8 +33,8 @@ export class SettleUnknownOrders {
   }
 
   /** One pass over the orders due; returns how many were looked up. */
-  async execute(now = new Date()): Promise<number> {
-    const due = await this.orders.dueUnknown(now, 50);
+  async execute(now = new Date(), accountId?: string): Promise<number> {
+    const due = await this.orders.dueUnknown(now, 50, accountId);
     for (const order of due) await this.lookUp(order);
     return due.length;
   }

@@ -1,15 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { OrderCheckQry, type Order, type SubmitOrder } from '@garde/contracts';
-import { Decimal, isFinal, orderAllowed } from '@garde/domain';
+import { Decimal, isFinal } from '@garde/domain';
 import { MessageBus, SERVICE_CONFIG, type MessageContext } from '@garde/platform';
 import type { GatewayConfig } from '../../config/gateway.config.js';
 import { GatewayException } from '../../errors/gateway.exception.js';
 import { VenueOrderRepository, toOrder } from '../../persistence/venue-order.repository.js';
-import { KillSwitchGate } from '../../state/kill-switch-gate.js';
 import { VenueClients } from '../../venues/venue-clients.js';
 import { OrderFills } from '../track-open-orders/order-fills.js';
 import { OrderEvents } from './order-events.js';
-import { outcomeOfAnswer, outcomeOfError, tooPrecise, type VenueOutcome } from './venue-outcome.js';
+import { OrderGates } from './order-gates.js';
+import { outcomeOfAnswer, outcomeOfError, type VenueOutcome } from './venue-outcome.js';
 
 /**
  * The choke point every order goes through, in the order of DESIGN §4: validate, the kill-switch gate
@@ -21,7 +21,7 @@ import { outcomeOfAnswer, outcomeOfError, tooPrecise, type VenueOutcome } from '
 @Injectable()
 export class SubmitOrderUseCase {
   constructor(
-    private readonly gate: KillSwitchGate,
+    private readonly gates: OrderGates,
     private readonly venues: VenueClients,
     private readonly orders: VenueOrderRepository,
     private readonly fills: OrderFills,
@@ -33,10 +33,11 @@ export class SubmitOrderUseCase {
   async execute(order: SubmitOrder, ctx: MessageContext): Promise<Order> {
     const started = process.hrtime.bigint();
     try {
-      this.passGate(order);
+      this.gates.beforeVenue(order);
       const existing = await this.orders.get(order.clientOrderId);
       if (existing) return toOrder(existing);
       const { account, client } = await this.venues.route(order);
+      this.gates.venueUsable(account);
       await this.checkRisk(order, ctx);
       const pending = await this.orders.insertPending({
         clientOrderId: order.clientOrderId,
@@ -65,6 +66,7 @@ export class SubmitOrderUseCase {
           newClientOrderId: order.clientOrderId,
         })
         .then(outcomeOfAnswer, outcomeOfError);
+      if (outcome.kind === 'unknown') await this.gates.venueCallFailed(account, outcome.reason);
       const row = await this.record(order.clientOrderId, outcome);
       if (outcome.kind === 'answered' && !Decimal.of(outcome.filled).isZero()) await this.fills.record(row, client);
       const recorded = toOrder(row);
@@ -73,29 +75,6 @@ export class SubmitOrderUseCase {
     } catch (err) {
       if (err instanceof GatewayException) this.events.refused(order, err, ctx);
       throw err;
-    }
-  }
-
-  private passGate(order: SubmitOrder): void {
-    if (!this.gate.known) {
-      throw new GatewayException('RISK_STATE_UNKNOWN', 'order refused: the gateway has not read the kill-switch state since it (re)connected (fail-closed)');
-    }
-    const { state, imposedBy } = this.gate.effective({ exchangeId: order.exchangeId, botId: order.botId });
-    if (!orderAllowed(state, order.reduceOnly) && imposedBy) {
-      throw new GatewayException('KILL_SWITCH_ACTIVE', `order refused: kill switch ${imposedBy.scope} is ${state}: ${imposedBy.reason}`, {
-        scope: imposedBy.scope,
-        state,
-        reason: imposedBy.reason,
-        actor: imposedBy.actor.id,
-        since: imposedBy.since,
-      });
-    }
-    for (const [field, value] of [
-      ['quantity', order.quantity],
-      ['price', order.price],
-    ] as const) {
-      if (value !== undefined && tooPrecise(value))
-        throw new GatewayException('INVALID_REQUEST', `order refused: ${field} ${value} has more than 15 significant digits`);
     }
   }
 

@@ -28,8 +28,8 @@ export class TrackOpenOrders {
     this.log = logger.child('order-tracking');
   }
 
-  async execute(now = new Date()): Promise<number> {
-    const due = await this.orders.duePoll(now, 100);
+  async execute(now = new Date(), accountId?: string): Promise<number> {
+    const due = await this.orders.duePoll(now, 100, accountId);
     for (const order of due) await this.poll(order);
     return due.length;
   }

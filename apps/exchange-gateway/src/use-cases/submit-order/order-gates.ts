@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import type { SubmitOrder } from '@garde/contracts';
+import { orderAllowed } from '@garde/domain';
+import { GatewayException } from '../../errors/gateway.exception.js';
+import type { ExchangeAccountRow } from '../../persistence/exchange-account.entity.js';
+import { KillSwitchGate } from '../../state/kill-switch-gate.js';
+import { VenueHealthMonitor } from '../../state/venue-health.js';
+import { tooPrecise } from './venue-outcome.js';
+
+/** The gates an order passes before it is sent: the kill switch, then its venue's health. */
+@Injectable()
+export class OrderGates {
+  constructor(
+    private readonly gate: KillSwitchGate,
+    private readonly health: VenueHealthMonitor,
+  ) {}
+
+  /** The kill switch (fail closed) and amounts a JS number carries exactly: checked before anything else. */
+  beforeVenue(order: SubmitOrder): void {
+    if (!this.gate.known) {
+      throw new GatewayException('RISK_STATE_UNKNOWN', 'order refused: the gateway has not read the kill-switch state since it (re)connected (fail-closed)');
+    }
+    const { state, imposedBy } = this.gate.effective({ exchangeId: order.exchangeId, botId: order.botId });
+    if (!orderAllowed(state, order.reduceOnly) && imposedBy) {
+      throw new GatewayException('KILL_SWITCH_ACTIVE', `order refused: kill switch ${imposedBy.scope} is ${state}: ${imposedBy.reason}`, {
+        scope: imposedBy.scope,
+        state,
+        reason: imposedBy.reason,
+        actor: imposedBy.actor.id,
+        since: imposedBy.since,
+      });
+    }
+    for (const [field, value] of [
+      ['quantity', order.quantity],
+      ['price', order.price],
+    ] as const) {
+      if (value !== undefined && tooPrecise(value))
+        throw new GatewayException('INVALID_REQUEST', `order refused: ${field} ${value} has more than 15 significant digits`);
+    }
+  }
+
+  /** A DISCONNECTED venue, or one being reconciled after a reconnect, takes no new order. */
+  venueUsable(account: ExchangeAccountRow): void {
+    this.health.assertUsable(account);
+  }
+
+  /** A send that failed the way a dead venue fails counts against its health. */
+  venueCallFailed(account: ExchangeAccountRow, reason: string): Promise<void> {
+    return this.health.callFailed(account, reason);
+  }
+}

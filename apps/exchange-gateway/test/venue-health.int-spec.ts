@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startSimulator, type RunningSimulator } from '@garde/exchange-simulator';
+import type { RunningService } from '@garde/platform';
+import { createSandbox, runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
+import { startRiskService } from '../../risk-service/src/app.js';
+import { startExchangeGateway } from '../src/app.js';
+import { sha256Hex } from '../src/auth/token-authenticator.js';
+
+const TOKENS = { operator: 'operator-token-health', admin: 'admin-token-health-01' } as const;
+const KEY = 'sim-key-health-1';
+const SECRET = 'sim-secret-health-1';
+
+/** RB-001: a venue that stops answering is DISCONNECTED, takes no order, and is reconciled when back. */
+describe('venue health', () => {
+  let sandbox: TestSandbox;
+  let sim: RunningSimulator;
+  let risk: RunningService;
+  let gateway: RunningService;
+
+  const api = async (method: string, path: string, body?: unknown, role: keyof typeof TOKENS = 'operator') => {
+    const res = await fetch(`${gateway.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKENS[role]}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } } };
+  };
+  const health = async () => ((await api('GET', '/api/v1/venues/health')).body.venues as Array<{ state: string; reconciling: boolean }>)[0]!;
+  const control = (path: string, method: string, body?: unknown) =>
+    fetch(`${sim.venue('venue-h').controlUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+
+  beforeAll(async () => {
+    sandbox = await createSandbox('gw-health');
+    sim = await startSimulator({
+      venues: [{ id: 'venue-h', port: 0, tickIntervalMs: 0, accounts: [{ apiKey: KEY, secret: SECRET, balances: { USDT: '100000' } }] }],
+    });
+    risk = await startRiskService(sandbox.env());
+    const tokens = Object.entries(TOKENS)
+      .map(([role, token]) => `${role}-person:${role}:${sha256Hex(token)}`)
+      .join(',');
+    gateway = await startExchangeGateway(
+      sandbox.env({ GARDE_API_TOKENS: tokens, HEALTH_PROBE_MS: '100', DISCONNECT_AFTER_FAILURES: '2', VENUE_TIMEOUT_MS: '500', ORDER_POLL_MS: '600000' }),
+    );
+    const added = await api(
+      'POST',
+      '/api/v1/exchange-accounts',
+      { id: 'acct-h', exchangeId: 'ex-h', ccxtId: 'binance', urlOverride: sim.venue('venue-h').url, apiKey: KEY, secret: SECRET },
+      'admin',
+    );
+    expect(added.status).toBe(201);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await risk?.close();
+    await sim?.stop();
+    await sandbox?.dispose();
+  });
+
+  it('CONNECTED while it answers; exchange:health:check says so', async () => {
+    expect(await until(health, (h) => h?.state === 'CONNECTED')).toMatchObject({ state: 'CONNECTED', reconciling: false });
+    const check = await runConsole(['exchange:health:check'], { GARDE_API_URL: gateway.url, GARDE_TOKEN: TOKENS.operator });
+    expect(check.stdout).toMatch(/ex-h\s+acct-h\s+CONNECTED/);
+    expect(check.code).toBe(0);
+  });
+
+  it('refusing connections → DISCONNECTED, orders refused EXCHANGE_UNAVAILABLE; back → its orders reconciled, then CONNECTED', async () => {
+    const resting = await until(
+      () => api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-h', clientOrderId: 'h-1', price: '59000' })),
+      (r) => r.status === 201,
+    );
+    expect(resting.body).toMatchObject({ state: 'OPEN' });
+
+    await control('/faults', 'POST', { refuseConnections: true });
+    expect(await until(health, (h) => h.state === 'DISCONNECTED', 5000)).toMatchObject({ state: 'DISCONNECTED' });
+    const refused = await api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-h' }));
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatchObject({ code: 'EXCHANGE_UNAVAILABLE', message: expect.stringContaining('DISCONNECTED') });
+    const check = await runConsole(['exchange:health:check', '--exchange=ex-h'], { GARDE_API_URL: gateway.url, GARDE_TOKEN: TOKENS.operator });
+    expect(check.code).toBe(1);
+    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^garde_gateway_venue_up\{exchange="ex-h",service="exchange-gateway"\} 0$/m);
+
+    // While the venue was away, the resting order filled.
+    await control('/price', 'POST', { symbol: 'BTC/USDT', price: '58000' });
+    await control('/faults', 'DELETE');
+    expect(await until(health, (h) => h.state === 'CONNECTED', 5000)).toMatchObject({ state: 'CONNECTED', reconciling: false });
+    // Reconciled before the venue took new orders: the fill is known without waiting for the next poll.
+    expect((await api('GET', '/api/v1/orders/h-1')).body).toMatchObject({ state: 'FILLED', filled: '0.01' });
+    expect((await api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-h', price: '50000' }))).body).toMatchObject({ state: 'OPEN' });
+  });
+});
