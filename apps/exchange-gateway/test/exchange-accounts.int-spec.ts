@@ -5,10 +5,10 @@ import { startSimulator, type RunningSimulator } from '@garde/exchange-simulator
 import type { RunningService } from '@garde/platform';
 import { createSandbox, freePort, runConsole, type TestSandbox } from '@garde/testing';
 import { startExchangeGateway } from '../src/app.js';
-import { sha256Hex } from '../src/auth/token-authenticator.js';
+import { TEST_API_TOKENS, TEST_TOKENS, apiClient } from './api-client.js';
 import { CredentialCipher } from '../src/venues/credential-cipher.js';
 
-const TOKENS = { viewer: 'viewer-token-acct-1', admin: 'admin-token-acct-01' } as const;
+const TOKENS = TEST_TOKENS;
 const KEY = 'sim-key-acct-7Q2x';
 const SECRET = 'sim-secret-acct-very-secret';
 
@@ -18,14 +18,8 @@ describe('exchange accounts: credentials checked with the venue, sealed at rest'
   let gateway: RunningService;
   let venueUrl: string;
 
-  const api = async (role: keyof typeof TOKENS, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKENS[role]}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } } };
-  };
+  const call = apiClient(() => gateway.url);
+  const api = (role: keyof typeof TOKENS, method: string, path: string, body?: unknown) => call(role, method, path, body);
   const account = (extra: Record<string, unknown> = {}) => ({
     id: 'sim-main',
     exchangeId: 'sim-binance',
@@ -43,9 +37,7 @@ describe('exchange accounts: credentials checked with the venue, sealed at rest'
       venues: [{ id: 'sim-a', port: 0, tickIntervalMs: 0, accounts: [{ apiKey: KEY, secret: SECRET, balances: { USDT: '1000' } }] }],
     });
     venueUrl = sim.venue('sim-a').url;
-    const tokens = Object.entries(TOKENS)
-      .map(([role, token]) => `${role}-person:${role}:${sha256Hex(token)}`)
-      .join(',');
+    const tokens = TEST_API_TOKENS;
     gateway = await startExchangeGateway(sandbox.env({ GARDE_API_TOKENS: tokens }));
   });
   afterAll(async () => {

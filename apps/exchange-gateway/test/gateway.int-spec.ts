@@ -3,13 +3,8 @@ import type { RunningService } from '@garde/platform';
 import { createSandbox, startTcpProxy, testOrder, until, type TcpProxy, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../../risk-service/src/app.js';
 import { startExchangeGateway } from '../src/app.js';
-import { sha256Hex } from '../src/auth/token-authenticator.js';
+import { TEST_API_TOKENS, apiClient, type TestRole } from './api-client.js';
 import { API_ROUTES } from '../src/http/openapi.js';
-
-const TOKENS = { viewer: 'viewer-token-123', operator: 'operator-token-123', risk: 'risk-token-123' } as const;
-const tokenConfig = Object.entries(TOKENS)
-  .map(([role, token]) => `${role}-person:${role}:${sha256Hex(token)}`)
-  .join(',');
 
 describe('exchange-gateway: kill-switch gate and operators API', () => {
   let sandbox: TestSandbox;
@@ -17,19 +12,10 @@ describe('exchange-gateway: kill-switch gate and operators API', () => {
   let gateway: RunningService;
   let risk: RunningService | undefined;
 
-  const api = async (method: string, path: string, token?: keyof typeof TOKENS, body?: unknown) => {
-    const res = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${TOKENS[token]}` } : {}) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return {
-      status: res.status,
-      body: (await res.json()) as { error?: { code: string; message: string; details?: Record<string, unknown> } } & Record<string, unknown>,
-    };
-  };
+  const call = apiClient(() => gateway.url);
+  const api = (method: string, path: string, token?: TestRole, body?: unknown) => call(token, method, path, body);
   const submit = (extra?: Record<string, unknown>) => api('POST', '/api/v1/orders', 'operator', testOrder(extra));
-  const startGateway = () => startExchangeGateway(sandbox.env({ NATS_URL: proxy.url('nats'), GARDE_API_TOKENS: tokenConfig }));
+  const startGateway = () => startExchangeGateway(sandbox.env({ NATS_URL: proxy.url('nats'), GARDE_API_TOKENS: TEST_API_TOKENS }));
 
   beforeAll(async () => {
     sandbox = await createSandbox('gateway');

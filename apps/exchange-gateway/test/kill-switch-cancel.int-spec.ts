@@ -7,9 +7,9 @@ import type { RunningService } from '@garde/platform';
 import { createSandbox, runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../../risk-service/src/app.js';
 import { startExchangeGateway } from '../src/app.js';
-import { sha256Hex } from '../src/auth/token-authenticator.js';
+import { TEST_API_TOKENS, TEST_TOKENS, apiClient } from './api-client.js';
 
-const TOKENS = { operator: 'operator-token-flat-1', admin: 'admin-token-flat-001' } as const;
+const TOKENS = TEST_TOKENS;
 const KEY = 'sim-key-flat-1';
 const SECRET = 'sim-secret-flat-1';
 const operator: Actor = { id: 'ops', kind: 'operator', role: 'operator' };
@@ -22,14 +22,8 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
   let risk: RunningService;
   let gateway: RunningService;
 
-  const api = async (method: string, path: string, body?: unknown, role: keyof typeof TOKENS = 'operator') => {
-    const res = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKENS[role]}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string } } };
-  };
+  const call = apiClient(() => gateway.url);
+  const api = (method: string, path: string, body?: unknown, role: keyof typeof TOKENS = 'operator') => call(role, method, path, body);
   const openAt = async (venue: string) =>
     ((await (await fetch(`${sim.venue(venue).url}/__sim/state`)).json()) as { orders: Array<{ clientOrderId: string; status: string }> }).orders.filter((o) =>
       ['NEW', 'PARTIALLY_FILLED'].includes(o.status),
@@ -55,9 +49,7 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
       ],
     });
     risk = await startRiskService(sandbox.env());
-    const tokens = Object.entries(TOKENS)
-      .map(([role, token]) => `${role}-person:${role}:${sha256Hex(token)}`)
-      .join(',');
+    const tokens = TEST_API_TOKENS;
     gateway = await startExchangeGateway(sandbox.env({ GARDE_API_TOKENS: tokens, FLAT_CONFIRM_TIMEOUT_MS: '1500', VENUE_TIMEOUT_MS: '1000' }));
     for (const v of ['a', 'b']) {
       const added = await api(

@@ -5,9 +5,9 @@ import type { RunningService } from '@garde/platform';
 import { createSandbox, runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../../risk-service/src/app.js';
 import { startExchangeGateway } from '../src/app.js';
-import { sha256Hex } from '../src/auth/token-authenticator.js';
+import { TEST_API_TOKENS, TEST_TOKENS, apiClient } from './api-client.js';
 
-const TOKENS = { operator: 'operator-token-orders', admin: 'admin-token-orders-1' } as const;
+const TOKENS = TEST_TOKENS;
 const KEY = 'sim-key-orders-1';
 const SECRET = 'sim-secret-orders-1';
 
@@ -31,17 +31,8 @@ describe('exchange-gateway order pipeline against the simulator', () => {
   let gateway: RunningService;
   let venueUrl: string;
 
-  const api = async (role: keyof typeof TOKENS, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKENS[role]}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return {
-      status: res.status,
-      body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string; details?: Record<string, unknown> } },
-    };
-  };
+  const call = apiClient(() => gateway.url);
+  const api = (role: keyof typeof TOKENS, method: string, path: string, body?: unknown) => call(role, method, path, body);
   const submit = (extra: Record<string, unknown> = {}) =>
     api('operator', 'POST', '/api/v1/orders', testOrder({ exchangeId: 'sim-binance', price: '59000', ...extra }));
   const venueOrders = async (): Promise<SimOrder[]> => ((await (await fetch(`${venueUrl}/__sim/state`)).json()) as { orders: SimOrder[] }).orders;
@@ -61,9 +52,7 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     });
     venueUrl = sim.venue('sim-a').url;
     risk = await startRiskService(sandbox.env());
-    const tokens = Object.entries(TOKENS)
-      .map(([role, token]) => `${role}-person:${role}:${sha256Hex(token)}`)
-      .join(',');
+    const tokens = TEST_API_TOKENS;
     gateway = await startExchangeGateway(
       sandbox.env({
         GARDE_API_TOKENS: tokens,

@@ -4,9 +4,9 @@ import type { RunningService } from '@garde/platform';
 import { createSandbox, runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../../risk-service/src/app.js';
 import { startExchangeGateway } from '../src/app.js';
-import { sha256Hex } from '../src/auth/token-authenticator.js';
+import { TEST_API_TOKENS, TEST_TOKENS, apiClient } from './api-client.js';
 
-const TOKENS = { operator: 'operator-token-health', admin: 'admin-token-health-01' } as const;
+const TOKENS = TEST_TOKENS;
 const KEY = 'sim-key-health-1';
 const SECRET = 'sim-secret-health-1';
 
@@ -17,14 +17,8 @@ describe('venue health', () => {
   let risk: RunningService;
   let gateway: RunningService;
 
-  const api = async (method: string, path: string, body?: unknown, role: keyof typeof TOKENS = 'operator') => {
-    const res = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKENS[role]}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } } };
-  };
+  const call = apiClient(() => gateway.url);
+  const api = (method: string, path: string, body?: unknown, role: keyof typeof TOKENS = 'operator') => call(role, method, path, body);
   const health = async () => ((await api('GET', '/api/v1/venues/health')).body.venues as Array<{ state: string; reconciling: boolean }>)[0]!;
   const control = (path: string, method: string, body?: unknown) =>
     fetch(`${sim.venue('venue-h').controlUrl}${path}`, {
@@ -39,9 +33,7 @@ describe('venue health', () => {
       venues: [{ id: 'venue-h', port: 0, tickIntervalMs: 0, accounts: [{ apiKey: KEY, secret: SECRET, balances: { USDT: '100000' } }] }],
     });
     risk = await startRiskService(sandbox.env());
-    const tokens = Object.entries(TOKENS)
-      .map(([role, token]) => `${role}-person:${role}:${sha256Hex(token)}`)
-      .join(',');
+    const tokens = TEST_API_TOKENS;
     gateway = await startExchangeGateway(
       sandbox.env({ GARDE_API_TOKENS: tokens, HEALTH_PROBE_MS: '100', DISCONNECT_AFTER_FAILURES: '2', VENUE_TIMEOUT_MS: '500', ORDER_POLL_MS: '600000' }),
     );
