@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import ccxt from 'ccxt';
 import { BalancesQry, KillSwitchActivateCmd, OpenOrdersQry } from '@garde/contracts';
 import { startSimulator, type RunningSimulator } from '@garde/exchange-simulator';
 import type { RunningService } from '@garde/platform';
@@ -236,6 +237,33 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/^garde_gateway_orders_settled_total\{result="LOST",service="exchange-gateway"\} 1$/m);
     expect(metrics).toMatch(/^garde_gateway_orders_settled_total\{result="OPEN",service="exchange-gateway"\} 1$/m);
+  });
+
+  it('orders a stopped gateway left PENDING_SUBMIT are looked up, never re-sent: settled if the venue has them, else LOST', async () => {
+    // What a gateway killed between its PENDING_SUBMIT write and the venue's answer leaves behind
+    // (rows written here as that process would have; 'crash-1' reached the venue, 'crash-2' did not).
+    const direct = new ccxt.binance({
+      apiKey: KEY,
+      secret: SECRET,
+      options: { fetchMarkets: { types: ['spot'] }, fetchMargins: false, fetchCurrencies: false },
+    });
+    const urls = direct.urls.api as Record<string, string>;
+    for (const [name, url] of Object.entries(urls)) urls[name] = venueUrl + new URL(url).pathname;
+    await direct.createOrder('BTC/USDT', 'limit', 'buy', 0.002, 57000, { newClientOrderId: 'crash-1' });
+    for (const id of ['crash-1', 'crash-2']) {
+      await sandbox.sql(
+        `INSERT INTO gateway.venue_order (client_order_id, account_id, exchange_id, symbol, side, type, quantity, price, state, filled, correlation_id, created_at, updated_at)
+         VALUES ($1, 'sim-main', 'sim-binance', 'BTC/USDT', 'buy', 'limit', 0.002, 57000, 'PENDING_SUBMIT', 0, $1, now() - interval '1 minute', now() - interval '1 minute')`,
+        [id],
+      );
+    }
+    const settled = await until(
+      async () => [(await api('operator', 'GET', '/api/v1/orders/crash-1')).body.state, (await api('operator', 'GET', '/api/v1/orders/crash-2')).body.state],
+      (states) => states[0] === 'OPEN' && states[1] === 'LOST',
+      10_000,
+    );
+    expect(settled).toEqual(['OPEN', 'LOST']);
+    expect((await venueOrders()).filter((o) => o.clientOrderId.startsWith('crash-')).map((o) => o.clientOrderId)).toEqual(['crash-1']);
   });
 
   it('fails closed: a kill switch or a silent risk-service stops the order before the venue', async () => {

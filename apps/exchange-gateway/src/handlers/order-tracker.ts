@@ -19,6 +19,8 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
   private running: Promise<void> | undefined;
   private lockConnection: QueryRunner | undefined;
   private leader = false;
+  private stopping = false;
+  private readonly halts = new Set<Promise<void>>();
   private readonly log: ContextLogger;
 
   constructor(
@@ -32,13 +34,15 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
   ) {
     this.log = logger.child('order-tracker');
     gate.onChange(({ state }) => {
-      if (state.state === 'HALTED') void this.onHalt(state);
+      if (state.state !== 'HALTED' || this.stopping) return;
+      const halt = this.onHalt(state).finally(() => this.halts.delete(halt));
+      this.halts.add(halt);
     });
   }
 
   private async onHalt(state: Parameters<CancelOrdersInScope['execute']>[0]): Promise<void> {
     try {
-      if (await this.isLeader()) await this.cancelInScope.execute(state);
+      if (await this.isLeader()) await this.cancelInScope.execute(state, () => this.stopping);
     } catch (err) {
       this.log.error('cancelling the orders of a halted scope failed', { scope: state.scope, ...errorFields(err) });
     }
@@ -51,8 +55,9 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
-    await this.running;
+    await Promise.all([this.running, ...this.halts]);
     if (this.lockConnection) await this.lockConnection.release();
   }
 

@@ -25,6 +25,21 @@ export class VenueOrderRepository {
     return this.ds.getRepository(VenueOrderRow).findOneBy({ clientOrderId });
   }
 
+  /**
+   * PENDING_SUBMIT orders older than `before` were being sent by a process that died (no send lasts
+   * longer than the venue timeout): their outcome is unknown. They become UNKNOWN, to be looked up.
+   */
+  async abandonedSubmits(before: Date, nextCheckAt: Date): Promise<string[]> {
+    const rows: [Array<{ client_order_id: string }>, number] = await this.ds.query(
+      `UPDATE venue_order SET state = 'UNKNOWN', next_check_at = $2, updated_at = now(),
+              last_error = 'the gateway stopped while sending it: outcome unknown'
+        WHERE state = 'PENDING_SUBMIT' AND updated_at < $1
+        RETURNING client_order_id`,
+      [before, nextCheckAt],
+    );
+    return rows[0].map((r) => r.client_order_id);
+  }
+
   /** UNKNOWN orders whose next lookup is due, oldest first. */
   async dueUnknown(now: Date, limit: number, accountId?: string): Promise<VenueOrderRow[]> {
     const qb = this.ds.getRepository(VenueOrderRow).createQueryBuilder('o').where("o.state = 'UNKNOWN' AND o.next_check_at <= :now", { now });

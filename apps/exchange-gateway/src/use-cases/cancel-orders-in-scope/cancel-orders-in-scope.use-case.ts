@@ -34,7 +34,8 @@ export class CancelOrdersInScope {
     this.log = logger.child('kill-switch-cancel');
   }
 
-  async execute(halt: ScopeState): Promise<'flat' | 'not-flat'> {
+  /** `stopping` ends the confirmation loop early (the gateway is shutting down): nothing is published then. */
+  async execute(halt: ScopeState, stopping: () => boolean = () => false): Promise<'flat' | 'not-flat' | 'interrupted'> {
     const started = Date.now();
     const scope = parseScope(halt.scope);
     if ('error' in scope) return 'flat';
@@ -62,6 +63,7 @@ export class CancelOrdersInScope {
     );
 
     for (;;) {
+      if (stopping()) return 'interrupted';
       const { stillOpen, unreachable } = await this.openAtVenues(accounts, scope.kind === 'bot' ? botOrders : undefined, reason);
       const elapsedMs = Date.now() - started;
       if (Object.keys(stillOpen).length === 0 && unreachable.length === 0) {

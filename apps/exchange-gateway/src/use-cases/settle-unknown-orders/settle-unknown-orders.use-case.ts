@@ -14,7 +14,8 @@ import { outcomeOfAnswer } from '../submit-order/venue-outcome.js';
  * Settles UNKNOWN orders (DESIGN §4): each is looked up at the venue by its client order id — never
  * sent again — first UNKNOWN_FIRST_LOOKUP_MS after the submit, then every UNKNOWN_LOOKUP_INTERVAL_MS.
  * Found: it takes the venue's state. Not found after UNKNOWN_MAX_LOOKUPS: LOST, with a critical event.
- * A lookup that itself fails (venue down) is tried again and does not count as "not found".
+ * A lookup that itself fails (venue down) is tried again and does not count as "not found". An order
+ * left PENDING_SUBMIT by a gateway that died while sending it becomes UNKNOWN first.
  */
 @Injectable()
 export class SettleUnknownOrders {
@@ -34,6 +35,8 @@ export class SettleUnknownOrders {
 
   /** One pass over the orders due; returns how many were looked up. */
   async execute(now = new Date(), accountId?: string): Promise<number> {
+    const abandoned = await this.orders.abandonedSubmits(new Date(Date.now() - this.config.VENUE_TIMEOUT_MS - 2000), new Date());
+    if (abandoned.length) this.log.warn('orders left PENDING_SUBMIT by a stopped gateway are now UNKNOWN', { clientOrderIds: abandoned });
     const due = await this.orders.dueUnknown(now, 50, accountId);
     for (const order of due) await this.lookUp(order);
     return due.length;
