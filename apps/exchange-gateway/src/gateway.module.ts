@@ -8,6 +8,7 @@ import { OrderHandlers } from './handlers/order.handlers.js';
 import { OrderTracker } from './handlers/order-tracker.js';
 import { SettleUnknownOrders } from './use-cases/settle-unknown-orders/settle-unknown-orders.use-case.js';
 import { OrderEvents } from './use-cases/submit-order/order-events.js';
+import { ResolveOrder } from './use-cases/resolve-order/resolve-order.use-case.js';
 import { OrderGates } from './use-cases/submit-order/order-gates.js';
 import { ReconcileVenueOrders } from './use-cases/reconcile-venue-orders/reconcile-venue-orders.use-case.js';
 import { VenueHealthMonitor } from './state/venue-health.js';
@@ -17,7 +18,7 @@ import { TrackOpenOrders } from './use-cases/track-open-orders/track-open-orders
 import { CancelOrderUseCase } from './use-cases/cancel-order/cancel-order.use-case.js';
 import { CancelOrdersInScope } from './use-cases/cancel-orders-in-scope/cancel-orders-in-scope.use-case.js';
 import { ApiErrorFilter } from './http/api-error.filter.js';
-import { AuditController, BotsController, KillSwitchController, MetaController, OrdersController } from './http/api.controllers.js';
+import { AuditController, BotsController, KillSwitchController, MetaController, OrdersController, StuckOrdersController } from './http/api.controllers.js';
 import { ServiceClient } from './http/service-client.js';
 import { ExchangeAccountsController, VenuesController } from './http/exchange-accounts.controller.js';
 import { ExchangeAccountRepository } from './persistence/exchange-account.repository.js';
@@ -31,7 +32,16 @@ import { KillSwitchGate } from './state/kill-switch-gate.js';
 import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-case.js';
 
 @Module({
-  controllers: [KillSwitchController, BotsController, OrdersController, AuditController, ExchangeAccountsController, VenuesController, MetaController],
+  controllers: [
+    KillSwitchController,
+    BotsController,
+    OrdersController,
+    StuckOrdersController,
+    AuditController,
+    ExchangeAccountsController,
+    VenuesController,
+    MetaController,
+  ],
   providers: [
     GatewayMetrics,
     KillSwitchGate,
@@ -39,6 +49,7 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     OrderHandlers,
     SettleUnknownOrders,
     OrderEvents,
+    ResolveOrder,
     OrderGates,
     ReconcileVenueOrders,
     VenueHealthMonitor,

@@ -63,6 +63,7 @@ describe('exchange-gateway order pipeline against the simulator', () => {
         UNKNOWN_MAX_LOOKUPS: '3',
         ORDER_TRACKER_INTERVAL_MS: '100',
         ORDER_POLL_MS: '100',
+        STUCK_AFTER_MS: '400',
       }),
     );
     const added = await api('admin', 'POST', '/api/v1/exchange-accounts', {
@@ -264,6 +265,27 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     );
     expect(settled).toEqual(['OPEN', 'LOST']);
     expect((await venueOrders()).filter((o) => o.clientOrderId.startsWith('crash-')).map((o) => o.clientOrderId)).toEqual(['crash-1']);
+  });
+
+  it('an order its venue stops reporting on shows as stuck; exchange:order:resolve settles it from the venue', async () => {
+    const env = { GARDE_API_URL: gateway.url, GARDE_TOKEN: TOKENS.operator };
+    await faults({ neverReport: { mode: 'missing' } });
+    expect((await submit({ clientOrderId: 'quiet-1', price: '56000' })).body).toMatchObject({ state: 'OPEN' });
+    const stuck = await until(
+      () => runConsole(['exchange:orders:stuck', '--json'], env),
+      (r) => r.stdout.includes('quiet-1'),
+      5000,
+    );
+    expect(JSON.parse(stuck.stdout)).toMatchObject({ stuckAfterMs: 400, orders: [expect.objectContaining({ clientOrderId: 'quiet-1', state: 'OPEN' })] });
+    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^garde_gateway_orders_stuck\{service="exchange-gateway"\} [1-9]/m);
+
+    await faults(null);
+    const resolved = await runConsole(['exchange:order:resolve', 'quiet-1'], env);
+    expect(resolved.stdout).toContain('Order quiet-1: OPEN');
+    expect(resolved.code).toBe(0);
+    expect(
+      JSON.parse((await runConsole(['exchange:orders:stuck', '--json'], env)).stdout).orders.map((o: { clientOrderId: string }) => o.clientOrderId),
+    ).not.toContain('quiet-1');
   });
 
   it('fails closed: a kill switch or a silent risk-service stops the order before the venue', async () => {

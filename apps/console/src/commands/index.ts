@@ -6,6 +6,7 @@ import { activateKillSwitch, deactivateKillSwitch, killSwitchStatus } from './ki
 import { orderSubmit } from './orders.js';
 import { orderCancel } from './order-cancel.js';
 import { exchangeHealthCheck } from './exchange-health.js';
+import { orderResolve, ordersStuck } from './stuck-orders.js';
 import { exchangeAccountAdd, exchangeAccountList, exchangeAccountRemove } from './exchange-accounts.js';
 
 /** Every command of bin/console, in the order `help` lists them. */
@@ -22,6 +23,8 @@ export const COMMANDS: readonly Command[] = [
   orderSubmit,
   orderCancel,
   exchangeHealthCheck,
+  ordersStuck,
+  orderResolve,
   exchangeAccountAdd,
   exchangeAccountList,
   exchangeAccountRemove,

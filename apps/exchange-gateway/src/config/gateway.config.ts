@@ -67,6 +67,8 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   DEGRADED_LATENCY_MS: z.coerce.number().int().positive().default(2000),
   /** Failed probes or calls in a row that make a venue DISCONNECTED (orders refused EXCHANGE_UNAVAILABLE). */
   DISCONNECT_AFTER_FAILURES: z.coerce.number().int().positive().default(3),
+  /** An order not final whose venue has not reported on it for this long is stuck (RB-005). */
+  STUCK_AFTER_MS: z.coerce.number().int().positive().default(120_000),
   /** How often the order tracker looks for orders to settle. */
   ORDER_TRACKER_INTERVAL_MS: z.coerce.number().int().positive().default(500),
 });

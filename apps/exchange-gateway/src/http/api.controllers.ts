@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import {
   AuditChainVerifyQry,
   AuditEventsQry,
@@ -17,10 +17,13 @@ import {
   describeIssues,
   type RequestDef,
 } from '@garde/contracts';
+import { SERVICE_CONFIG } from '@garde/platform';
 import { RequireRole, type AuthenticatedRequest } from '../auth/api-auth.guard.js';
+import type { GatewayConfig } from '../config/gateway.config.js';
 import { GatewayException } from '../errors/gateway.exception.js';
 import { VenueOrderRepository, toOrder } from '../persistence/venue-order.repository.js';
 import { CancelOrderUseCase } from '../use-cases/cancel-order/cancel-order.use-case.js';
+import { ResolveOrder } from '../use-cases/resolve-order/resolve-order.use-case.js';
 import { SubmitOrderUseCase } from '../use-cases/submit-order/submit-order.use-case.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { ServiceClient } from './service-client.js';
@@ -92,8 +95,17 @@ export class OrdersController {
   constructor(
     private readonly submitOrder: SubmitOrderUseCase,
     private readonly cancelOrder: CancelOrderUseCase,
+    private readonly resolveOrder: ResolveOrder,
     private readonly orders: VenueOrderRepository,
   ) {}
+
+  /** Ask the venue what a (stuck) order is and record it; never re-sends (RB-005). */
+  @Post(':clientOrderId/resolve')
+  @HttpCode(200)
+  @RequireRole('operator')
+  resolve(@Req() req: AuthenticatedRequest, @Param('clientOrderId') clientOrderId: string) {
+    return this.resolveOrder.execute(clientOrderId, req.actor);
+  }
 
   /** Cancel one order (never gated by the kill switch). */
   @Post(':clientOrderId/cancel')
@@ -163,5 +175,21 @@ export class MetaController {
   @RequireRole('viewer')
   whoami(@Req() req: AuthenticatedRequest) {
     return req.actor;
+  }
+}
+
+/** Stuck orders (RB-005): not final, and no venue report for longer than STUCK_AFTER_MS. */
+@Controller('api/v1/stuck-orders')
+export class StuckOrdersController {
+  constructor(
+    private readonly orders: VenueOrderRepository,
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  @Get()
+  @RequireRole('viewer')
+  async list(@Query('exchange') exchange?: string) {
+    const rows = await this.orders.stuck(new Date(Date.now() - this.config.STUCK_AFTER_MS), exchange || undefined);
+    return { stuckAfterMs: this.config.STUCK_AFTER_MS, orders: rows.map(toOrder) };
   }
 }

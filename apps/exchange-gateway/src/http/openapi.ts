@@ -88,6 +88,21 @@ export const API_ROUTES: Route[] = [
   { method: 'get', path: '/api/v1/orders/{id}', role: 'viewer', summary: 'One order by its client order id', result: Order },
   {
     method: 'post',
+    path: '/api/v1/orders/{id}/resolve',
+    role: 'operator',
+    summary: 'Ask the venue what a (stuck) order is and record it; never re-sends it (LOST if the venue has none)',
+    result: Order,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/stuck-orders',
+    role: 'viewer',
+    summary: 'Orders not final with no venue report for longer than STUCK_AFTER_MS (RB-005)',
+    query: { exchange: 'only this exchange' },
+    result: z.object({ stuckAfterMs: z.number(), orders: z.array(Order) }),
+  },
+  {
+    method: 'post',
     path: '/api/v1/orders/{id}/cancel',
     role: 'operator',
     summary: 'Cancel one order (through PENDING_CANCEL; never gated by the kill switch)',

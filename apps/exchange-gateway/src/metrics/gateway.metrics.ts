@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { SERVICE_CONFIG } from '@garde/platform';
+import type { GatewayConfig } from '../config/gateway.config.js';
 import { ExchangeAccountRepository } from '../persistence/exchange-account.repository.js';
 import { VenueOrderRepository } from '../persistence/venue-order.repository.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -26,7 +28,15 @@ export class GatewayMetrics {
   /** Operators' API requests by route template and status. */
   readonly apiRequests: Counter<'method' | 'route' | 'status'>;
 
-  constructor(registry: Registry, accounts: ExchangeAccountRepository, orders: VenueOrderRepository) {
+  constructor(registry: Registry, accounts: ExchangeAccountRepository, orders: VenueOrderRepository, @Inject(SERVICE_CONFIG) config: GatewayConfig) {
+    new Gauge({
+      name: 'garde_gateway_orders_stuck',
+      help: 'Orders not final with no venue report for longer than STUCK_AFTER_MS (RB-005)',
+      registers: [registry],
+      async collect() {
+        this.set((await orders.stuck(new Date(Date.now() - config.STUCK_AFTER_MS))).length);
+      },
+    });
     new Gauge({
       name: 'garde_gateway_exchange_accounts',
       help: 'Exchange accounts configured',

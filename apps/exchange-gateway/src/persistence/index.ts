@@ -5,7 +5,14 @@ import { OrderLookups1764576100000 } from './migrations/1764576100000-order-look
 import { VenueOrderRow } from './venue-order.entity.js';
 import { VenueFillRow } from './venue-fill.entity.js';
 import { VenueFills1764576200000 } from './migrations/1764576200000-venue-fills.js';
+import { VenueSeenAt1764576300000 } from './migrations/1764576300000-venue-seen-at.js';
 
 export const GATEWAY_SCHEMA = 'gateway';
 export const gatewayEntities = [ExchangeAccountRow, VenueOrderRow, VenueFillRow];
-export const gatewayMigrations = [ExchangeAccounts1764489600000, VenueOrders1764576000000, OrderLookups1764576100000, VenueFills1764576200000];
+export const gatewayMigrations = [
+  ExchangeAccounts1764489600000,
+  VenueOrders1764576000000,
+  OrderLookups1764576100000,
+  VenueFills1764576200000,
+  VenueSeenAt1764576300000,
+];

@@ -51,6 +51,10 @@ export class VenueOrderRow {
   @Column({ type: 'timestamptz', name: 'next_check_at', nullable: true })
   nextCheckAt!: Date | null;
 
+  /** When the venue last reported on it (answer, poll, lookup). */
+  @Column({ type: 'timestamptz', name: 'venue_seen_at', nullable: true })
+  venueSeenAt!: Date | null;
+
   @Column({ type: 'text', name: 'correlation_id' })
   correlationId!: string;
 

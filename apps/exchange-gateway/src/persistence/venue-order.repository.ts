@@ -76,6 +76,16 @@ export class VenueOrderRepository {
     return qb.orderBy('o.created_at', 'ASC').getMany();
   }
 
+  /** Stuck orders (RB-005): not final, and no venue report since `before` (or ever, for older ones). */
+  async stuck(before: Date, exchangeId?: string): Promise<VenueOrderRow[]> {
+    const qb = this.ds
+      .getRepository(VenueOrderRow)
+      .createQueryBuilder('o')
+      .where("o.state NOT IN ('FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'LOST') AND COALESCE(o.venue_seen_at, o.created_at) < :before", { before });
+    if (exchangeId !== undefined) qb.andWhere('o.exchange_id = :exchangeId', { exchangeId });
+    return qb.orderBy('o.created_at', 'ASC').getMany();
+  }
+
   /** Orders per non-final state (for the metrics). */
   async countLive(): Promise<Array<{ state: string; count: number }>> {
     const rows: Array<{ state: string; count: string }> = await this.ds.query(
@@ -86,7 +96,7 @@ export class VenueOrderRepository {
 
   async update(
     clientOrderId: string,
-    changes: Partial<Pick<VenueOrderRow, 'state' | 'venueOrderId' | 'filled' | 'lastError' | 'lookups' | 'nextCheckAt'>>,
+    changes: Partial<Pick<VenueOrderRow, 'state' | 'venueOrderId' | 'filled' | 'lastError' | 'lookups' | 'nextCheckAt' | 'venueSeenAt'>>,
   ): Promise<VenueOrderRow> {
     await this.ds.getRepository(VenueOrderRow).update({ clientOrderId }, { ...changes, updatedAt: new Date() });
     const row = await this.get(clientOrderId);

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import ccxt from 'ccxt';
 import { OrderLostEvt, OrderSettledEvt } from '@garde/contracts';
+import { isFinal } from '@garde/domain';
 import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
 import type { GatewayConfig } from '../../config/gateway.config.js';
 import { GatewayMetrics } from '../../metrics/gateway.metrics.js';
@@ -64,7 +65,8 @@ export class SettleUnknownOrders {
         venueOrderId: outcome.venueOrderId,
         filled: outcome.filled,
         lookups,
-        nextCheckAt: null,
+        nextCheckAt: isFinal(outcome.state) ? null : new Date(Date.now() + this.config.ORDER_POLL_MS),
+        venueSeenAt: new Date(),
       });
       this.metrics.settledOrders.inc({ result: settled.state });
       this.log.warn('UNKNOWN order settled from the venue', { clientOrderId: order.clientOrderId, state: settled.state, lookups });

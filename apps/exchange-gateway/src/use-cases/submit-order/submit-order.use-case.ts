@@ -55,6 +55,7 @@ export class SubmitOrderUseCase {
         lastError: null,
         lookups: 0,
         nextCheckAt: null,
+        venueSeenAt: null,
         correlationId: ctx.correlationId ?? order.clientOrderId,
         createdAt: new Date(),
         updatedAt: new Date(),
@@ -101,6 +102,7 @@ export class SubmitOrderUseCase {
           state: outcome.state,
           venueOrderId: outcome.venueOrderId,
           filled: outcome.filled,
+          venueSeenAt: new Date(),
           nextCheckAt: isFinal(outcome.state) ? null : new Date(Date.now() + this.config.ORDER_POLL_MS),
         });
       case 'rejected':

@@ -48,7 +48,12 @@ export class TrackOpenOrders {
       // A PENDING_CANCEL order the venue still reports open stays PENDING_CANCEL until the cancel lands.
       const state: OrderState = order.state === 'PENDING_CANCEL' && !isFinal(seen.state) ? 'PENDING_CANCEL' : seen.state;
       const moreFilled = Decimal.of(seen.filled).gt(order.filled);
-      const updated = await this.orders.update(order.clientOrderId, { state, filled: seen.filled, nextCheckAt: isFinal(state) ? null : later });
+      const updated = await this.orders.update(order.clientOrderId, {
+        state,
+        filled: seen.filled,
+        venueSeenAt: new Date(),
+        nextCheckAt: isFinal(state) ? null : later,
+      });
       if (moreFilled) await this.fills.record(updated, client);
     } catch (err) {
       this.log.warn('could not poll an open order; will retry', { clientOrderId: order.clientOrderId, ...errorFields(err) });
