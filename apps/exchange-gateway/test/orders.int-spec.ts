@@ -283,9 +283,8 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     const resolved = await runConsole(['exchange:order:resolve', 'quiet-1'], env);
     expect(resolved.stdout).toContain('Order quiet-1: OPEN');
     expect(resolved.code).toBe(0);
-    expect(
-      JSON.parse((await runConsole(['exchange:orders:stuck', '--json'], env)).stdout).orders.map((o: { clientOrderId: string }) => o.clientOrderId),
-    ).not.toContain('quiet-1');
+    const after = JSON.parse((await runConsole(['exchange:orders:stuck', '--json'], env)).stdout) as { orders: Array<{ clientOrderId: string }> };
+    expect(after.orders.map((o) => o.clientOrderId)).not.toContain('quiet-1');
   });
 
   it('fails closed: a kill switch or a silent risk-service stops the order before the venue', async () => {
