@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { jetstreamManager } from '@nats-io/jetstream';
-import ccxt from 'ccxt';
 import { FlatConfirmedEvt, FlatFailedEvt, KillSwitchActivateCmd, KillSwitchDeactivateCmd, type Actor } from '@garde/contracts';
-import { startSimulator, type RunningSimulator } from '@garde/exchange-simulator';
+import type { RunningSimulator } from '@garde/exchange-simulator';
 import type { RunningService } from '@garde/platform';
-import { createSandbox, runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
-import { startRiskService } from '../../risk-service/src/app.js';
-import { startExchangeGateway } from '../src/app.js';
-import { TEST_API_TOKENS, TEST_TOKENS, apiClient } from './api-client.js';
+import { runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
+import { TEST_TOKENS, apiClient } from './api-client.js';
+import { startTradingStack, type TradingStack } from './trading-stack.js';
+import { createCcxtClient } from '../src/venues/ccxt-client.js';
 
 const TOKENS = TEST_TOKENS;
 const KEY = 'sim-key-flat-1';
@@ -39,38 +38,26 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
       ? risk.runtime.bus.request(KillSwitchActivateCmd, { scope, reason: `drill ${scope}` }, { actor: operator })
       : risk.runtime.bus.request(KillSwitchDeactivateCmd, { scope, reason: 'drill over' }, { actor: riskOfficer });
 
+  let stack: TradingStack;
+
   beforeAll(async () => {
-    sandbox = await createSandbox('gw-flat');
     const account = { apiKey: KEY, secret: SECRET, balances: { USDT: '1000000', BTC: '10' } };
-    sim = await startSimulator({
+    stack = await startTradingStack({
+      label: 'gw-flat',
       venues: [
         { id: 'venue-a', port: 0, tickIntervalMs: 0, accounts: [account] },
         { id: 'venue-b', port: 0, tickIntervalMs: 0, accounts: [account] },
       ],
+      gatewayEnv: { FLAT_CONFIRM_TIMEOUT_MS: '1500', VENUE_TIMEOUT_MS: '1000' },
+      accounts: ['a', 'b'].map((v) => ({ id: `acct-${v}`, exchangeId: `ex-${v}`, venue: `venue-${v}`, apiKey: KEY, secret: SECRET })),
     });
-    risk = await startRiskService(sandbox.env());
-    const tokens = TEST_API_TOKENS;
-    gateway = await startExchangeGateway(sandbox.env({ GARDE_API_TOKENS: tokens, FLAT_CONFIRM_TIMEOUT_MS: '1500', VENUE_TIMEOUT_MS: '1000' }));
-    for (const v of ['a', 'b']) {
-      const added = await api(
-        'POST',
-        '/api/v1/exchange-accounts',
-        { id: `acct-${v}`, exchangeId: `ex-${v}`, ccxtId: 'binance', urlOverride: sim.venue(`venue-${v}`).url, apiKey: KEY, secret: SECRET },
-        'admin',
-      );
-      expect(added.status).toBe(201);
-    }
+    ({ sandbox, sim, risk, gateway } = stack);
     await until(
       () => api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-a', clientOrderId: 'warm-a', price: '1000' })),
       (r) => r.status === 201,
     );
   });
-  afterAll(async () => {
-    await gateway?.close();
-    await risk?.close();
-    await sim?.stop();
-    await sandbox?.dispose();
-  });
+  afterAll(() => stack?.stop());
 
   it('global: 20 open orders across two venues (and one the gateway never sent) are cancelled, flat confirmed', async () => {
     for (let i = 0; i < 20; i++) {
@@ -82,13 +69,14 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
       expect(res.body).toMatchObject({ state: 'OPEN' });
     }
     // An order placed on the account outside Garde is open on the venue too.
-    const outside = new ccxt.binance({
+    const outside = createCcxtClient({
+      ccxtId: 'binance',
+      urlOverride: sim.venue('venue-b').url,
+      sandbox: false,
       apiKey: KEY,
       secret: SECRET,
-      options: { fetchMarkets: { types: ['spot'] }, fetchMargins: false, fetchCurrencies: false },
+      timeoutMs: 3000,
     });
-    const urls = outside.urls.api as Record<string, string>;
-    for (const [name, url] of Object.entries(urls)) urls[name] = sim.venue('venue-b').url + new URL(url).pathname;
     await outside.createOrder('BTC/USDT', 'limit', 'buy', 0.001, 40000, { newClientOrderId: 'outside-1' });
     expect((await openAt('venue-a')).length + (await openAt('venue-b')).length).toBe(22); // with warm-a
 

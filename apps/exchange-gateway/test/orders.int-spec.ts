@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import ccxt from 'ccxt';
 import { BalancesQry, KillSwitchActivateCmd, OpenOrdersQry } from '@garde/contracts';
-import { startSimulator, type RunningSimulator } from '@garde/exchange-simulator';
+import type { RunningSimulator } from '@garde/exchange-simulator';
 import type { RunningService } from '@garde/platform';
-import { createSandbox, runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
-import { startRiskService } from '../../risk-service/src/app.js';
-import { startExchangeGateway } from '../src/app.js';
-import { TEST_API_TOKENS, TEST_TOKENS, apiClient } from './api-client.js';
+import { runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
+import { TEST_TOKENS, apiClient } from './api-client.js';
+import { startTradingStack, type TradingStack } from './trading-stack.js';
+import { createCcxtClient } from '../src/venues/ccxt-client.js';
 
 const TOKENS = TEST_TOKENS;
 const KEY = 'sim-key-orders-1';
@@ -46,17 +45,13 @@ describe('exchange-gateway order pipeline against the simulator', () => {
   const storedOrders = () =>
     sandbox.sql<{ client_order_id: string; state: string }>('SELECT client_order_id, state FROM gateway.venue_order ORDER BY created_at');
 
+  let stack: TradingStack;
+
   beforeAll(async () => {
-    sandbox = await createSandbox('gw-orders');
-    sim = await startSimulator({
+    stack = await startTradingStack({
+      label: 'gw-orders',
       venues: [{ id: 'sim-a', port: 0, tickIntervalMs: 0, accounts: [{ apiKey: KEY, secret: SECRET, balances: { USDT: '100000', BTC: '1' } }] }],
-    });
-    venueUrl = sim.venue('sim-a').url;
-    risk = await startRiskService(sandbox.env());
-    const tokens = TEST_API_TOKENS;
-    gateway = await startExchangeGateway(
-      sandbox.env({
-        GARDE_API_TOKENS: tokens,
+      gatewayEnv: {
         VENUE_TIMEOUT_MS: '1500',
         UNKNOWN_FIRST_LOOKUP_MS: '300',
         UNKNOWN_LOOKUP_INTERVAL_MS: '200',
@@ -64,28 +59,17 @@ describe('exchange-gateway order pipeline against the simulator', () => {
         ORDER_TRACKER_INTERVAL_MS: '100',
         ORDER_POLL_MS: '100',
         STUCK_AFTER_MS: '400',
-      }),
-    );
-    const added = await api('admin', 'POST', '/api/v1/exchange-accounts', {
-      id: 'sim-main',
-      exchangeId: 'sim-binance',
-      ccxtId: 'binance',
-      urlOverride: venueUrl,
-      apiKey: KEY,
-      secret: SECRET,
+      },
+      accounts: [{ id: 'sim-main', exchangeId: 'sim-binance', venue: 'sim-a', apiKey: KEY, secret: SECRET }],
     });
-    expect(added.status).toBe(201);
+    ({ sandbox, sim, risk, gateway } = stack);
+    venueUrl = sim.venue('sim-a').url;
     await until(
       () => submit({ clientOrderId: 'warm-up', quantity: '0.001', price: '1000' }),
       (r) => r.status === 201,
     );
   });
-  afterAll(async () => {
-    await gateway?.close();
-    await risk?.close();
-    await sim?.stop();
-    await sandbox?.dispose();
-  });
+  afterAll(() => stack?.stop());
 
   it('a limit order below the price rests OPEN at the venue; a market order is FILLED at once', async () => {
     const limit = await submit({ clientOrderId: 'limit-1', quantity: '0.01', price: '59000.5' });
@@ -243,13 +227,7 @@ describe('exchange-gateway order pipeline against the simulator', () => {
   it('orders a stopped gateway left PENDING_SUBMIT are looked up, never re-sent: settled if the venue has them, else LOST', async () => {
     // What a gateway killed between its PENDING_SUBMIT write and the venue's answer leaves behind
     // (rows written here as that process would have; 'crash-1' reached the venue, 'crash-2' did not).
-    const direct = new ccxt.binance({
-      apiKey: KEY,
-      secret: SECRET,
-      options: { fetchMarkets: { types: ['spot'] }, fetchMargins: false, fetchCurrencies: false },
-    });
-    const urls = direct.urls.api as Record<string, string>;
-    for (const [name, url] of Object.entries(urls)) urls[name] = venueUrl + new URL(url).pathname;
+    const direct = createCcxtClient({ ccxtId: 'binance', urlOverride: venueUrl, sandbox: false, apiKey: KEY, secret: SECRET, timeoutMs: 3000 });
     await direct.createOrder('BTC/USDT', 'limit', 'buy', 0.002, 57000, { newClientOrderId: 'crash-1' });
     for (const id of ['crash-1', 'crash-2']) {
       await sandbox.sql(

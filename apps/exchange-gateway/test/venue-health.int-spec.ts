@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startSimulator, type RunningSimulator } from '@garde/exchange-simulator';
+import type { RunningSimulator } from '@garde/exchange-simulator';
 import type { RunningService } from '@garde/platform';
-import { createSandbox, runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
-import { startRiskService } from '../../risk-service/src/app.js';
-import { startExchangeGateway } from '../src/app.js';
-import { TEST_API_TOKENS, TEST_TOKENS, apiClient } from './api-client.js';
+import { runConsole, testOrder, until } from '@garde/testing';
+import { TEST_TOKENS, apiClient } from './api-client.js';
+import { startTradingStack, type TradingStack } from './trading-stack.js';
 
 const TOKENS = TEST_TOKENS;
 const KEY = 'sim-key-health-1';
@@ -12,9 +11,7 @@ const SECRET = 'sim-secret-health-1';
 
 /** RB-001: a venue that stops answering is DISCONNECTED, takes no order, and is reconciled when back. */
 describe('venue health', () => {
-  let sandbox: TestSandbox;
   let sim: RunningSimulator;
-  let risk: RunningService;
   let gateway: RunningService;
 
   const call = apiClient(() => gateway.url);
@@ -27,30 +24,18 @@ describe('venue health', () => {
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
 
+  let stack: TradingStack;
+
   beforeAll(async () => {
-    sandbox = await createSandbox('gw-health');
-    sim = await startSimulator({
+    stack = await startTradingStack({
+      label: 'gw-health',
       venues: [{ id: 'venue-h', port: 0, tickIntervalMs: 0, accounts: [{ apiKey: KEY, secret: SECRET, balances: { USDT: '100000' } }] }],
+      gatewayEnv: { HEALTH_PROBE_MS: '100', DISCONNECT_AFTER_FAILURES: '2', VENUE_TIMEOUT_MS: '500', ORDER_POLL_MS: '600000' },
+      accounts: [{ id: 'acct-h', exchangeId: 'ex-h', venue: 'venue-h', apiKey: KEY, secret: SECRET }],
     });
-    risk = await startRiskService(sandbox.env());
-    const tokens = TEST_API_TOKENS;
-    gateway = await startExchangeGateway(
-      sandbox.env({ GARDE_API_TOKENS: tokens, HEALTH_PROBE_MS: '100', DISCONNECT_AFTER_FAILURES: '2', VENUE_TIMEOUT_MS: '500', ORDER_POLL_MS: '600000' }),
-    );
-    const added = await api(
-      'POST',
-      '/api/v1/exchange-accounts',
-      { id: 'acct-h', exchangeId: 'ex-h', ccxtId: 'binance', urlOverride: sim.venue('venue-h').url, apiKey: KEY, secret: SECRET },
-      'admin',
-    );
-    expect(added.status).toBe(201);
+    ({ sim, gateway } = stack);
   });
-  afterAll(async () => {
-    await gateway?.close();
-    await risk?.close();
-    await sim?.stop();
-    await sandbox?.dispose();
-  });
+  afterAll(() => stack?.stop());
 
   it('CONNECTED while it answers; exchange:health:check says so', async () => {
     expect(await until(health, (h) => h?.state === 'CONNECTED')).toMatchObject({ state: 'CONNECTED', reconciling: false });
