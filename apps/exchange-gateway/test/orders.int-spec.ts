@@ -58,7 +58,7 @@ describe('exchange-gateway order pipeline against the simulator', () => {
         UNKNOWN_MAX_LOOKUPS: '3',
         ORDER_TRACKER_INTERVAL_MS: '100',
         ORDER_POLL_MS: '100',
-        STUCK_AFTER_MS: '400',
+        STUCK_AFTER_MS: '1500',
       },
       accounts: [{ id: 'sim-main', exchangeId: 'sim-binance', venue: 'sim-a', apiKey: KEY, secret: SECRET }],
     });
@@ -254,7 +254,7 @@ describe('exchange-gateway order pipeline against the simulator', () => {
       (r) => r.stdout.includes('quiet-1'),
       5000,
     );
-    expect(JSON.parse(stuck.stdout)).toMatchObject({ stuckAfterMs: 400, orders: [expect.objectContaining({ clientOrderId: 'quiet-1', state: 'OPEN' })] });
+    expect(JSON.parse(stuck.stdout)).toMatchObject({ stuckAfterMs: 1500, orders: [expect.objectContaining({ clientOrderId: 'quiet-1', state: 'OPEN' })] });
     expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^garde_gateway_orders_stuck\{service="exchange-gateway"\} [1-9]/m);
 
     await faults(null);
