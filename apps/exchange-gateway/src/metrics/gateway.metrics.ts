@@ -34,7 +34,7 @@ export class GatewayMetrics {
       help: 'Orders not final with no venue report for longer than STUCK_AFTER_MS (RB-005)',
       registers: [registry],
       async collect() {
-        this.set((await orders.stuck(new Date(Date.now() - config.STUCK_AFTER_MS))).length);
+        this.set(await orders.countStuck(new Date(Date.now() - config.STUCK_AFTER_MS)));
       },
     });
     new Gauge({

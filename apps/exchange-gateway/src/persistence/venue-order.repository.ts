@@ -78,12 +78,21 @@ export class VenueOrderRepository {
 
   /** Stuck orders (RB-005): not final, and no venue report since `before` (or ever, for older ones). */
   async stuck(before: Date, exchangeId?: string): Promise<VenueOrderRow[]> {
+    return this.stuckQuery(before, exchangeId).orderBy('o.created_at', 'ASC').getMany();
+  }
+
+  /** How many are stuck (for the metric: no rows loaded). */
+  async countStuck(before: Date): Promise<number> {
+    return this.stuckQuery(before).getCount();
+  }
+
+  private stuckQuery(before: Date, exchangeId?: string) {
     const qb = this.ds
       .getRepository(VenueOrderRow)
       .createQueryBuilder('o')
       .where("o.state NOT IN ('FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'LOST') AND COALESCE(o.venue_seen_at, o.created_at) < :before", { before });
     if (exchangeId !== undefined) qb.andWhere('o.exchange_id = :exchangeId', { exchangeId });
-    return qb.orderBy('o.created_at', 'ASC').getMany();
+    return qb;
   }
 
   /** Orders per non-final state (for the metrics). */

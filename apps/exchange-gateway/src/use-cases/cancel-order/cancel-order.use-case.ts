@@ -5,6 +5,7 @@ import { isFinal, orderTransition, type OrderState } from '@garde/domain';
 import { MessageBus } from '@garde/platform';
 import { GatewayException } from '../../errors/gateway.exception.js';
 import { ExchangeAccountRepository } from '../../persistence/exchange-account.repository.js';
+import type { ExchangeAccountRow } from '../../persistence/exchange-account.entity.js';
 import type { VenueOrderRow } from '../../persistence/venue-order.entity.js';
 import { VenueOrderRepository, toOrder } from '../../persistence/venue-order.repository.js';
 import { VenueClients } from '../../venues/venue-clients.js';
@@ -34,12 +35,7 @@ export class CancelOrderUseCase {
   }
 
   /** The cancel itself, for callers that already hold the order and its account (the kill switch). */
-  async cancel(
-    row: VenueOrderRow,
-    account: Parameters<VenueClients['forAccount']>[0],
-    reason: string,
-    ctx: { actor?: Actor; correlationId?: string },
-  ): Promise<Order> {
+  async cancel(row: VenueOrderRow, account: ExchangeAccountRow, reason: string, ctx: { actor?: Actor; correlationId?: string }): Promise<Order> {
     if (row.state !== 'PENDING_CANCEL' && orderTransition(row.state as OrderState, 'PENDING_CANCEL').ok) {
       row = await this.orders.update(row.clientOrderId, { state: 'PENDING_CANCEL' });
     }
@@ -61,7 +57,7 @@ export class CancelOrderUseCase {
   }
 
   /** Not open at the venue: what is it then? (Filled before the cancel, or never arrived.) */
-  private async settleFromVenue(row: VenueOrderRow, account: Parameters<VenueClients['forAccount']>[0]): Promise<VenueOrderRow> {
+  private async settleFromVenue(row: VenueOrderRow, account: ExchangeAccountRow): Promise<VenueOrderRow> {
     const client = await this.clients.forAccount(account);
     try {
       const found = outcomeOfAnswer(await client.fetchOrder('', row.symbol, { origClientOrderId: row.clientOrderId }));
