@@ -12,6 +12,7 @@ import { ResolveOrder } from './use-cases/resolve-order/resolve-order.use-case.j
 import { OrderGates } from './use-cases/submit-order/order-gates.js';
 import { ReconcileVenueOrders } from './use-cases/reconcile-venue-orders/reconcile-venue-orders.use-case.js';
 import { VenueHealthMonitor } from './state/venue-health.js';
+import { RateLimits } from './state/rate-limits.js';
 import { ReadVenueAccounts } from './use-cases/read-venue-accounts/read-venue-accounts.use-case.js';
 import { OrderFills } from './use-cases/track-open-orders/order-fills.js';
 import { TrackOpenOrders } from './use-cases/track-open-orders/track-open-orders.use-case.js';
@@ -53,6 +54,7 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     OrderGates,
     ReconcileVenueOrders,
     VenueHealthMonitor,
+    RateLimits,
     ReadVenueAccounts,
     OrderFills,
     TrackOpenOrders,

@@ -24,6 +24,8 @@ export const ErrorCode = z.enum([
   'RISK_DENIED',
   /** The order's venue is DISCONNECTED (or being reconciled after a reconnect). */
   'EXCHANGE_UNAVAILABLE',
+  /** The account's rate-limit budget has no room for the order in time, or the account is paused (429) or halted (418). */
+  'RATE_LIMITED',
   /** The order passed the gates but no venue connectivity is configured for its exchange. */
   'NO_VENUE_CONFIGURED',
   /** A downstream service did not answer in time. */

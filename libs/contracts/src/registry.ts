@@ -14,7 +14,7 @@ import {
   OrderUnknownEvt,
 } from './orders.js';
 import { ExchangeAccountAddedEvt, ExchangeAccountRemovedEvt } from './accounts.js';
-import { VenueHealthChangedEvt } from './venues.js';
+import { RateLimitChangedEvt, VenueHealthChangedEvt } from './venues.js';
 
 /** Every event type, so a consumer (the audit-service) can validate and grade what it receives. */
 export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
@@ -36,6 +36,7 @@ export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
     ExchangeAccountAddedEvt,
     ExchangeAccountRemovedEvt,
     VenueHealthChangedEvt,
+    RateLimitChangedEvt,
   ].map((d) => [d.type, d as EventDef]),
 );
 

@@ -6,6 +6,7 @@ import { activateKillSwitch, deactivateKillSwitch, killSwitchStatus } from './ki
 import { orderSubmit } from './orders.js';
 import { orderCancel } from './order-cancel.js';
 import { exchangeHealthCheck } from './exchange-health.js';
+import { rateLimitResume, rateLimitStatus } from './rate-limits.js';
 import { orderResolve, ordersStuck } from './stuck-orders.js';
 import { exchangeAccountAdd, exchangeAccountList, exchangeAccountRemove } from './exchange-accounts.js';
 
@@ -23,6 +24,8 @@ export const COMMANDS: readonly Command[] = [
   orderSubmit,
   orderCancel,
   exchangeHealthCheck,
+  rateLimitStatus,
+  rateLimitResume,
   ordersStuck,
   orderResolve,
   exchangeAccountAdd,

@@ -71,6 +71,14 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   STUCK_AFTER_MS: z.coerce.number().int().positive().default(120_000),
   /** How often the order tracker looks for orders to settle. */
   ORDER_TRACKER_INTERVAL_MS: z.coerce.number().int().positive().default(500),
+  /** Share of each limit the venue publishes that an account's budget may use (RB-004). */
+  RATE_LIMIT_UTILIZATION: z.coerce.number().gt(0).max(1).default(0.8),
+  /** Share of the budget kept for cancels: orders and queries stop short of it. */
+  RATE_LIMIT_CANCEL_RESERVE: z.coerce.number().min(0).lt(1).default(0.1),
+  /** How long a new order may wait for room in its account's budget before it is refused RATE_LIMITED. */
+  RATE_LIMIT_ORDER_MAX_WAIT_MS: z.coerce.number().int().min(0).default(1000),
+  /** Longest pause after repeated 429s (each doubles the venue's Retry-After); also a 418 ban's length when the venue gives none. */
+  RATE_LIMIT_MAX_PAUSE_MS: z.coerce.number().int().positive().default(300_000),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

@@ -4,11 +4,18 @@ import type { GatewayConfig } from '../config/gateway.config.js';
 import { ExchangeAccountRepository } from '../persistence/exchange-account.repository.js';
 import { VenueOrderRepository } from '../persistence/venue-order.repository.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RateLimitState, RateLimitStatus } from '@garde/contracts';
+
+const RATE_LIMIT_STATE: Record<RateLimitState, number> = { OK: 0, PAUSED: 1, HALTED: 2 };
+
+/** A window's label: its unit and length, e.g. `weight_1m`, `orders_10s`, `orders_1d`. */
+const windowLabel = (w: { unit: string; intervalMs: number }): string =>
+  `${w.unit}_${w.intervalMs % 86_400_000 === 0 ? `${w.intervalMs / 86_400_000}d` : w.intervalMs % 60_000 === 0 ? `${w.intervalMs / 60_000}m` : `${w.intervalMs / 1000}s`}`;
 
 @Injectable()
 export class GatewayMetrics {
-  /** Orders by outcome: accepted or the refusal code (closed set: bounded labels). */
-  readonly orders: Counter<'result'>;
+  /** Orders by venue and outcome: the state the venue gave it, or the refusal code (closed sets: bounded labels). */
+  readonly orders: Counter<'exchange' | 'result'>;
   /** 1 when the gateway has read the kill-switch state since its last (re)connect; 0 = refusing everything. */
   readonly killSwitchStateKnown: Gauge;
   /** From the submit received to the venue's answer recorded, by outcome (answered, rejected, unknown). */
@@ -28,6 +35,13 @@ export class GatewayMetrics {
   /** Operators' API requests by route template and status. */
   readonly apiRequests: Counter<'method' | 'route' | 'status'>;
 
+  private rateLimits: () => RateLimitStatus[] = () => [];
+
+  /** Where the rate-limit gauges read the accounts' budgets at each scrape. */
+  onRateLimitScrape(source: () => RateLimitStatus[]): void {
+    this.rateLimits = source;
+  }
+
   constructor(registry: Registry, accounts: ExchangeAccountRepository, orders: VenueOrderRepository, @Inject(SERVICE_CONFIG) config: GatewayConfig) {
     new Gauge({
       name: 'garde_gateway_orders_stuck',
@@ -45,7 +59,12 @@ export class GatewayMetrics {
         this.set(await accounts.count());
       },
     });
-    this.orders = new Counter({ name: 'garde_gateway_orders_total', help: 'Order submissions by result', labelNames: ['result'], registers: [registry] });
+    this.orders = new Counter({
+      name: 'garde_gateway_orders_total',
+      help: 'Order submissions by exchange (not-routed: refused before an account was chosen) and result',
+      labelNames: ['exchange', 'result'],
+      registers: [registry],
+    });
     this.killSwitchStateKnown = new Gauge({
       name: 'garde_gateway_kill_switch_state_known',
       help: '1 when the kill-switch state has been read since the last (re)connect',
@@ -97,6 +116,41 @@ export class GatewayMetrics {
       async collect() {
         this.reset();
         for (const { state, count } of await orders.countLive()) this.set({ state }, count);
+      },
+    });
+    const rateLimits = () => this.rateLimits();
+    new Gauge({
+      name: 'garde_gateway_rate_limit_used_ratio',
+      help: "Share of the venue's published limit used in each window, per account (the budget stops at RATE_LIMIT_UTILIZATION)",
+      labelNames: ['exchange', 'account', 'window'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of rateLimits())
+          for (const w of s.windows) this.set({ exchange: s.exchangeId, account: s.accountId, window: windowLabel(w) }, w.used / w.limit);
+      },
+    });
+    new Gauge({
+      name: 'garde_gateway_rate_limit_state',
+      help: 'Rate-limit state per account: 0 OK, 1 PAUSED (429, Retry-After), 2 HALTED (418 ban, operator resume needed)',
+      labelNames: ['exchange', 'account'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of rateLimits()) this.set({ exchange: s.exchangeId, account: s.accountId }, RATE_LIMIT_STATE[s.state]);
+      },
+    });
+    new Counter({
+      name: 'garde_gateway_venue_rate_limit_answers_total',
+      help: 'HTTP 429 (rate limited) and 418 (banned) answers from the venue, per account, since the gateway started',
+      labelNames: ['exchange', 'account', 'status'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of rateLimits()) {
+          this.inc({ exchange: s.exchangeId, account: s.accountId, status: '429' }, s.count429);
+          this.inc({ exchange: s.exchangeId, account: s.accountId, status: '418' }, s.count418);
+        }
       },
     });
     this.apiRequests = new Counter({

@@ -32,4 +32,8 @@ export class ExchangeAccountRow {
 
   @Column({ type: 'text', name: 'created_by' })
   createdBy!: string;
+
+  /** Set while the account is HALTED after a venue ban (RB-004): reason, since and ban end (ISO-8601). */
+  @Column({ type: 'jsonb', name: 'rate_limit_halt', nullable: true })
+  rateLimitHalt!: { reason: string; since: string; bannedUntil: string } | null;
 }

@@ -40,6 +40,11 @@ export class ExchangeAccountRepository {
     });
   }
 
+  /** Records or clears (null) an account's rate-limit halt. */
+  async setRateLimitHalt(id: string, halt: ExchangeAccountRow['rateLimitHalt']): Promise<void> {
+    await this.ds.getRepository(ExchangeAccountRow).update({ id }, { rateLimitHalt: halt });
+  }
+
   async count(): Promise<number> {
     return this.ds.getRepository(ExchangeAccountRow).count();
   }

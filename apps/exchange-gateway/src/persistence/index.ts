@@ -6,6 +6,7 @@ import { VenueOrderRow } from './venue-order.entity.js';
 import { VenueFillRow } from './venue-fill.entity.js';
 import { VenueFills1764576200000 } from './migrations/1764576200000-venue-fills.js';
 import { VenueSeenAt1764576300000 } from './migrations/1764576300000-venue-seen-at.js';
+import { RateLimitHalt1764662400000 } from './migrations/1764662400000-rate-limit-halt.js';
 
 export const GATEWAY_SCHEMA = 'gateway';
 export const gatewayEntities = [ExchangeAccountRow, VenueOrderRow, VenueFillRow];
@@ -15,4 +16,5 @@ export const gatewayMigrations = [
   OrderLookups1764576100000,
   VenueFills1764576200000,
   VenueSeenAt1764576300000,
+  RateLimitHalt1764662400000,
 ];

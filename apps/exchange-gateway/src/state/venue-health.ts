@@ -77,6 +77,8 @@ export class VenueHealthMonitor implements OnApplicationBootstrap, OnApplication
   }
 
   private async probe(account: ExchangeAccountRow): Promise<void> {
+    // A venue that rate-limited or banned the account is not asked anything before the pause ends.
+    if (this.clients.rateLimitBlocked(account.id)) return;
     const started = process.hrtime.bigint();
     try {
       const client = await this.clients.forAccount(account);

@@ -8,10 +8,11 @@ import type { ExchangeAccountRow } from '../persistence/exchange-account.entity.
 import { ExchangeAccountRepository } from '../persistence/exchange-account.repository.js';
 import { createCcxtClient, describeVenueError } from './ccxt-client.js';
 import { CredentialCipher } from './credential-cipher.js';
+import { RateLimits } from '../state/rate-limits.js';
 
 /**
  * One ccxt instance per exchange account, built on first use from the sealed credentials and kept:
- * its throttler and its loaded markets belong to that account.
+ * its loaded markets belong to that account, and its calls go through that account's rate limiter.
  */
 @Injectable()
 export class VenueClients {
@@ -20,6 +21,7 @@ export class VenueClients {
   constructor(
     private readonly accounts: ExchangeAccountRepository,
     private readonly cipher: CredentialCipher,
+    private readonly rateLimits: RateLimits,
     @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -76,9 +78,15 @@ export class VenueClients {
     return client;
   }
 
+  /** True while the account's venue rate-limited or banned it and nothing may be sent yet. */
+  rateLimitBlocked(accountId: string): boolean {
+    return this.rateLimits.of(accountId)?.blocked ?? false;
+  }
+
   /** Drops a client (its account was removed or its credentials changed). */
   forget(accountId: string): void {
     this.clients.delete(accountId);
+    this.rateLimits.forget(accountId);
   }
 
   private async open(account: ExchangeAccountRow): Promise<Exchange> {
@@ -90,6 +98,8 @@ export class VenueClients {
       secret: this.cipher.decrypt(account.secretSealed, account.id),
       timeoutMs: this.config.VENUE_TIMEOUT_MS,
     });
+    // Every call of the account, loading its markets included, goes through its rate-limit budget.
+    this.rateLimits.attach(account, client);
     await client.loadMarkets();
     return client;
   }

@@ -36,6 +36,7 @@ export class AddExchangeAccountUseCase {
       apiKeyHint: input.apiKey.slice(-4),
       createdAt: new Date(),
       createdBy: actor.id,
+      rateLimitHalt: null,
     };
     if (!(await this.accounts.insert(row))) throw new GatewayException('ALREADY_EXISTS', `an exchange account ${input.id} already exists`);
     const account = toExchangeAccount(row);

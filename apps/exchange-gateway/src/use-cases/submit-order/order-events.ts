@@ -5,6 +5,9 @@ import type { GatewayException } from '../../errors/gateway.exception.js';
 import { GatewayMetrics } from '../../metrics/gateway.metrics.js';
 import type { VenueOutcome } from './venue-outcome.js';
 
+/** The `exchange` label of an order refused before it was routed to an account. */
+export const NOT_ROUTED = 'not-routed';
+
 /** What an order submit tells the world: metrics, and its event in the audit trail. */
 @Injectable()
 export class OrderEvents {
@@ -18,9 +21,13 @@ export class OrderEvents {
     this.log = logger.child('orders');
   }
 
-  /** A refusal before the venue: counted, and published without keeping the caller waiting. */
-  refused(order: SubmitOrder, refusal: GatewayException, ctx: MessageContext): void {
-    this.metrics.orders.inc({ result: refusal.code });
+  /**
+   * A refusal before the venue: counted, and published without keeping the caller waiting. `exchange` is
+   * the venue's exchange id once the order was routed to one of its accounts (a metric label must stay
+   * bounded: an exchange id the caller made up is never one).
+   */
+  refused(order: SubmitOrder, refusal: GatewayException, ctx: MessageContext, exchange?: string): void {
+    this.metrics.orders.inc({ exchange: exchange ?? NOT_ROUTED, result: refusal.code });
     void this.bus
       .publish(
         OrderRefusedEvt,
@@ -39,7 +46,7 @@ export class OrderEvents {
 
   /** The venue's answer (or its absence), recorded: accepted, rejected or unknown. */
   async sent(order: Order, outcome: VenueOutcome, ctx: MessageContext, startedAt: bigint): Promise<void> {
-    this.metrics.orders.inc({ result: order.state });
+    this.metrics.orders.inc({ exchange: order.exchangeId, result: order.state });
     this.metrics.submitDuration.observe({ outcome: outcome.kind }, Number(process.hrtime.bigint() - startedAt) / 1e9);
     const def = outcome.kind === 'answered' ? OrderAcceptedEvt : outcome.kind === 'rejected' ? OrderRejectedEvt : OrderUnknownEvt;
     await this.bus

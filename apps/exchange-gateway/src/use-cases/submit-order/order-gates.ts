@@ -4,15 +4,17 @@ import { orderAllowed } from '@garde/domain';
 import { GatewayException } from '../../errors/gateway.exception.js';
 import type { ExchangeAccountRow } from '../../persistence/exchange-account.entity.js';
 import { KillSwitchGate } from '../../state/kill-switch-gate.js';
+import { RateLimits } from '../../state/rate-limits.js';
 import { VenueHealthMonitor } from '../../state/venue-health.js';
 import { tooPrecise } from './venue-outcome.js';
 
-/** The gates an order passes before it is sent: the kill switch, then its venue's health. */
+/** The gates an order passes before it is sent: the kill switch, its venue's health, its account's rate limit. */
 @Injectable()
 export class OrderGates {
   constructor(
     private readonly gate: KillSwitchGate,
     private readonly health: VenueHealthMonitor,
+    private readonly rateLimits: RateLimits,
   ) {}
 
   /** The kill switch (fail closed) and amounts a JS number carries exactly: checked before anything else. */
@@ -42,6 +44,11 @@ export class OrderGates {
   /** A DISCONNECTED venue, or one being reconciled after a reconnect, takes no new order. */
   venueUsable(account: ExchangeAccountRow): void {
     this.health.assertUsable(account);
+  }
+
+  /** Room for the order in its account's rate-limit budget (RB-004), taken before it is persisted. */
+  takeRateLimitToken(account: ExchangeAccountRow): Promise<void> {
+    return this.rateLimits.takeOrderToken(account);
   }
 
   /** A send that failed the way a dead venue fails counts against its health. */

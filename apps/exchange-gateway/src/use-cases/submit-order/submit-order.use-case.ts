@@ -16,7 +16,8 @@ import { outcomeOfAnswer, outcomeOfError, type VenueOutcome } from './venue-outc
  * (fail closed), the account and its market, risk-service's pre-trade check (no answer = refused),
  * persisted as PENDING_SUBMIT under its client order id (a second submit of the same id returns the
  * first order and sends nothing), sent once through ccxt, and the venue's answer recorded (an UNKNOWN
- * one is settled later by SettleUnknownOrders). Not built yet: the account's rate-limit token.
+ * one is settled later by SettleUnknownOrders). The account's rate-limit token is taken after the risk
+ * check and before the order is persisted (RB-004).
  */
 @Injectable()
 export class SubmitOrderUseCase {
@@ -32,13 +33,16 @@ export class SubmitOrderUseCase {
 
   async execute(order: SubmitOrder, ctx: MessageContext): Promise<Order> {
     const started = process.hrtime.bigint();
+    let routedTo: string | undefined;
     try {
       this.gates.beforeVenue(order);
       const existing = await this.orders.get(order.clientOrderId);
       if (existing) return toOrder(existing);
       const { account, client } = await this.venues.route(order);
+      routedTo = account.exchangeId;
       this.gates.venueUsable(account);
       await this.checkRisk(order, ctx);
+      await this.gates.takeRateLimitToken(account);
       const pending = await this.orders.insertPending({
         clientOrderId: order.clientOrderId,
         venueOrderId: null,
@@ -74,7 +78,7 @@ export class SubmitOrderUseCase {
       await this.events.sent(recorded, outcome, ctx, started);
       return recorded;
     } catch (err) {
-      if (err instanceof GatewayException) this.events.refused(order, err, ctx);
+      if (err instanceof GatewayException) this.events.refused(order, err, ctx, routedTo);
       throw err;
     }
   }

@@ -1,5 +1,6 @@
 import ccxt from 'ccxt';
 import { stateFromVenue, type OrderState } from '@garde/domain';
+import { NotSentError } from '../../venues/account-rate-limiter.js';
 
 /** What a createOrder call came to: the venue's answer, a refusal, or no way to know. */
 export type VenueOutcome =
@@ -23,10 +24,12 @@ export function outcomeOfAnswer(order: CcxtOrder): VenueOutcome {
 /**
  * A failed createOrder: the venue's explicit refusals (an exchange error, a 429 which Binance does not
  * act on) are REJECTED; anything where the request may have reached the venue (timeout, 5xx, reset) is
- * UNKNOWN — such an order is looked up later, never sent again.
+ * UNKNOWN — such an order is looked up later, never sent again. One the rate limiter held back (the
+ * account was paused between its token and its send) never left: REJECTED.
  */
 export function outcomeOfError(err: unknown): VenueOutcome {
   const reason = err instanceof Error ? `${err.constructor.name}: ${err.message}`.slice(0, 500) : String(err);
+  if (err instanceof NotSentError) return { kind: 'rejected', reason };
   if (err instanceof ccxt.DDoSProtection || err instanceof ccxt.RateLimitExceeded) return { kind: 'rejected', reason };
   if (err instanceof ccxt.NetworkError) return { kind: 'unknown', reason };
   if (err instanceof ccxt.BaseError) return { kind: 'rejected', reason };
