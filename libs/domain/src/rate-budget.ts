@@ -4,7 +4,8 @@
  * Each limit is counted over a sliding window made of `slots` buckets; the oldest bucket, partly outside
  * the window, still counts, so the count never undercounts and no fixed window of the venue's can see
  * more than the cap. Cancels have a reserve of their own: the other calls stop short of the cap by
- * `cancelReserve` of it, so a cancel still fits when orders and queries have used their share.
+ * `cancelReserve` of it, and queries stop short of it by `orderReserve` more: a cancel still fits when
+ * orders and queries have used their share, and polling alone never leaves new orders without room.
  */
 
 /** What a limit counts: each request's weight, each request once, or new orders only. */
@@ -31,6 +32,8 @@ export interface RateBudgetOptions {
   readonly utilization: number;
   /** Share of the budget only cancels may use, e.g. 0.1. */
   readonly cancelReserve: number;
+  /** Further share that queries may not use, kept for new orders (and cancels), e.g. 0.2. Default 0. */
+  readonly orderReserve?: number;
   /** Buckets per window. */
   readonly slots?: number;
 }
@@ -96,7 +99,9 @@ export class RateBudget {
     private readonly options: RateBudgetOptions,
   ) {
     if (!(options.utilization > 0 && options.utilization <= 1)) throw new RangeError('utilization must be in (0, 1]');
-    if (!(options.cancelReserve >= 0 && options.cancelReserve < 1)) throw new RangeError('cancelReserve must be in [0, 1)');
+    const reserved = options.cancelReserve + (options.orderReserve ?? 0);
+    if (!(options.cancelReserve >= 0 && (options.orderReserve ?? 0) >= 0 && reserved < 1))
+      throw new RangeError('cancelReserve and orderReserve must be positive shares that leave room for queries');
     this.configure(windows);
   }
 
@@ -155,7 +160,9 @@ export class RateBudget {
 
   private capFor(window: RateWindow, priority: CallPriority): number {
     const cap = Math.max(1, Math.floor(window.limit * this.options.utilization));
-    return priority === 'cancel' ? cap : Math.max(1, Math.floor(cap * (1 - this.options.cancelReserve)));
+    const reserved =
+      priority === 'cancel' ? 0 : priority === 'order' ? this.options.cancelReserve : this.options.cancelReserve + (this.options.orderReserve ?? 0);
+    return Math.max(1, Math.floor(cap * (1 - reserved)));
   }
 }
 

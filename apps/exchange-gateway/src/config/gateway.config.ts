@@ -75,6 +75,8 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   RATE_LIMIT_UTILIZATION: z.coerce.number().gt(0).max(1).default(0.8),
   /** Share of the budget kept for cancels: orders and queries stop short of it. */
   RATE_LIMIT_CANCEL_RESERVE: z.coerce.number().min(0).lt(1).default(0.1),
+  /** Further share of the budget queries (order polling, balances, probes) may not use: kept for new orders. */
+  RATE_LIMIT_ORDER_RESERVE: z.coerce.number().min(0).lt(1).default(0.2),
   /** How long a new order may wait for room in its account's budget before it is refused RATE_LIMITED. */
   RATE_LIMIT_ORDER_MAX_WAIT_MS: z.coerce.number().int().min(0).default(1000),
   /** Longest pause after repeated 429s (each doubles the venue's Retry-After); also a 418 ban's length when the venue gives none. */

@@ -45,6 +45,7 @@ export class RateLimits implements OnApplicationShutdown {
         {
           utilization: this.config.RATE_LIMIT_UTILIZATION,
           cancelReserve: this.config.RATE_LIMIT_CANCEL_RESERVE,
+          orderReserve: this.config.RATE_LIMIT_ORDER_RESERVE,
           orderMaxWaitMs: this.config.RATE_LIMIT_ORDER_MAX_WAIT_MS,
           defaultPauseMs: 10_000,
           maxPauseMs: this.config.RATE_LIMIT_MAX_PAUSE_MS,

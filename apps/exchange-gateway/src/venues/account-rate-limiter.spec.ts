@@ -1,14 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { RateLimitStatus } from '@garde/contracts';
+import type { RateWindow } from '@garde/domain';
 import { GatewayException } from '../errors/gateway.exception.js';
 import { AccountRateLimiter, NotSentError } from './account-rate-limiter.js';
 import { BINANCE_PROFILE, binanceWindows } from './venue-rate-limits.js';
 
-const OPTIONS = { utilization: 0.8, cancelReserve: 0.1, orderMaxWaitMs: 1000, defaultPauseMs: 10_000, maxPauseMs: 300_000 };
+const OPTIONS = { utilization: 0.8, cancelReserve: 0.1, orderReserve: 0.2, orderMaxWaitMs: 1000, defaultPauseMs: 10_000, maxPauseMs: 300_000 };
 const QUERY = { priority: 'query', weight: 4 } as const;
 const CANCEL = { priority: 'cancel', weight: 1 } as const;
 
-function limiter(windows = [{ unit: 'orders', intervalMs: 10_000, limit: 10 }] as const, sendProbe = jest.fn(() => Promise.resolve())) {
+function limiter(windows: RateWindow[] = [{ unit: 'orders', intervalMs: 10_000, limit: 10 }], sendProbe = jest.fn(() => Promise.resolve())) {
   const changes: Array<{ status: RateLimitStatus; previous: string }> = [];
   const l = new AccountRateLimiter(
     'acc-1',
@@ -33,8 +34,12 @@ function track<T>(p: Promise<T>) {
 }
 
 describe('AccountRateLimiter', () => {
-  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => {
+    jest.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('lets orders wait for room, refuses them RATE_LIMITED after the longest wait, and keeps room for cancels', async () => {
     const { l } = limiter([{ unit: 'weight', intervalMs: 60_000, limit: 10 }]);

@@ -9,6 +9,7 @@ export class NotSentError extends Error {}
 export interface RateLimiterOptions {
   utilization: number;
   cancelReserve: number;
+  orderReserve: number;
   /** How long a new order may wait for room before it is refused RATE_LIMITED. */
   orderMaxWaitMs: number;
   /** Pause after a 429 that carries no Retry-After. */
@@ -58,6 +59,7 @@ export class AccountRateLimiter {
   private readonly waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly counts = { count429: 0, count418: 0, refusedOrders: 0 };
+  private closed = false;
 
   constructor(
     readonly accountId: string,
@@ -185,11 +187,13 @@ export class AccountRateLimiter {
 
   /** Rejects whatever still waits (the account was removed, or the gateway stops). */
   close(): void {
+    this.closed = true;
     clearTimeout(this.timer);
     for (const w of this.waiters.splice(0)) w.reject(new NotSentError(`not sent: account ${this.accountId} is closing`));
   }
 
   private acquire(call: RateCall): Promise<boolean> {
+    if (this.closed) return Promise.reject(new NotSentError(`not sent: account ${this.accountId} is closing`));
     if (call.priority === 'order') this.assertOrdersAccepted();
     return new Promise<boolean>((resolve, reject) => {
       const deadline = call.priority === 'order' ? this.clock() + this.options.orderMaxWaitMs : Number.POSITIVE_INFINITY;

@@ -9,7 +9,9 @@ import type { ExchangeAccountRow } from '../../persistence/exchange-account.enti
 import type { VenueOrderRow } from '../../persistence/venue-order.entity.js';
 import { VenueOrderRepository, toOrder } from '../../persistence/venue-order.repository.js';
 import { VenueClients } from '../../venues/venue-clients.js';
-import { outcomeOfAnswer } from '../submit-order/venue-outcome.js';
+import { isRateLimitedAnswer, outcomeOfAnswer } from '../submit-order/venue-outcome.js';
+
+const CANCEL_ATTEMPTS_WHEN_RATE_LIMITED = 5;
 
 /**
  * Cancels one order through PENDING_CANCEL (DESIGN §4). Cancels are never gated by the kill switch.
@@ -42,7 +44,17 @@ export class CancelOrderUseCase {
     let after: VenueOrderRow;
     try {
       const client = await this.clients.forAccount(account);
-      await client.cancelOrder(row.venueOrderId ?? '', row.symbol, row.venueOrderId ? {} : { origClientOrderId: row.clientOrderId });
+      const params = row.venueOrderId ? {} : { origClientOrderId: row.clientOrderId };
+      // A 429 means the venue did not take the cancel: it goes again once the account's pause is over
+      // (a cancel is safe to repeat: one that already happened answers "unknown order").
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.cancelOrder(row.venueOrderId ?? '', row.symbol, params);
+          break;
+        } catch (err) {
+          if (!isRateLimitedAnswer(err) || attempt >= CANCEL_ATTEMPTS_WHEN_RATE_LIMITED) throw err;
+        }
+      }
       after = await this.orders.update(row.clientOrderId, { state: 'CANCELED', nextCheckAt: null });
     } catch (err) {
       if (!(err instanceof ccxt.OrderNotFound)) {

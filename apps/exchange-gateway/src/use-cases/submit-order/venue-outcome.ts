@@ -36,6 +36,11 @@ export function outcomeOfError(err: unknown): VenueOutcome {
   return { kind: 'unknown', reason };
 }
 
+/** A 429 (the venue refused the request for its rate, and did not act on it); a 418 ban is not one. */
+export function isRateLimitedAnswer(err: unknown): boolean {
+  return (err instanceof ccxt.DDoSProtection || err instanceof ccxt.RateLimitExceeded) && !/\b418\b/.test(err.message);
+}
+
 /** ccxt reports amounts as JS numbers: back to a plain decimal string (shortest exact form). */
 export function toDecimalString(value: number | string): string {
   if (typeof value === 'string') return value;
