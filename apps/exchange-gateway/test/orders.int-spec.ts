@@ -208,6 +208,33 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     expect((await venueOrders()).filter((o) => o.clientOrderId === 'lost-answer')).toHaveLength(1);
   });
 
+  it('a market order whose answer was lost is settled FILLED by a lookup, and its execution is still recorded', async () => {
+    await faults({ timeoutAfterCreate: true });
+    const res = await submit({ clientOrderId: 'lost-fill', type: 'market', price: undefined, quantity: '0.002' });
+    await faults(null);
+    expect(res.body).toMatchObject({ state: 'UNKNOWN' });
+    const settled = await until(
+      () => api('operator', 'GET', '/api/v1/orders/lost-fill'),
+      (r) => r.body.state === 'FILLED',
+    );
+    const venueId = Number(settled.body.venueOrderId);
+    const state = (await (await fetch(`${venueUrl}/__sim/state`)).json()) as {
+      trades: Array<{ orderId: number; price: string; qty: string; commission: string }>;
+    };
+    const [trade] = state.trades.filter((t) => t.orderId === venueId);
+    const fills = await until(
+      () =>
+        sandbox.sql<{ price: string; quantity: string; fee: string }>(
+          'SELECT price::text, quantity::text, fee::text FROM gateway.venue_fill WHERE client_order_id = $1',
+          ['lost-fill'],
+        ),
+      (f) => f.length > 0,
+    );
+    expect(fills).toEqual([{ price: trade!.price, quantity: trade!.qty, fee: trade!.commission }]);
+    const [owed] = await sandbox.sql<{ fills_pending: boolean }>('SELECT fills_pending FROM gateway.venue_order WHERE client_order_id = $1', ['lost-fill']);
+    expect(owed!.fills_pending).toBe(false);
+  });
+
   it('an order the venue never heard of is looked up, never re-sent, and marked LOST with a critical event', async () => {
     await faults({ timeoutBeforeCreate: true });
     const res = await submit({ clientOrderId: 'never-arrived', quantity: '0.004' });

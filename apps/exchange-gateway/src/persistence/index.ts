@@ -7,6 +7,7 @@ import { VenueFillRow } from './venue-fill.entity.js';
 import { VenueFills1764576200000 } from './migrations/1764576200000-venue-fills.js';
 import { VenueSeenAt1764576300000 } from './migrations/1764576300000-venue-seen-at.js';
 import { RateLimitHalt1764662400000 } from './migrations/1764662400000-rate-limit-halt.js';
+import { FillsPending1764662500000 } from './migrations/1764662500000-fills-pending.js';
 
 export const GATEWAY_SCHEMA = 'gateway';
 export const gatewayEntities = [ExchangeAccountRow, VenueOrderRow, VenueFillRow];
@@ -17,4 +18,5 @@ export const gatewayMigrations = [
   VenueFills1764576200000,
   VenueSeenAt1764576300000,
   RateLimitHalt1764662400000,
+  FillsPending1764662500000,
 ];

@@ -40,6 +40,10 @@ export class VenueOrderRow {
   @Column({ type: 'numeric' })
   filled!: string;
 
+  /** Its filled quantity is ahead of its recorded fills: they are still to be read from the venue. */
+  @Column({ type: 'boolean', name: 'fills_pending', default: false })
+  fillsPending!: boolean;
+
   @Column({ type: 'text', name: 'last_error', nullable: true })
   lastError!: string | null;
 

@@ -65,6 +65,30 @@ export class VenueOrderRepository {
     return rows.filter((r) => inserted.has(`${r.accountId}/${r.tradeId}`));
   }
 
+  /** Orders whose recorded fills fall short of their filled quantity, last tried before `before`. */
+  async fillsOwed(before: Date, limit: number): Promise<VenueOrderRow[]> {
+    return this.ds
+      .getRepository(VenueOrderRow)
+      .createQueryBuilder('o')
+      .where('o.fills_pending AND o.updated_at < :before', { before })
+      .orderBy('o.updated_at', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** Clears the order's fills owed if its recorded fills now add up; else marks it tried now. */
+  async fillsRecorded(clientOrderId: string): Promise<boolean> {
+    const rows: [Array<{ fills_pending: boolean }>, number] = await this.ds.query(
+      `UPDATE venue_order o
+          SET fills_pending = o.filled > (SELECT COALESCE(sum(f.quantity), 0) FROM venue_fill f WHERE f.client_order_id = o.client_order_id),
+              updated_at = CASE WHEN o.fills_pending THEN now() ELSE o.updated_at END
+        WHERE o.client_order_id = $1
+        RETURNING o.fills_pending`,
+      [clientOrderId],
+    );
+    return rows[0][0]?.fills_pending === false;
+  }
+
   /** Orders that may be open at a venue, in a kill-switch scope (global, exchange:<id>, bot:<id>). */
   async liveInScope(scope: { kind: 'global' } | { kind: 'exchange' | 'bot'; id: string }): Promise<VenueOrderRow[]> {
     const qb = this.ds
@@ -107,7 +131,15 @@ export class VenueOrderRepository {
     clientOrderId: string,
     changes: Partial<Pick<VenueOrderRow, 'state' | 'venueOrderId' | 'filled' | 'lastError' | 'lookups' | 'nextCheckAt' | 'venueSeenAt'>>,
   ): Promise<VenueOrderRow> {
-    await this.ds.getRepository(VenueOrderRow).update({ clientOrderId }, { ...changes, updatedAt: new Date() });
+    // A higher filled quantity owes fills until they are recorded (SET sees the row before the update).
+    const owesFills = changes.filled === undefined ? {} : { fillsPending: () => 'fills_pending OR CAST(:newFilled AS numeric) > filled' };
+    const qb = this.ds
+      .createQueryBuilder()
+      .update(VenueOrderRow)
+      .set({ ...changes, ...owesFills, updatedAt: new Date() })
+      .where('client_order_id = :clientOrderId', { clientOrderId });
+    if (changes.filled !== undefined) qb.setParameter('newFilled', changes.filled);
+    await qb.execute();
     const row = await this.get(clientOrderId);
     if (!row) throw new Error(`order ${clientOrderId} vanished`);
     return row;

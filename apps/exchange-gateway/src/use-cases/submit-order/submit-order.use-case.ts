@@ -56,6 +56,7 @@ export class SubmitOrderUseCase {
         price: order.price ?? null,
         state: 'PENDING_SUBMIT',
         filled: '0',
+        fillsPending: false,
         lastError: null,
         lookups: 0,
         nextCheckAt: null,

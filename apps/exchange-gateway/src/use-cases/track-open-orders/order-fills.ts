@@ -35,6 +35,7 @@ export class OrderFills {
           executedAt: new Date(t.timestamp ?? Date.now()),
         }));
       const fresh = await this.orders.insertFills(rows);
+      await this.orders.fillsRecorded(order.clientOrderId);
       for (const fill of fresh) {
         await this.bus.publish(
           OrderFilledEvt,
@@ -54,7 +55,7 @@ export class OrderFills {
       }
       return fresh.length;
     } catch (err) {
-      // The order state is right; its fills will be read again on the next change.
+      // The order state is right; its fills are still owed and will be read again (TrackOpenOrders).
       this.logger.child('order-fills').warn('could not read the fills of an order', { clientOrderId: order.clientOrderId, ...errorFields(err) });
       return 0;
     }

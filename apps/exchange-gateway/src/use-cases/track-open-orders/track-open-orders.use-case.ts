@@ -11,7 +11,8 @@ import { OrderFills } from './order-fills.js';
 
 /**
  * Follows open orders until they are final (DESIGN §4): each is polled every ORDER_POLL_MS; a change of
- * state or of filled quantity is recorded, and new executions are read and published as fills.
+ * state or of filled quantity is recorded, and new executions are read and published as fills, also for
+ * orders whose fills are still owed.
  */
 @Injectable()
 export class TrackOpenOrders {
@@ -31,7 +32,24 @@ export class TrackOpenOrders {
   async execute(now = new Date(), accountId?: string): Promise<number> {
     const due = await this.orders.duePoll(now, 100, accountId);
     for (const order of due) await this.poll(order);
+    await this.catchUpFills(now);
     return due.length;
+  }
+
+  /**
+   * Fills still owed: an order settled FILLED by a lookup, or whose fills could not be read (the venue
+   * failed, the process died) — read again, at most every ORDER_POLL_MS per order.
+   */
+  private async catchUpFills(now: Date): Promise<void> {
+    for (const order of await this.orders.fillsOwed(new Date(now.getTime() - this.config.ORDER_POLL_MS), 50)) {
+      const account = await this.accounts.get(order.accountId);
+      if (!account) continue;
+      try {
+        await this.fills.record(order, await this.clients.forAccount(account));
+      } catch (err) {
+        this.log.warn('could not read the fills owed of an order; will retry', { clientOrderId: order.clientOrderId, ...errorFields(err) });
+      }
+    }
   }
 
   private async poll(order: VenueOrderRow): Promise<void> {
