@@ -303,6 +303,8 @@ try {
     GARDE_API_TOKENS: apiTokens,
     GARDE_MASTER_KEY: process.env.GARDE_MASTER_KEY ?? masterKey(),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    // The demo bots' markets are priced from the start (market:tickers).
+    MARKET_DATA_SYMBOLS: process.env.MARKET_DATA_SYMBOLS ?? [...new Set(DEMO_BOTS.map((b) => `${b.exchangeId}:${b.symbol}`))].join(','),
   };
   await startSimulator();
   // risk-service first: until it has published the kill-switch state, the gateway refuses every order.

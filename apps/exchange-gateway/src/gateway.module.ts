@@ -13,6 +13,9 @@ import { OrderGates } from './use-cases/submit-order/order-gates.js';
 import { ReconcileVenueOrders } from './use-cases/reconcile-venue-orders/reconcile-venue-orders.use-case.js';
 import { VenueHealthMonitor } from './state/venue-health.js';
 import { RateLimits } from './state/rate-limits.js';
+import { MarketData } from './market-data/market-data.js';
+import { MarketDataHandlers } from './handlers/market-data.handlers.js';
+import { MarketDataController } from './http/market-data.controller.js';
 import { ReadVenueAccounts } from './use-cases/read-venue-accounts/read-venue-accounts.use-case.js';
 import { OrderFills } from './use-cases/track-open-orders/order-fills.js';
 import { TrackOpenOrders } from './use-cases/track-open-orders/track-open-orders.use-case.js';
@@ -41,6 +44,7 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     AuditController,
     ExchangeAccountsController,
     VenuesController,
+    MarketDataController,
     MetaController,
   ],
   providers: [
@@ -55,6 +59,8 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     ReconcileVenueOrders,
     VenueHealthMonitor,
     RateLimits,
+    MarketData,
+    MarketDataHandlers,
     ReadVenueAccounts,
     OrderFills,
     TrackOpenOrders,

@@ -21,10 +21,22 @@ export interface EventDef<P extends z.ZodType = z.ZodType> {
   readonly level: EventLevel;
 }
 
+/**
+ * A market-data stream (`<context>.md.<aggregate>.<action>`): high-rate facts on core NATS, at most
+ * once, never in the audit trail (its subjects are not `*.evt.>`). A late or missed one is replaced by
+ * the next; consumers judge a value by its age.
+ */
+export interface MarketDataDef<P extends z.ZodType = z.ZodType> {
+  readonly kind: 'md';
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly payload: P;
+}
+
 export type PayloadOf<D extends { payload: z.ZodType }> = z.infer<D['payload']>;
 export type ResultOf<D extends RequestDef> = z.infer<D['result']>;
 
-const TYPE_PATTERN = /^(risk|bot|gateway|audit)\.(cmd|qry|evt)\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/;
+const TYPE_PATTERN = /^(risk|bot|gateway|audit)\.(cmd|qry|evt|md)\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/;
 
 function checkType(type: string, kind: string): void {
   if (!TYPE_PATTERN.test(type) || type.split('.')[1] !== kind) {
@@ -41,6 +53,11 @@ export function defineRequest<P extends z.ZodType, R extends z.ZodType>(def: {
   const kind = def.type.split('.')[1] as 'cmd' | 'qry';
   checkType(def.type, kind === 'qry' ? 'qry' : 'cmd');
   return { kind, type: def.type, schemaVersion: def.schemaVersion ?? 1, payload: def.payload, result: def.result };
+}
+
+export function defineMarketData<P extends z.ZodType>(def: { type: string; schemaVersion?: number; payload: P }): MarketDataDef<P> {
+  checkType(def.type, 'md');
+  return { kind: 'md', type: def.type, schemaVersion: def.schemaVersion ?? 1, payload: def.payload };
 }
 
 export function defineEvent<P extends z.ZodType>(def: { type: string; schemaVersion?: number; payload: P; level?: EventLevel }): EventDef<P> {

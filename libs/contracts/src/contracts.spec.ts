@@ -3,6 +3,7 @@ import { busTopology, killSwitchKey, scopeFromKillSwitchKey } from './topology.j
 import { ActivateKillSwitch, KillSwitchActivateCmd, KillSwitchActivatedEvt } from './kill-switch.js';
 import { SubmitOrder } from './orders.js';
 import { CreateBot } from './bots.js';
+import { TickerUpdatedMd, tickerKey } from './market-data.js';
 
 describe('bus topology', () => {
   it('builds subjects, streams and buckets, namespaced for isolation', () => {
@@ -14,6 +15,12 @@ describe('bus topology', () => {
     expect(test.subject(KillSwitchActivateCmd)).toBe('t1a2.risk.cmd.killswitch.activate');
     expect([test.auditStream, test.killSwitchBucket, ...test.auditSubjects]).toEqual(['t1a2_AUDIT', 't1a2_KILL_SWITCH', 't1a2.*.evt.>']);
     expect(() => busTopology('has.dot')).toThrow('invalid bus namespace');
+  });
+
+  it('puts market data on subjects of its own, outside the audit stream (`*.evt.>`)', () => {
+    const subject = busTopology().subject(TickerUpdatedMd, tickerKey('binance', 'BTC/USDT'));
+    expect(subject).toBe('gateway.md.ticker.updated.binance.BTC_USDT');
+    expect(subject.split('.')[1]).not.toBe('evt');
   });
 
   it('maps scopes to KV keys and back, ids with dots included', () => {

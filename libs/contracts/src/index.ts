@@ -10,3 +10,4 @@ export * from './accounts.js';
 export * from './risk-checks.js';
 export * from './venues.js';
 export * from './registry.js';
+export * from './market-data.js';

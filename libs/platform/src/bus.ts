@@ -9,6 +9,7 @@ import {
   type Actor,
   type BusTopology,
   type EventDef,
+  type MarketDataDef,
   type Reply,
   type RequestDef,
   type TypedEnvelope,
@@ -159,6 +160,30 @@ export class MessageBus {
     const env = this.envelope(def.type, def.schemaVersion, checked.data as z.infer<D['payload']>, ctx);
     await this.js.publish(this.topology.subject(def, key), encoder.encode(JSON.stringify(env)), { msgID: env.messageId });
     return env;
+  }
+
+  /** Publishes market data on core NATS (at most once, no ack, not audited). */
+  broadcast<D extends MarketDataDef>(def: D, payload: z.input<D['payload']>, key: string): void {
+    const checked = def.payload.safeParse(payload);
+    if (!checked.success) throw new ServiceError('CONTRACT_VIOLATION', `${def.type}: ${describeIssues(checked.error)}`);
+    const env = this.envelope(def.type, def.schemaVersion, checked.data as z.infer<D['payload']>, {});
+    this.nc.publish(this.topology.subject(def, key), encoder.encode(JSON.stringify(env)));
+  }
+
+  /** Receives market data (`key` may hold NATS wildcards, e.g. `binance.>`); invalid messages are dropped and logged. */
+  listen<D extends MarketDataDef>(def: D, key: string, handler: (payload: z.infer<D['payload']>) => void): Subscription {
+    const subject = this.topology.subject(def, key);
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return this.log.error('subscription error', { subject, ...errorFields(err) });
+        const env = Envelope.safeParse(safeJson(msg.data));
+        const payload = env.success && env.data.type === def.type ? def.payload.safeParse(env.data.payload) : undefined;
+        if (!payload?.success) return this.log.warn(`dropped an invalid ${def.type} message`, { subject: msg.subject });
+        handler(payload.data as z.infer<D['payload']>);
+      },
+    });
+    this.subscriptions.push(sub);
+    return sub;
   }
 
   /** Stops answering requests (in-flight handlers finish). */

@@ -7,6 +7,7 @@ import { orderSubmit } from './orders.js';
 import { orderCancel } from './order-cancel.js';
 import { exchangeHealthCheck } from './exchange-health.js';
 import { rateLimitResume, rateLimitStatus } from './rate-limits.js';
+import { marketTickers } from './market-data.js';
 import { orderResolve, ordersStuck } from './stuck-orders.js';
 import { exchangeAccountAdd, exchangeAccountList, exchangeAccountRemove } from './exchange-accounts.js';
 
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   exchangeHealthCheck,
   rateLimitStatus,
   rateLimitResume,
+  marketTickers,
   ordersStuck,
   orderResolve,
   exchangeAccountAdd,

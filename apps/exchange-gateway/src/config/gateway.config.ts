@@ -81,6 +81,18 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   RATE_LIMIT_ORDER_MAX_WAIT_MS: z.coerce.number().int().min(0).default(1000),
   /** Longest pause after repeated 429s (each doubles the venue's Retry-After); also a 418 ban's length when the venue gives none. */
   RATE_LIMIT_MAX_PAUSE_MS: z.coerce.number().int().positive().default(300_000),
+  /** Symbols whose tickers are always polled and published, e.g. `binance:BTC/USDT,kraken:ETH/USDT`. */
+  MARKET_DATA_SYMBOLS: z
+    .string()
+    .default('')
+    .refine(
+      (v) => v.split(',').every((e) => e.trim() === '' || /^[^:\s]+:[A-Z0-9]+\/[A-Z0-9]+$/.test(e.trim())),
+      'expected exchangeId:BASE/QUOTE entries, comma-separated',
+    ),
+  /** How often the tickers in use are polled from their venue. */
+  MARKET_DATA_POLL_MS: z.coerce.number().int().positive().default(1000),
+  /** A ticker older than this is shown and published as stale. */
+  MARKET_DATA_STALE_MS: z.coerce.number().int().positive().default(5000),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

@@ -4,7 +4,7 @@ import type { GatewayConfig } from '../config/gateway.config.js';
 import { ExchangeAccountRepository } from '../persistence/exchange-account.repository.js';
 import { VenueOrderRepository } from '../persistence/venue-order.repository.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RateLimitState, RateLimitStatus } from '@garde/contracts';
+import type { RateLimitState, RateLimitStatus, TickerView } from '@garde/contracts';
 
 const RATE_LIMIT_STATE: Record<RateLimitState, number> = { OK: 0, PAUSED: 1, HALTED: 2 };
 
@@ -36,6 +36,14 @@ export class GatewayMetrics {
   readonly apiRequests: Counter<'method' | 'route' | 'status'>;
 
   private rateLimits: () => RateLimitStatus[] = () => [];
+  private tickers: () => TickerView[] = () => [];
+  /** Ticker reads per exchange: ok or failed. */
+  readonly tickerPolls: Counter<'exchange' | 'result'>;
+
+  /** Where the ticker-age gauge reads the tickers at each scrape. */
+  onTickerScrape(source: () => TickerView[]): void {
+    this.tickers = source;
+  }
 
   /** Where the rate-limit gauges read the accounts' budgets at each scrape. */
   onRateLimitScrape(source: () => RateLimitStatus[]): void {
@@ -152,6 +160,23 @@ export class GatewayMetrics {
           this.inc({ exchange: s.exchangeId, account: s.accountId, status: '418' }, s.count418);
         }
       },
+    });
+    const tickers = () => this.tickers();
+    new Gauge({
+      name: 'garde_gateway_ticker_age_seconds',
+      help: 'Age of the latest ticker of each symbol in use (stale beyond MARKET_DATA_STALE_MS)',
+      labelNames: ['exchange', 'symbol'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const t of tickers()) this.set({ exchange: t.exchangeId, symbol: t.symbol }, t.ageMs / 1000);
+      },
+    });
+    this.tickerPolls = new Counter({
+      name: 'garde_gateway_ticker_polls_total',
+      help: 'Ticker reads from the venues, by exchange and result',
+      labelNames: ['exchange', 'result'],
+      registers: [registry],
     });
     this.apiRequests = new Counter({
       name: 'garde_gateway_api_requests_total',

@@ -65,6 +65,14 @@ export class VenueOrderRepository {
     return rows.filter((r) => inserted.has(`${r.accountId}/${r.tradeId}`));
   }
 
+  /** The symbols of every order not final, per exchange (their prices are in use). */
+  async liveSymbols(): Promise<Array<{ exchangeId: string; symbol: string }>> {
+    const rows: Array<{ exchange_id: string; symbol: string }> = await this.ds.query(
+      "SELECT DISTINCT exchange_id, symbol FROM venue_order WHERE state NOT IN ('FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'LOST')",
+    );
+    return rows.map((r) => ({ exchangeId: r.exchange_id, symbol: r.symbol }));
+  }
+
   /** Orders whose recorded fills fall short of their filled quantity, last tried before `before`. */
   async fillsOwed(before: Date, limit: number): Promise<VenueOrderRow[]> {
     return this.ds

@@ -67,6 +67,13 @@ export class VenueClients {
     return candidates[0]!;
   }
 
+  /** The client of an exchange's account (the first, if it has several): for what any account may read, such as prices. */
+  async forExchange(exchangeId: string): Promise<Exchange> {
+    const [account] = await this.accounts.forExchange(exchangeId);
+    if (!account) throw new GatewayException('NO_VENUE_CONFIGURED', `no exchange account is configured for exchange ${exchangeId}`, { exchangeId });
+    return this.forAccount(account);
+  }
+
   /** The account's client with its markets loaded. A failed load is not kept: the next call tries again. */
   forAccount(account: ExchangeAccountRow): Promise<Exchange> {
     let client = this.clients.get(account.id);
