@@ -18,7 +18,7 @@ import pg from 'pg';
 import { BotCreateCmd, BotStartCmd, KillSwitchActivateCmd, OrderSubmitCmd, busTopology, type Actor } from '@garde/contracts';
 import { JsonLogger, MessageBus } from '@garde/platform';
 import { freePort, startServiceProcess, testOrder, type ServiceProcess } from '@garde/testing';
-import { ms, summary } from './stats.js';
+import { histogramLine, ms, summary } from './stats.js';
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const BOTS = arg('bots', 1000);
@@ -180,18 +180,6 @@ async function main(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
     await admin.end();
   }
-}
-
-/** Mean and share of observations under a few bounds, from a prom-client histogram's text. */
-function histogramLine(label: string, text: string, name: string, labels: string): string {
-  const value = (suffix: string, extra = '') => {
-    const re = new RegExp(`^${name}${suffix}\\{([^}]*)\\} (\\S+)$`, 'gm');
-    for (const m of text.matchAll(re)) if (m[1]!.includes(labels) && m[1]!.includes(extra)) return Number(m[2]);
-    return NaN;
-  };
-  const count = value('_count');
-  const under = (le: string) => `${((100 * value('_bucket', `le="${le}"`)) / count).toFixed(0)}% <= ${Number(le) * 1000} ms`;
-  return `${label.padEnd(58)} n=${String(count).padStart(4)}  mean ${((1000 * value('_sum')) / count).toFixed(2)} ms  (${['0.005', '0.01', '0.025'].map(under).join(', ')})`;
 }
 
 await main();

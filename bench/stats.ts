@@ -11,3 +11,18 @@ export function summary(name: string, sampleMs: number[]): string {
   const f = (v: number) => `${v.toFixed(2)} ms`.padStart(10);
   return `${name.padEnd(58)} n=${String(sampleMs.length).padStart(4)}  p50 ${f(percentile(sampleMs, 50))}  p99 ${f(percentile(sampleMs, 99))}  max ${f(Math.max(...sampleMs))}`;
 }
+
+/**
+ * Count, mean and share of observations under a few bounds (seconds, as the buckets' `le`), from a
+ * prom-client histogram's text; `labels` picks the series (a substring of its label set).
+ */
+export function histogramLine(label: string, text: string, name: string, labels: string, bounds = ['0.005', '0.01', '0.025']): string {
+  const value = (suffix: string, extra = '') => {
+    const re = new RegExp(`^${name}${suffix}\\{([^}]*)\\} (\\S+)$`, 'gm');
+    for (const m of text.matchAll(re)) if (m[1]!.includes(labels) && m[1]!.includes(extra)) return Number(m[2]);
+    return NaN;
+  };
+  const count = value('_count');
+  const under = (le: string) => `${((100 * value('_bucket', `le="${le}"`)) / count).toFixed(0)}% <= ${Number(le) * 1000} ms`;
+  return `${label.padEnd(58)} n=${String(count).padStart(4)}  mean ${((1000 * value('_sum')) / count).toFixed(2)} ms  (${bounds.map(under).join(', ')})`;
+}
