@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BalancesQry, KillSwitchActivateCmd, OpenOrdersQry } from '@garde/contracts';
+import { BalancesQry, KillSwitchActivateCmd, OpenOrdersQry, OrderSubmitCmd } from '@garde/contracts';
 import type { RunningSimulator } from '@garde/exchange-simulator';
 import type { RunningService } from '@garde/platform';
 import { runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
@@ -186,6 +186,23 @@ describe('exchange-gateway order pipeline against the simulator', () => {
       expect(res.body.error).toMatchObject({ code, message: expect.stringContaining(message) });
     }
     expect([(await storedOrders()).length, (await venueOrders()).length]).toEqual(before);
+  });
+
+  it('an order that reaches the gateway after its caller may have given up (older than ORDER_MAX_AGE_MS) is refused, never persisted nor sent', async () => {
+    const { bus, nc } = gateway.runtime;
+    const env = bus.envelope(
+      OrderSubmitCmd.type,
+      OrderSubmitCmd.schemaVersion,
+      testOrder({ clientOrderId: 'too-old', exchangeId: 'sim-binance', price: '59000' }),
+    );
+    const sent = { ...env, occurredAt: new Date(Date.now() - 10_000).toISOString() };
+    const reply = await nc.request(bus.topology.subject(OrderSubmitCmd), JSON.stringify(sent), { timeout: 5000 });
+    expect(reply.json()).toMatchObject({
+      ok: false,
+      error: { code: 'TIMEOUT', message: expect.stringMatching(/had not reached the venue \(ORDER_MAX_AGE_MS 2000\)/) },
+    });
+    expect((await storedOrders()).map((o) => o.client_order_id)).not.toContain('too-old');
+    expect((await venueOrders()).map((o) => o.clientOrderId)).not.toContain('too-old');
   });
 
   it('a venue refusal is recorded REJECTED with its reason', async () => {

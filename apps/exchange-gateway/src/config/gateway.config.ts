@@ -71,6 +71,10 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   STUCK_AFTER_MS: z.coerce.number().int().positive().default(120_000),
   /** How often the order tracker looks for orders to settle. */
   ORDER_TRACKER_INTERVAL_MS: z.coerce.number().int().positive().default(500),
+  /** An order older than this (since its caller sent it) when it would be persisted is refused TIMEOUT, never sent. */
+  ORDER_MAX_AGE_MS: z.coerce.number().int().positive().default(2000),
+  /** Orders being submitted at once beyond which new ones are refused UNAVAILABLE (load shedding). */
+  MAX_SUBMITS_IN_FLIGHT: z.coerce.number().int().positive().default(256),
   /** Share of each limit the venue publishes that an account's budget may use (RB-004). */
   RATE_LIMIT_UTILIZATION: z.coerce.number().gt(0).max(1).default(0.8),
   /** Share of the budget kept for cancels: orders and queries stop short of it. */

@@ -16,7 +16,7 @@ export class OrderHandlers implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     const queue = this.bus.topology.queueGroup('exchange-gateway');
     this.bus.serve(OrderSubmitCmd, queue, (order, env) =>
-      this.submitOrder.execute(order, { correlationId: env.correlationId, causationId: env.messageId, actor: env.actor }),
+      this.submitOrder.execute(order, { correlationId: env.correlationId, causationId: env.messageId, actor: env.actor }, Date.parse(env.occurredAt)),
     );
     this.bus.serve(BalancesQry, queue, (q) => this.venueAccounts.balances(q.accountId));
     this.bus.serve(OpenOrdersQry, queue, (q) => this.venueAccounts.openOrders(q.accountId));

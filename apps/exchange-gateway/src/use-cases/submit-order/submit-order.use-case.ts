@@ -31,10 +31,24 @@ export class SubmitOrderUseCase {
     @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  async execute(order: SubmitOrder, ctx: MessageContext): Promise<Order> {
+  private inFlight = 0;
+
+  /**
+   * `sentAt` (epoch ms): when the caller sent the order (its envelope's time), now when not known. An
+   * order that has waited longer than ORDER_MAX_AGE_MS by the time it would be persisted is refused, not
+   * sent: its caller may have given up on it. Beyond MAX_SUBMITS_IN_FLIGHT the gateway sheds load at once.
+   */
+  async execute(order: SubmitOrder, ctx: MessageContext, sentAt = Date.now()): Promise<Order> {
     const started = process.hrtime.bigint();
     let routedTo: string | undefined;
+    this.inFlight++;
     try {
+      if (this.inFlight > this.config.MAX_SUBMITS_IN_FLIGHT) {
+        throw new GatewayException(
+          'UNAVAILABLE',
+          `order refused: the gateway already has ${this.config.MAX_SUBMITS_IN_FLIGHT} orders in flight (overloaded); not sent`,
+        );
+      }
       this.gates.beforeVenue(order);
       const existing = await this.orders.get(order.clientOrderId);
       if (existing) return toOrder(existing);
@@ -43,6 +57,13 @@ export class SubmitOrderUseCase {
       this.gates.venueUsable(account);
       await this.checkRisk(order, ctx);
       await this.gates.takeRateLimitToken(account);
+      const waitedMs = Date.now() - sentAt;
+      if (waitedMs > this.config.ORDER_MAX_AGE_MS) {
+        throw new GatewayException(
+          'TIMEOUT',
+          `order refused: ${waitedMs} ms after it was sent it had not reached the venue (ORDER_MAX_AGE_MS ${this.config.ORDER_MAX_AGE_MS}); the caller may have given up, so it is not sent`,
+        );
+      }
       const pending = await this.orders.insertPending({
         clientOrderId: order.clientOrderId,
         venueOrderId: null,
@@ -81,6 +102,8 @@ export class SubmitOrderUseCase {
     } catch (err) {
       if (err instanceof GatewayException) this.events.refused(order, err, ctx, routedTo);
       throw err;
+    } finally {
+      this.inFlight--;
     }
   }
 
