@@ -113,7 +113,7 @@ describe('exchange-gateway rate limits against the simulator', () => {
   });
 
   it('a forced 418: the account is HALTED (alert), orders refused until an operator resumes it after the ban', async () => {
-    await faults({ banned: { seconds: 3 } });
+    await faults({ banned: { seconds: 5 } });
     const halted = await until(status, (s) => s.state === 'HALTED', 5000, 50);
     expect(halted).toMatchObject({ count418: expect.any(Number), reason: expect.stringMatching(/banned by the venue \(HTTP 418\)/) });
     const [row] = await stack.sandbox.sql<{ rate_limit_halt: { reason: string } | null }>(
@@ -127,9 +127,9 @@ describe('exchange-gateway rate limits against the simulator', () => {
     const refused = await submit({ clientOrderId: 'rl-while-halted' });
     expect(refused.body.error).toMatchObject({ code: 'RATE_LIMITED', message: expect.stringMatching(/HALTED after a venue ban/) });
     const env = { GARDE_API_URL: stack.gateway.url, GARDE_TOKEN: TEST_TOKENS.risk };
-    const tooEarly = await runConsole(['exchange:rate-limit:resume', 'rate-main', '--reason=ban understood, polling reduced'], env);
-    expect(tooEarly.code).toBe(1);
-    expect(tooEarly.stderr).toMatch(/banned by the venue until/);
+    const tooEarly = await api('risk', 'POST', '/api/v1/exchange-accounts/rate-main/rate-limit/resume', { reason: 'too early' });
+    expect(tooEarly.status).toBe(409);
+    expect(tooEarly.body.error).toMatchObject({ code: 'INVALID_TRANSITION', message: expect.stringMatching(/banned by the venue until/) });
     expect((await runConsole(['exchange:rate-limit:status'], env)).code).toBe(1);
 
     await faults(null);

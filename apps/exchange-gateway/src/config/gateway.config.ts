@@ -71,6 +71,8 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   STUCK_AFTER_MS: z.coerce.number().int().positive().default(120_000),
   /** How often the order tracker looks for orders to settle. */
   ORDER_TRACKER_INTERVAL_MS: z.coerce.number().int().positive().default(500),
+  /** How long the exchange accounts read for routing orders are kept before they are read again (0 = every order). */
+  ACCOUNT_CACHE_MS: z.coerce.number().int().min(0).default(2000),
   /** An order older than this (since its caller sent it) when it would be persisted is refused TIMEOUT, never sent. */
   ORDER_MAX_AGE_MS: z.coerce.number().int().positive().default(2000),
   /** Orders being submitted at once beyond which new ones are refused UNAVAILABLE (load shedding). */

@@ -17,6 +17,8 @@ import { RateLimits } from '../state/rate-limits.js';
 @Injectable()
 export class VenueClients {
   private readonly clients = new Map<string, Promise<Exchange>>();
+  /** The accounts as last read, for routing without a database round trip per order. */
+  private accountsCache: { rows: ExchangeAccountRow[]; readAt: number } | undefined;
 
   constructor(
     private readonly accounts: ExchangeAccountRepository,
@@ -43,16 +45,29 @@ export class VenueClients {
     return { account, client };
   }
 
+  /**
+   * The accounts, read again at most every ACCOUNT_CACHE_MS (and at once after a change made through
+   * this replica): an account added or removed through another replica is seen within that delay.
+   */
+  private async cachedAccounts(): Promise<ExchangeAccountRow[]> {
+    const now = Date.now();
+    if (!this.accountsCache || now - this.accountsCache.readAt > this.config.ACCOUNT_CACHE_MS) {
+      this.accountsCache = { rows: await this.accounts.list(), readAt: now };
+    }
+    return this.accountsCache.rows;
+  }
+
   private async accountFor(order: SubmitOrder): Promise<ExchangeAccountRow> {
+    const accounts = await this.cachedAccounts();
     if (order.accountId !== undefined) {
-      const account = await this.accounts.get(order.accountId);
+      const account = accounts.find((a) => a.id === order.accountId);
       if (!account) throw new GatewayException('INVALID_REQUEST', `order refused: no exchange account ${order.accountId}`);
       if (account.exchangeId !== order.exchangeId) {
         throw new GatewayException('INVALID_REQUEST', `order refused: account ${account.id} trades on ${account.exchangeId}, not ${order.exchangeId}`);
       }
       return account;
     }
-    const candidates = await this.accounts.forExchange(order.exchangeId);
+    const candidates = accounts.filter((a) => a.exchangeId === order.exchangeId);
     if (candidates.length === 0) {
       throw new GatewayException('NO_VENUE_CONFIGURED', `order refused: no exchange account is configured for exchange ${order.exchangeId}`, {
         exchangeId: order.exchangeId,
@@ -92,6 +107,7 @@ export class VenueClients {
 
   /** Drops a client (its account was removed or its credentials changed). */
   forget(accountId: string): void {
+    this.accountsCache = undefined;
     this.clients.delete(accountId);
     this.rateLimits.forget(accountId);
   }

@@ -6,6 +6,7 @@ import { GatewayException } from '../../errors/gateway.exception.js';
 import { ExchangeAccountRepository, toExchangeAccount } from '../../persistence/exchange-account.repository.js';
 import { createCcxtClient, describeVenueError, isCcxtExchange } from '../../venues/ccxt-client.js';
 import { CredentialCipher } from '../../venues/credential-cipher.js';
+import { VenueClients } from '../../venues/venue-clients.js';
 
 /**
  * Adds an exchange account: checks the credentials with the venue (unless told not to), seals them
@@ -18,6 +19,7 @@ export class AddExchangeAccountUseCase {
     private readonly accounts: ExchangeAccountRepository,
     private readonly cipher: CredentialCipher,
     private readonly bus: MessageBus,
+    private readonly clients: VenueClients,
     @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -39,6 +41,8 @@ export class AddExchangeAccountUseCase {
       rateLimitHalt: null,
     };
     if (!(await this.accounts.insert(row))) throw new GatewayException('ALREADY_EXISTS', `an exchange account ${input.id} already exists`);
+    // Orders route to it from now on (this replica's account cache is dropped).
+    this.clients.forget(row.id);
     const account = toExchangeAccount(row);
     await this.bus.publish(ExchangeAccountAddedEvt, account, { actor });
     return account;

@@ -14,8 +14,8 @@ import { outcomeOfAnswer, outcomeOfError, type VenueOutcome } from './venue-outc
 /**
  * The choke point every order goes through, in the order of DESIGN §4: validate, the kill-switch gate
  * (fail closed), the account and its market, risk-service's pre-trade check (no answer = refused),
- * persisted as PENDING_SUBMIT under its client order id (a second submit of the same id returns the
- * first order and sends nothing), sent once through ccxt, and the venue's answer recorded (an UNKNOWN
+ * persisted as PENDING_SUBMIT under its client order id (a second submit of the same id, once past the
+ * same gates, returns the first order and sends nothing), sent once through ccxt, and the venue's answer recorded (an UNKNOWN
  * one is settled later by SettleUnknownOrders). The account's rate-limit token is taken after the risk
  * check and before the order is persisted (RB-004).
  */
@@ -50,8 +50,6 @@ export class SubmitOrderUseCase {
         );
       }
       this.gates.beforeVenue(order);
-      const existing = await this.orders.get(order.clientOrderId);
-      if (existing) return toOrder(existing);
       const { account, client } = await this.venues.route(order);
       routedTo = account.exchangeId;
       this.gates.venueUsable(account);
@@ -86,7 +84,7 @@ export class SubmitOrderUseCase {
         createdAt: new Date(),
         updatedAt: new Date(),
       });
-      // A concurrent submit of the same id got there first: it sends, this one only reports.
+      // The same id was submitted before (a retry, or a concurrent duplicate): that submit sends, this one only reports.
       if (!pending.inserted) return toOrder(pending.row);
       const outcome = await client
         .createOrder(order.symbol, order.type, order.side, Number(order.quantity), order.price === undefined ? undefined : Number(order.price), {
