@@ -81,6 +81,16 @@ describe('exchange-gateway rate limits against the simulator', () => {
     expect((await status()).count429).toBe(0);
   });
 
+  it('tracks resting orders from the account’s open-orders list, not one query per order (the budget could not carry it)', async () => {
+    const weight = (s: RateLimitStatus) => s.windows.find((w) => w.unit === 'weight')!.used;
+    const open = await stack.sandbox.sql<{ n: string }>("SELECT count(*) AS n FROM gateway.venue_order WHERE state = 'OPEN'");
+    expect(Number(open[0]!.n)).toBeGreaterThanOrEqual(20);
+    const before = weight(await status());
+    await new Promise((r) => setTimeout(r, 3000));
+    // Polled every second: one query per order would weigh 4 × 20+ orders × 3 passes ≥ 240; one list per pass weighs 6.
+    expect(weight(await status()) - before).toBeLessThan(100);
+  });
+
   it('429 storm: the account pauses for Retry-After, new orders are refused at once, a cancel still goes through, and no 418 is reached', async () => {
     // Let the orders window of the burst drain first.
     await until(status, (s) => s.windows.every((w) => w.unit !== 'orders' || w.used < 10), 15_000, 250);
