@@ -12,12 +12,12 @@
  *
  *   npm run bench:kill-switch [-- --bots=1000 --activations=30 --warmup=2 --verbose --via-nats]
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { BotCreateCmd, BotStartCmd, KillSwitchActivateCmd, OrderSubmitCmd, busTopology, type Actor } from '@garde/contracts';
 import { JsonLogger, MessageBus } from '@garde/platform';
 import { freePort, startServiceProcess, testOrder, type ServiceProcess } from '@garde/testing';
+import { NATS_URL, createBenchEnvironment } from './environment.js';
 import { histogramLine, ms, summary } from './stats.js';
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -28,32 +28,16 @@ const WARMUP = arg('warmup', 2);
 const VERBOSE = process.argv.includes('--verbose');
 /** Send the activation to risk-service over NATS, as an automatic trigger would, instead of through the HTTP API. */
 const VIA_NATS = process.argv.includes('--via-nats');
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
 const operator: Actor = { id: 'bench', kind: 'operator', role: 'admin' };
-const token = `bench-${randomBytes(16).toString('hex')}`;
 
 async function main(): Promise<void> {
-  const suffix = randomBytes(4).toString('hex');
-  const dbName = `garde_bench_${suffix}`;
-  const namespace = `bench${suffix}`;
-  const admin = new pg.Client({ connectionString: DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  const dbUrl = new URL(DATABASE_URL);
-  dbUrl.pathname = `/${dbName}`;
-  const env = {
-    DATABASE_URL: dbUrl.toString(),
-    NATS_URL,
-    GARDE_NAMESPACE: namespace,
-    LOG_LEVEL: 'warn',
-    GARDE_MASTER_KEY: randomBytes(32).toString('base64'),
-    GARDE_API_TOKENS: `bench:admin:${createHash('sha256').update(token).digest('hex')}`,
-  };
+  const bench = await createBenchEnvironment();
+  const { env, namespace, token } = bench;
+
   const services: ServiceProcess[] = [];
   const nc = await connect({ servers: NATS_URL });
-  const db = new pg.Client({ connectionString: dbUrl.toString() });
+  const db = new pg.Client({ connectionString: bench.databaseUrl });
   try {
     for (const name of ['risk-service', 'bot-service', 'audit-service', 'exchange-gateway'])
       services.push(await startServiceProcess(name, env, await freePort(), 'bench'));
@@ -176,9 +160,8 @@ async function main(): Promise<void> {
   } finally {
     for (const s of services.reverse()) await s.stop();
     await db.end().catch(() => undefined);
+    await bench.dispose(nc);
     await nc.close();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    await admin.end();
   }
 }
 

@@ -43,19 +43,17 @@
  * `--profile` writes the gateway's CPU profiles (node --cpu-prof; one per thread, the module loader's
  * hooks run in one of their own) under .garde/profiles/order-pipeline-<run>/.
  */
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { Exchange } from 'ccxt';
-import pg from 'pg';
 import { OrderSubmitCmd, busTopology, type SubmitOrder } from '@garde/contracts';
 import { JsonLogger, MessageBus } from '@garde/platform';
 import { REPO_ROOT, freePort, startServiceProcess, type ServiceProcess } from '@garde/testing';
 import { createCcxtClient } from '../apps/exchange-gateway/src/venues/ccxt-client.js';
+import { NATS_URL, createBenchEnvironment } from './environment.js';
 import { histogramLine, ms, percentile, summary } from './stats.js';
 
 const argValue = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -74,8 +72,6 @@ const TIMEOUT_MS = arg('timeout-ms', 5000);
 const ORDER_POLL_MS = arg('order-poll-ms', 3_600_000);
 const PROFILE = process.argv.includes('--profile');
 const VERBOSE = process.argv.includes('--verbose');
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
 const VENUE_ID = 'sim-bench';
 const SYMBOL = 'BTC/USDT';
@@ -84,7 +80,6 @@ const PRICE = '30000';
 const QUANTITY = '0.001';
 /** Far above any load this machine can offer, so neither the venue nor a budget of ~80 % of it throttles. */
 const SIM_RATE_LIMITS = { requestWeightPerMinute: 1_000_000_000, ordersPer10Seconds: 1_000_000_000, ordersPerDay: 1_000_000_000 };
-const token = `bench-${randomBytes(16).toString('hex')}`;
 
 /** One submit: resolves with 'OK' when the venue acknowledged the order, else an error code. */
 type Submit = (seq: number) => Promise<{ code: string; message?: string }>;
@@ -104,22 +99,9 @@ interface PhaseResult {
 }
 
 async function main(): Promise<void> {
-  const suffix = randomBytes(4).toString('hex');
-  const dbName = `garde_bench_${suffix}`;
-  const namespace = `bench${suffix}`;
-  const admin = new pg.Client({ connectionString: DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  const dbUrl = new URL(DATABASE_URL);
-  dbUrl.pathname = `/${dbName}`;
-  const env = {
-    DATABASE_URL: dbUrl.toString(),
-    NATS_URL,
-    GARDE_NAMESPACE: namespace,
-    LOG_LEVEL: 'warn',
-    GARDE_MASTER_KEY: randomBytes(32).toString('base64'),
-    GARDE_API_TOKENS: `bench:admin:${createHash('sha256').update(token).digest('hex')}`,
-  };
+  const bench = await createBenchEnvironment();
+  const { env, namespace, suffix, token } = bench;
+
   const accounts = Array.from({ length: ACCOUNTS }, (_, i) => ({
     id: `bench-${i}`,
     exchangeId: `${VENUE_ID}-${i}`,
@@ -144,24 +126,15 @@ async function main(): Promise<void> {
       controlPort: await freePort(),
     };
     // `npm run simulator`, configured through SIM_CONFIG.
-    simulator = await startProcess(
-      'exchange-simulator',
-      'apps/exchange-simulator/src/main.ts',
-      { SIM_CONFIG: JSON.stringify(simConfig) },
-      venuePort,
-      '/api/v3/ping',
-    );
+    simulator = await startServiceProcess('exchange-simulator', { SIM_CONFIG: JSON.stringify(simConfig) }, venuePort, 'bench', { readyPath: '/api/v3/ping' });
     const venueUrl = simulator.url;
     services.push(await startServiceProcess('risk-service', env, await freePort(), 'bench'));
     const gatewayEnv = { ...env, ORDER_POLL_MS: String(ORDER_POLL_MS) };
     if (PROFILE) {
       const profileDir = path.join(REPO_ROOT, '.garde', 'profiles', `order-pipeline-${suffix}`);
       mkdirSync(profileDir, { recursive: true });
-      const port = await freePort();
-      const cpuProf = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-      services.push(
-        await startProcess('exchange-gateway', 'apps/exchange-gateway/src/main.ts', { ...gatewayEnv, HTTP_PORT: String(port) }, port, '/health/ready', cpuProf),
-      );
+      const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+      services.push(await startServiceProcess('exchange-gateway', gatewayEnv, await freePort(), 'bench', { nodeArgs }));
     } else {
       services.push(await startServiceProcess('exchange-gateway', gatewayEnv, await freePort(), 'bench'));
     }
@@ -276,10 +249,8 @@ async function main(): Promise<void> {
   } finally {
     for (const s of services.reverse()) await s.stop();
     await simulator?.stop();
-    await deleteNamespace(nc, namespace).catch((err: unknown) => console.error(`could not delete the bench's streams: ${String(err)}`));
+    await bench.dispose(nc);
     await nc.close();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    await admin.end();
   }
 }
 
@@ -370,64 +341,6 @@ function openOrdersCounted(metrics: string): number {
   let total = 0;
   for (const m of metrics.matchAll(/^garde_gateway_orders_total\{([^}]*)\} (\S+)$/gm)) if (m[1]!.includes('result="OPEN"')) total += Number(m[2]);
   return total;
-}
-
-/**
- * A process of this repository run as `startServiceProcess` runs it, with extra node flags (the
- * simulator, which has no /health/ready; the gateway under --cpu-prof, which NODE_OPTIONS refuses).
- * Ready when `readyPath` answers 2xx; logs in .garde/test-logs/bench-<name>.log.
- */
-async function startProcess(
-  name: string,
-  script: string,
-  env: Record<string, string>,
-  port: number,
-  readyPath: string,
-  nodeArgs: string[] = [],
-): Promise<ServiceProcess> {
-  const dir = path.join(REPO_ROOT, '.garde', 'test-logs');
-  mkdirSync(dir, { recursive: true });
-  const log = createWriteStream(path.join(dir, `bench-${name}.log`));
-  const child = spawn(process.execPath, ['--no-warnings', ...nodeArgs, '--import', './tools/register.mjs', script], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see .garde/test-logs/bench-${name}.log`);
-    const ok = await fetch(`${url}${readyPath}`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${name} not ready within 30 s; see .garde/test-logs/bench-${name}.log`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    name,
-    url,
-    child,
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
-  };
-}
-
-/** Deletes the bench namespace's streams (the AUDIT stream and the KV buckets the services created). */
-async function deleteNamespace(nc: Awaited<ReturnType<typeof connect>>, namespace: string): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  for await (const name of jsm.streams.names()) {
-    if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`)) await jsm.streams.delete(name);
-  }
 }
 
 await main();

@@ -13,16 +13,32 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+export interface ProcessOptions {
+  /** The entry point, when it is not `apps/<name>/src/main.ts`. */
+  script?: string;
+  /** What answers 2xx once it is ready (default `/health/ready`). */
+  readyPath?: string;
+  /** Extra node flags (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
+}
+
 /**
  * Starts a service as its own process, the way production runs it (`node --import tools/register.mjs
  * apps/<name>/src/main.ts`), on a fixed port, and waits until /health/ready answers 200.
  * Its logs go to .garde/test-logs/<label>-<name>.log.
  */
-export async function startServiceProcess(name: string, env: Record<string, string>, port: number, label = 'e2e'): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  name: string,
+  env: Record<string, string>,
+  port: number,
+  label = 'e2e',
+  options: ProcessOptions = {},
+): Promise<ServiceProcess> {
   const dir = path.join(REPO_ROOT, '.garde', 'test-logs');
   mkdirSync(dir, { recursive: true });
   const log = createWriteStream(path.join(dir, `${label}-${name}.log`));
-  const child = spawn(process.execPath, ['--no-warnings', '--import', './tools/register.mjs', `apps/${name}/src/main.ts`], {
+  const script = options.script ?? `apps/${name}/src/main.ts`;
+  const child = spawn(process.execPath, ['--no-warnings', ...(options.nodeArgs ?? []), '--import', './tools/register.mjs', script], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', ...env, HTTP_PORT: String(port), LOG_LEVEL: env.LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -34,7 +50,7 @@ export async function startServiceProcess(name: string, env: Record<string, stri
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} during start-up; see .garde/test-logs/${label}-${name}.log`);
-    const ok = await fetch(`${url}/health/ready`).then(
+    const ok = await fetch(`${url}${options.readyPath ?? '/health/ready'}`).then(
       (r) => r.ok,
       () => false,
     );

@@ -104,31 +104,4 @@ export class TrackOpenOrders {
       }
     }
   }
-
-  private async poll(order: VenueOrderRow): Promise<void> {
-    const later = new Date(Date.now() + this.config.ORDER_POLL_MS);
-    const account = await this.accounts.get(order.accountId);
-    if (!account || !order.venueOrderId) {
-      await this.orders.update(order.clientOrderId, { nextCheckAt: later });
-      return;
-    }
-    try {
-      const client = await this.clients.forAccount(account);
-      const seen = outcomeOfAnswer(await client.fetchOrder(order.venueOrderId, order.symbol));
-      if (seen.kind !== 'answered') return;
-      // A PENDING_CANCEL order the venue still reports open stays PENDING_CANCEL until the cancel lands.
-      const state: OrderState = order.state === 'PENDING_CANCEL' && !isFinal(seen.state) ? 'PENDING_CANCEL' : seen.state;
-      const moreFilled = Decimal.of(seen.filled).gt(order.filled);
-      const updated = await this.orders.update(order.clientOrderId, {
-        state,
-        filled: seen.filled,
-        venueSeenAt: new Date(),
-        nextCheckAt: isFinal(state) ? null : later,
-      });
-      if (moreFilled) await this.fills.record(updated, client);
-    } catch (err) {
-      this.log.warn('could not poll an open order; will retry', { clientOrderId: order.clientOrderId, ...errorFields(err) });
-      await this.orders.update(order.clientOrderId, { nextCheckAt: later });
-    }
-  }
 }
