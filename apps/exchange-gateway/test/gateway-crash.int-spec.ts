@@ -4,6 +4,7 @@ import type { RunningService } from '@garde/platform';
 import { createSandbox, freePort, startServiceProcess, testOrder, until, type ServiceProcess, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../../risk-service/src/app.js';
 import { TEST_API_TOKENS, apiClient, type ApiReply } from './api-client.js';
+import { setFaults } from './trading-stack.js';
 
 const KEY = 'sim-key-crash-1';
 const SECRET = 'sim-secret-crash-1';
@@ -61,12 +62,7 @@ describe('exchange-gateway killed (SIGKILL) with orders in flight', () => {
     ((await (await fetch(`${control()}/state`)).json()) as { orders: VenueOrder[] }).orders.filter(
       (o) => o.apiKey === KEY && o.clientOrderId.startsWith('crash-'),
     );
-  const faults = (body: unknown) =>
-    fetch(`${control()}/faults`, {
-      method: body ? 'POST' : 'DELETE',
-      headers: { 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
+  const faults = (body: Record<string, unknown> | null) => setFaults(control(), body);
   const rows = () =>
     sandbox.sql<GatewayRow>(
       "SELECT client_order_id, state, venue_order_id, filled::text AS filled FROM gateway.venue_order WHERE client_order_id LIKE 'crash-%' ORDER BY client_order_id",

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MarketSubscribeCmd, TickerUpdatedMd, TickersQry, tickerKey, type Ticker } from '@garde/contracts';
 import { runConsole, testOrder, until } from '@garde/testing';
 import { TEST_TOKENS, apiClient } from './api-client.js';
-import { startTradingStack, type TradingStack } from './trading-stack.js';
+import { setFaults, startTradingStack, type TradingStack } from './trading-stack.js';
 
 const KEY = 'sim-key-md-1';
 const SECRET = 'sim-secret-md-1';
@@ -102,7 +102,7 @@ describe('exchange-gateway market data', () => {
       expect(age).toBeGreaterThan(1.5);
       expect(metrics).toMatch(/^garde_gateway_ticker_polls_total\{exchange="sim-md",result="failed"[^}]*\} [1-9]/m);
     } finally {
-      await fetch(`${stack.sim.venue('md-venue').controlUrl}/faults`, { method: 'DELETE' });
+      await setFaults(stack.sim.venue('md-venue').controlUrl, null);
     }
     const fresh = await until(
       () => tickers({ exchangeId: 'sim-md', symbol: 'BTC/USDT' }),

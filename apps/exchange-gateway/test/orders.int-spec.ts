@@ -4,7 +4,7 @@ import type { RunningSimulator } from '@garde/exchange-simulator';
 import type { RunningService } from '@garde/platform';
 import { runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
 import { TEST_TOKENS, apiClient } from './api-client.js';
-import { startTradingStack, type TradingStack } from './trading-stack.js';
+import { setFaults, startTradingStack, type TradingStack } from './trading-stack.js';
 import { createCcxtClient } from '../src/venues/ccxt-client.js';
 
 const TOKENS = TEST_TOKENS;
@@ -36,12 +36,7 @@ describe('exchange-gateway order pipeline against the simulator', () => {
   const submit = (extra: Record<string, unknown> = {}) =>
     api('operator', 'POST', '/api/v1/orders', testOrder({ exchangeId: 'sim-binance', price: '59000', ...extra }));
   const venueOrders = async (): Promise<SimOrder[]> => ((await (await fetch(`${venueUrl}/__sim/state`)).json()) as { orders: SimOrder[] }).orders;
-  const faults = (body: unknown) =>
-    fetch(`${sim.venue('sim-a').controlUrl}/faults`, {
-      method: body ? 'POST' : 'DELETE',
-      headers: { 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
+  const faults = (body: Record<string, unknown> | null) => setFaults(sim.venue('sim-a').controlUrl, body);
   const storedOrders = () =>
     sandbox.sql<{ client_order_id: string; state: string }>('SELECT client_order_id, state FROM gateway.venue_order ORDER BY created_at');
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RateLimitStatus } from '@garde/contracts';
 import { runConsole, testOrder, until } from '@garde/testing';
 import { TEST_TOKENS, apiClient } from './api-client.js';
-import { startTradingStack, type TradingStack } from './trading-stack.js';
+import { setFaults, startTradingStack, type TradingStack } from './trading-stack.js';
 
 const KEY = 'sim-key-rate-1';
 const SECRET = 'sim-secret-rate-1';
@@ -17,12 +17,7 @@ describe('exchange-gateway rate limits against the simulator', () => {
   const api = apiClient(() => stack.gateway.url);
   const submit = (extra: Record<string, unknown> = {}) =>
     api('operator', 'POST', '/api/v1/orders', testOrder({ exchangeId: 'sim-binance', price: '50000', quantity: '0.001', ...extra }));
-  const faults = (body: unknown) =>
-    fetch(`${stack.sim.venue('sim-a').controlUrl}/faults`, {
-      method: body ? 'POST' : 'DELETE',
-      headers: { 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
+  const faults = (body: Record<string, unknown> | null) => setFaults(stack.sim.venue('sim-a').controlUrl, body);
   const status = async (): Promise<RateLimitStatus> => {
     const res = await api('viewer', 'GET', '/api/v1/venues/rate-limits?exchange=sim-binance');
     return (res.body as unknown as { accounts: RateLimitStatus[] }).accounts[0]!;

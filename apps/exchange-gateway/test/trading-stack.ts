@@ -5,6 +5,18 @@ import { startRiskService } from '../../risk-service/src/app.js';
 import { startExchangeGateway } from '../src/app.js';
 import { TEST_API_TOKENS, apiClient } from './api-client.js';
 
+/**
+ * Sets a simulated venue's faults through its control URL (POST merges them; `null` clears them all).
+ * See apps/exchange-simulator/src/faults/fault-settings.ts.
+ */
+export function setFaults(controlUrl: string, faults: Record<string, unknown> | null): Promise<Response> {
+  return fetch(`${controlUrl}/faults`, {
+    method: faults ? 'POST' : 'DELETE',
+    headers: { 'content-type': 'application/json' },
+    ...(faults ? { body: JSON.stringify(faults) } : {}),
+  });
+}
+
 export interface TradingStack {
   sandbox: TestSandbox;
   sim: RunningSimulator;
