@@ -8,3 +8,4 @@ export * from './persistence.js';
 export * from './metrics.js';
 export * from './runtime.js';
 export * from './kill-switch-watcher.js';
+export * from './periodic.js';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Exchange, Ticker as CcxtTicker } from 'ccxt';
 import { TickerUpdatedMd, tickerKey, type Ticker, type TickerView } from '@garde/contracts';
-import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
+import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, runEvery, type ContextLogger, type PeriodicTask } from '@garde/platform';
 import type { GatewayConfig } from '../config/gateway.config.js';
 import { GatewayException } from '../errors/gateway.exception.js';
 import { GatewayMetrics } from '../metrics/gateway.metrics.js';
@@ -35,8 +35,7 @@ export class MarketData implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly tickers = new Map<string, Ticker>();
   private readonly subscriptions = new Map<string, { exchangeId: string; symbol: string; until: number }>();
   private readonly configured: Array<{ exchangeId: string; symbol: string }>;
-  private timer: NodeJS.Timeout | undefined;
-  private polling: Promise<void> | undefined;
+  private polling: PeriodicTask | undefined;
   private readonly log: ContextLogger;
 
   constructor(
@@ -53,14 +52,15 @@ export class MarketData implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.polling ??= this.pollAll().finally(() => (this.polling = undefined));
-    }, this.config.MARKET_DATA_POLL_MS);
+    this.polling = runEvery(
+      this.config.MARKET_DATA_POLL_MS,
+      () => this.pollAll(),
+      (err) => this.log.error('a market-data pass failed', errorFields(err)),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.polling;
+    await this.polling?.stop();
   }
 
   /** Keeps a symbol polled for `ttlMs`; refused when its exchange has no account or no such market. */

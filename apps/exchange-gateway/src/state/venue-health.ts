@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { VenueHealthChangedEvt, type VenueHealth, type VenueState } from '@garde/contracts';
-import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
+import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, runEvery, type ContextLogger, type PeriodicTask } from '@garde/platform';
 import type { GatewayConfig } from '../config/gateway.config.js';
 import { GatewayException } from '../errors/gateway.exception.js';
 import { GatewayMetrics } from '../metrics/gateway.metrics.js';
@@ -19,8 +19,7 @@ import { VenueClients } from '../venues/venue-clients.js';
 @Injectable()
 export class VenueHealthMonitor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly venues = new Map<string, VenueHealth>();
-  private timer: NodeJS.Timeout | undefined;
-  private probing: Promise<void> | undefined;
+  private probing: PeriodicTask | undefined;
   private readonly log: ContextLogger;
 
   constructor(
@@ -36,14 +35,15 @@ export class VenueHealthMonitor implements OnApplicationBootstrap, OnApplication
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.probing ??= this.probeAll().finally(() => (this.probing = undefined));
-    }, this.config.HEALTH_PROBE_MS);
+    this.probing = runEvery(
+      this.config.HEALTH_PROBE_MS,
+      () => this.probeAll(),
+      (err) => this.log.error('a venue health pass failed', errorFields(err)),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.probing;
+    await this.probing?.stop();
   }
 
   /** Every account's venue, probed now if never probed. */
