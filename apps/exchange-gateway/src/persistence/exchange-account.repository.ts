@@ -23,10 +23,6 @@ export class ExchangeAccountRepository {
     return this.ds.getRepository(ExchangeAccountRow).find({ order: { id: 'ASC' } });
   }
 
-  async forExchange(exchangeId: string): Promise<ExchangeAccountRow[]> {
-    return this.ds.getRepository(ExchangeAccountRow).find({ where: { exchangeId }, order: { id: 'ASC' } });
-  }
-
   async get(id: string): Promise<ExchangeAccountRow | null> {
     return this.ds.getRepository(ExchangeAccountRow).findOneBy({ id });
   }

@@ -84,7 +84,7 @@ export class VenueClients {
 
   /** The client of an exchange's account (the first, if it has several): for what any account may read, such as prices. */
   async forExchange(exchangeId: string): Promise<Exchange> {
-    const [account] = await this.accounts.forExchange(exchangeId);
+    const account = (await this.cachedAccounts()).find((a) => a.exchangeId === exchangeId);
     if (!account) throw new GatewayException('NO_VENUE_CONFIGURED', `no exchange account is configured for exchange ${exchangeId}`, { exchangeId });
     return this.forAccount(account);
   }

@@ -14,10 +14,10 @@ import { outcomeOfAnswer, outcomeOfError, type VenueOutcome } from './venue-outc
 /**
  * The choke point every order goes through, in the order of DESIGN §4: validate, the kill-switch gate
  * (fail closed), the account and its market, risk-service's pre-trade check (no answer = refused),
- * persisted as PENDING_SUBMIT under its client order id (a second submit of the same id, once past the
- * same gates, returns the first order and sends nothing), sent once through ccxt, and the venue's answer recorded (an UNKNOWN
- * one is settled later by SettleUnknownOrders). The account's rate-limit token is taken after the risk
- * check and before the order is persisted (RB-004).
+ * the account's rate-limit token (RB-004), persisted as PENDING_SUBMIT under its client order id (a
+ * second submit of the same id, once past the same gates, returns the first order and sends nothing),
+ * sent once through ccxt, and the venue's answer recorded (an UNKNOWN one is settled later by
+ * SettleUnknownOrders).
  */
 @Injectable()
 export class SubmitOrderUseCase {
