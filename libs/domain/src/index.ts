@@ -4,3 +4,7 @@ export * from './audit-chain.js';
 export * from './decimal-math.js';
 export * from './order-state.js';
 export * from './rate-budget.js';
+export * from './strategies/strategy.js';
+export * from './strategies/grid.js';
+export * from './strategies/dca.js';
+export * from './strategies/registry.js';
