@@ -109,7 +109,9 @@ describe('e2e: one kill switch stops everything', () => {
 
     const metrics = async (service: string) => (await fetch(`${services.find((s) => s.name === service)!.url}/metrics`)).text();
     expect(await metrics('bot-service')).toMatch(/^garde_bot_bots\{state="HALTED",service="bot-service"\} 50$/m);
-    expect(await metrics('exchange-gateway')).toMatch(/^garde_gateway_orders_total\{exchange="not-routed",result="KILL_SWITCH_ACTIVE",service="exchange-gateway"\} [1-9]/m);
+    expect(await metrics('exchange-gateway')).toMatch(
+      /^garde_gateway_orders_total\{exchange="not-routed",result="KILL_SWITCH_ACTIVE",service="exchange-gateway"\} [1-9]/m,
+    );
     expect(await metrics('risk-service')).toMatch(/^garde_risk_kill_switch_global_halted\{service="risk-service"\} 1$/m);
 
     const status = JSON.parse((await consoleAs('viewer', 'risk:kill-switch:status', '--json')).stdout) as { scopes: Array<Record<string, unknown>> };
