@@ -52,7 +52,14 @@ async function main(): Promise<void> {
           const id = `bench-${i + j}`;
           const created = await bus.request(
             BotCreateCmd,
-            { id, name: id, strategy: 'grid', exchangeId: (i + j) % 2 ? 'kraken' : 'binance', symbol: 'BTC/USDT' },
+            {
+              id,
+              name: id,
+              strategy: 'grid',
+              exchangeId: (i + j) % 2 ? 'kraken' : 'binance',
+              symbol: 'BTC/USDT',
+              parameters: { lower: '50000', upper: '70000', levels: 10, orderSize: '0.001' },
+            },
             { actor: operator },
             10_000,
           );

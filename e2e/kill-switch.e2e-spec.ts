@@ -7,6 +7,8 @@ import { createSandbox, freePort, runConsole, startServiceProcess, testOrder, un
  * The walking skeleton's promise, with every service in its own process on real NATS and PostgreSQL,
  * driven the way an operator drives it: bin/console and the HTTP API.
  */
+/** A valid grid definition: bot-service refuses a bot whose parameters are wrong. */
+const GRID = { lower: '50000', upper: '70000', levels: 10, orderSize: '0.001' };
 const TOKENS = { viewer: 'e2e-viewer-token-0001', operator: 'e2e-operator-token-0001', risk: 'e2e-risk-token-00001' } as const;
 const API_TOKENS = Object.entries(TOKENS)
   .map(([role, token]) => `e2e-${role}:${role}:${createHash('sha256').update(token).digest('hex')}`)
@@ -57,12 +59,22 @@ describe('e2e: one kill switch stops everything', () => {
           '--strategy=grid',
           `--exchange=${exchange}`,
           '--symbol=BTC/USDT',
+          `--params=${JSON.stringify(GRID)}`,
           '--json',
         );
         expect(created.code).toBe(0);
       } else {
         expect(
-          (await api('operator', 'POST', '/api/v1/bots', { id, name: `E2E ${i}`, strategy: 'grid', exchangeId: exchange, symbol: 'BTC/USDT' })).status,
+          (
+            await api('operator', 'POST', '/api/v1/bots', {
+              id,
+              name: `E2E ${i}`,
+              strategy: 'grid',
+              exchangeId: exchange,
+              symbol: 'BTC/USDT',
+              parameters: GRID,
+            })
+          ).status,
         ).toBe(201);
       }
       expect((await api('operator', 'POST', `/api/v1/bots/${id}/start`, { reason: 'e2e start' })).status).toBe(200);

@@ -48,8 +48,15 @@ describe('bot-service', () => {
   });
 
   const bus = () => bots.runtime.bus;
-  const createBot = (input: { id?: string; name: string; exchangeId: string; strategy?: string }, actor: Actor | null = alice) =>
-    bus().request(BotCreateCmd, { strategy: 'grid', symbol: 'BTC/USDT', parameters: { levels: 10 }, ...input }, actor ? { actor } : {});
+  const PARAMS: Record<string, Record<string, unknown>> = {
+    grid: { lower: '50000', upper: '70000', levels: 10, orderSize: '0.001' },
+    dca: { quoteAmount: '50', intervalMinutes: 60 },
+  };
+  const createBot = (
+    input: { id?: string; name: string; exchangeId: string; strategy?: string; parameters?: Record<string, unknown> },
+    actor: Actor | null = alice,
+  ) =>
+    bus().request(BotCreateCmd, { strategy: 'grid', symbol: 'BTC/USDT', parameters: PARAMS[input.strategy ?? 'grid'] ?? {}, ...input }, actor ? { actor } : {});
   const act = (def: LifecycleDef, botId: string, reason: string, actor: Actor | null = alice, correlationId?: string) =>
     bus().request(def, { botId, reason }, { ...(actor ? { actor } : {}), ...(correlationId ? { correlationId } : {}) });
   const mustCreate = async (input: { id: string; name?: string; exchangeId: string }) => {
@@ -113,7 +120,7 @@ describe('bot-service', () => {
         id: 'grid-1',
         name: 'Grid one',
         strategy: 'grid',
-        parameters: { levels: 10 },
+        parameters: { lower: '50000', upper: '70000', levels: 10, orderSize: '0.001' },
         exchangeId: 'binance',
         symbol: 'BTC/USDT',
         state: 'CREATED',
@@ -232,6 +239,21 @@ describe('bot-service', () => {
     expect(await count('SELECT count(*) AS n FROM bots.bot')).toBe(bots0);
     expect(await count('SELECT count(*) AS n FROM bots.bot_transition')).toBe(transitions0);
     expect(await stateOf('grid-1')).toBe('CREATED');
+  });
+
+  it('refuses a bot whose strategy is unknown or whose parameters are wrong, naming every problem, and writes nothing', async () => {
+    const bots0 = await count('SELECT count(*) AS n FROM bots.bot');
+    const badGrid = await createBot({ id: 'bad-grid', name: 'Bad grid', exchangeId: 'binance', parameters: { lower: '70000', upper: '50000', levels: 1 } });
+    expect(badGrid).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST', message: expect.stringMatching(/^bot not created: grid parameters: /) } });
+    const errors = (badGrid.ok ? [] : (badGrid.error.details?.errors as string[])).join(' | ');
+    expect(errors).toMatch(/lower/);
+    expect(errors).toMatch(/levels/);
+    expect(errors).toMatch(/orderSize/);
+    expect(await createBot({ id: 'bad-strategy', name: 'Bad strategy', exchangeId: 'binance', strategy: 'martingale' })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_REQUEST', message: expect.stringContaining('unknown strategy "martingale" (known: grid, dca)') },
+    });
+    expect(await count('SELECT count(*) AS n FROM bots.bot')).toBe(bots0);
   });
 
   it('exchange:X halts only the bots of X; a bot created there is born HALTED; resume waits for deactivation', async () => {

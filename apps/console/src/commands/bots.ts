@@ -58,7 +58,7 @@ export const botCreate: Command = {
   name: 'bot:create',
   summary: 'Create a bot (state CREATED; start it with bot:start)',
   usage: [
-    'bot:create --name=<name> --strategy=<grid|dca|…> --exchange=<exchange-id> --symbol=<BASE/QUOTE> [--id=<bot-id>] [--params=\'{"levels":10}\'] [--json]',
+    'bot:create --name=<name> --strategy=<grid|dca> --exchange=<exchange-id> --symbol=<BASE/QUOTE> [--id=<bot-id>] --params=\'{"lower":"60000","upper":"70000","levels":10,"orderSize":"0.001"}\' [--json]',
   ],
   values: ['name', 'strategy', 'exchange', 'symbol', 'id', 'params'],
   flags: [],
@@ -70,7 +70,7 @@ export const botCreate: Command = {
       try {
         parameters = JSON.parse(str(args, 'params')!);
       } catch {
-        throw new UsageError('--params must be a JSON object, e.g. --params=\'{"levels":10}\'');
+        throw new UsageError('--params must be a JSON object, e.g. --params=\'{"quoteAmount":"50","intervalMinutes":60}\'');
       }
       if (!parameters || typeof parameters !== 'object' || Array.isArray(parameters)) throw new UsageError('--params must be a JSON object');
     }

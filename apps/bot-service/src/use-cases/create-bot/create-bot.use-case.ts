@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BotCreatedEvt, type Bot, type CreateBot, type ScopeState, type TypedEnvelope } from '@garde/contracts';
+import { parseStrategyParameters } from '@garde/domain';
 import { MessageBus } from '@garde/platform';
 import { BotException } from '../../errors/bot.exception.js';
 import { BotRepository, toBot } from '../../persistence/index.js';
@@ -7,7 +8,7 @@ import { KillSwitchGate } from '../../state/kill-switch.gate.js';
 import { authorizeMutation, contextOf, haltReason, newBotId } from '../bot-rules.js';
 
 /**
- * Records a new bot. In a HALTED scope it is created HALTED: no bot of a halted scope is ever
+ * Records a new bot, once its strategy and parameters are valid (every problem is named). In a HALTED scope it is created HALTED: no bot of a halted scope is ever
  * CREATED, RUNNING or PAUSED.
  */
 @Injectable()
@@ -20,6 +21,13 @@ export class CreateBotUseCase {
 
   async execute(input: CreateBot, env: TypedEnvelope<unknown>): Promise<Bot> {
     const actor = authorizeMutation(env.actor, 'create a bot');
+    const parsed = parseStrategyParameters(input.strategy, input.parameters);
+    if (!parsed.ok) {
+      throw new BotException('INVALID_REQUEST', `bot not created: ${input.strategy} parameters: ${parsed.errors.join('; ')}`, {
+        strategy: input.strategy,
+        errors: parsed.errors,
+      });
+    }
     const ctx = contextOf(env);
     const id = input.id ?? newBotId();
     const at = new Date();
