@@ -20,6 +20,7 @@ import { ReadVenueAccounts } from './use-cases/read-venue-accounts/read-venue-ac
 import { OrderFills } from './use-cases/track-open-orders/order-fills.js';
 import { TrackOpenOrders } from './use-cases/track-open-orders/track-open-orders.use-case.js';
 import { CancelOrderUseCase } from './use-cases/cancel-order/cancel-order.use-case.js';
+import { ListBotOrders } from './use-cases/list-bot-orders/list-bot-orders.use-case.js';
 import { CancelOrdersInScope } from './use-cases/cancel-orders-in-scope/cancel-orders-in-scope.use-case.js';
 import { ApiErrorFilter } from './http/api-error.filter.js';
 import { AuditController, BotsController, KillSwitchController, MetaController, OrdersController, StuckOrdersController } from './http/api.controllers.js';
@@ -65,6 +66,7 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     OrderFills,
     TrackOpenOrders,
     CancelOrderUseCase,
+    ListBotOrders,
     CancelOrdersInScope,
     OrderTracker,
     ServiceClient,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BalancesQry, KillSwitchActivateCmd, OpenOrdersQry, OrderSubmitCmd } from '@garde/contracts';
+import { BalancesQry, BotOrdersQry, KillSwitchActivateCmd, OpenOrdersQry, OrderCancelCmd, OrderSubmitCmd } from '@garde/contracts';
 import type { RunningSimulator } from '@garde/exchange-simulator';
 import type { RunningService } from '@garde/platform';
 import { runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
@@ -164,6 +164,47 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     if (!open.ok) throw new Error(open.error.message);
     expect(open.result.accounts[0]!.orders.map((o) => o.clientOrderId)).toContain('limit-1');
     expect(await gateway.runtime.bus.request(OpenOrdersQry, { accountId: 'nope' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  });
+
+  it("answers a bot's orders with their fills, and cancels one on the bus, as a bot would", async () => {
+    const since = new Date().toISOString();
+    await submit({ clientOrderId: 'bot-list-rest', botId: 'bot-list', quantity: '0.002', price: '50000' });
+    await submit({ clientOrderId: 'bot-list-mkt', botId: 'bot-list', type: 'market', price: undefined, quantity: '0.001' });
+    await submit({ clientOrderId: 'other-bot-rest', botId: 'bot-other', quantity: '0.002', price: '50000' });
+    const { bus } = gateway.runtime;
+    const live = await bus.request(BotOrdersQry, { botId: 'bot-list' });
+    expect(live).toMatchObject({ ok: true, result: { orders: [{ clientOrderId: 'bot-list-rest', state: 'OPEN' }], fills: [] } });
+    const all = await until(
+      () => bus.request(BotOrdersQry, { botId: 'bot-list', since }),
+      (r) => r.ok && r.result.fills.length > 0,
+    );
+    if (!all.ok) throw new Error(all.error.message);
+    expect(all.result.orders.map((o) => [o.clientOrderId, o.state])).toEqual([
+      ['bot-list-rest', 'OPEN'],
+      ['bot-list-mkt', 'FILLED'],
+    ]);
+    const [trade] = (
+      (await (await fetch(`${venueUrl}/__sim/state`)).json()) as { trades: Array<{ id: number; orderId: number; price: string; commission: string }> }
+    ).trades.filter((t) => String(t.orderId) === all.result.orders[1]!.venueOrderId);
+    expect(all.result.fills).toEqual([
+      {
+        clientOrderId: 'bot-list-mkt',
+        tradeId: String(trade!.id),
+        price: trade!.price,
+        quantity: '0.001',
+        fee: trade!.commission,
+        feeCurrency: 'BTC',
+        at: expect.any(String),
+      },
+    ]);
+
+    await expect(bus.request(OrderCancelCmd, { clientOrderId: 'bot-list-rest', reason: 'x' })).rejects.toMatchObject({ code: 'CONTRACT_VIOLATION' });
+    expect(await bus.request(OrderCancelCmd, { clientOrderId: 'bot-list-rest', reason: 'grid level moved' })).toMatchObject({
+      ok: true,
+      result: { clientOrderId: 'bot-list-rest', state: 'CANCELED' },
+    });
+    expect(await bus.request(OrderCancelCmd, { clientOrderId: 'nope', reason: 'grid level moved' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await bus.request(BotOrdersQry, { botId: 'bot-list' })).toMatchObject({ ok: true, result: { orders: [] } });
   });
 
   it('refuses malformed orders with a clear error, nothing persisted or sent', async () => {

@@ -202,3 +202,24 @@ export type VenueOpenOrders = z.infer<typeof VenueOpenOrders>;
 export const BalancesQry = defineRequest({ type: 'gateway.qry.account.balances', payload: AccountQuery, result: AccountBalances });
 /** Open orders at the venues, as the venues see them, for reconciliation. */
 export const OpenOrdersQry = defineRequest({ type: 'gateway.qry.account.open-orders', payload: AccountQuery, result: VenueOpenOrders });
+
+/** Cancels one order (never gated by the kill switch): what a bot asks when its strategy cancels. */
+export const OrderCancelCmd = defineRequest({ type: 'gateway.cmd.order.cancel', payload: CancelOrder, result: Order });
+
+/** An execution of one of the listed orders. */
+export const OrderFill = Fill.extend({ clientOrderId: z.string() });
+export type OrderFill = z.infer<typeof OrderFill>;
+
+/**
+ * A bot's orders as the gateway has them, with their recorded fills: its orders not final, and those
+ * that changed since `since` (what a bot reconciles before its first new intent after a restart).
+ */
+export const BotOrdersQry = defineRequest({
+  type: 'gateway.qry.order.list',
+  payload: z.object({
+    botId: z.string().min(1),
+    /** Also the orders (final ones included) updated at or after this time (ISO-8601). */
+    since: z.iso.datetime({ offset: true }).optional(),
+  }),
+  result: z.object({ orders: z.array(Order), fills: z.array(OrderFill) }),
+});

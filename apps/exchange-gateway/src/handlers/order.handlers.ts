@@ -1,16 +1,20 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { BalancesQry, OpenOrdersQry, OrderSubmitCmd } from '@garde/contracts';
+import { BalancesQry, BotOrdersQry, OpenOrdersQry, OrderCancelCmd, OrderSubmitCmd } from '@garde/contracts';
 import { MessageBus } from '@garde/platform';
 import { ReadVenueAccounts } from '../use-cases/read-venue-accounts/read-venue-accounts.use-case.js';
 import { SubmitOrderUseCase } from '../use-cases/submit-order/submit-order.use-case.js';
+import { CancelOrderUseCase } from '../use-cases/cancel-order/cancel-order.use-case.js';
+import { ListBotOrders } from '../use-cases/list-bot-orders/list-bot-orders.use-case.js';
 
-/** The gateway on the bus: orders from bots, and the venues' balances and open orders for reconciliation. */
+/** The gateway on the bus: orders and cancels from bots, a bot's orders, and the venues' balances and open orders for reconciliation. */
 @Injectable()
 export class OrderHandlers implements OnApplicationBootstrap {
   constructor(
     private readonly bus: MessageBus,
     private readonly submitOrder: SubmitOrderUseCase,
     private readonly venueAccounts: ReadVenueAccounts,
+    private readonly cancelOrder: CancelOrderUseCase,
+    private readonly botOrders: ListBotOrders,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -18,6 +22,8 @@ export class OrderHandlers implements OnApplicationBootstrap {
     this.bus.serve(OrderSubmitCmd, queue, (order, env) =>
       this.submitOrder.execute(order, { correlationId: env.correlationId, causationId: env.messageId, actor: env.actor }, Date.parse(env.occurredAt)),
     );
+    this.bus.serve(OrderCancelCmd, queue, (cancel, env) => this.cancelOrder.execute(cancel, { correlationId: env.correlationId, actor: env.actor }));
+    this.bus.serve(BotOrdersQry, queue, (q) => this.botOrders.execute(q.botId, q.since === undefined ? undefined : new Date(q.since)));
     this.bus.serve(BalancesQry, queue, (q) => this.venueAccounts.balances(q.accountId));
     this.bus.serve(OpenOrdersQry, queue, (q) => this.venueAccounts.openOrders(q.accountId));
   }

@@ -73,6 +73,32 @@ export class VenueOrderRepository {
     return rows.filter((r) => inserted.has(`${r.accountId}/${r.tradeId}`));
   }
 
+  /** A bot's orders not final, and (with `since`) the ones updated since then, oldest first. */
+  async forBot(botId: string, since?: Date): Promise<VenueOrderRow[]> {
+    const qb = this.ds
+      .getRepository(VenueOrderRow)
+      .createQueryBuilder('o')
+      .where('o.bot_id = :botId', { botId })
+      .andWhere(
+        since === undefined
+          ? "o.state NOT IN ('FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'LOST')"
+          : "(o.state NOT IN ('FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'LOST') OR o.updated_at >= :since)",
+        since === undefined ? {} : { since },
+      );
+    return qb.orderBy('o.created_at', 'ASC').getMany();
+  }
+
+  /** The recorded fills of these orders, in the order they happened. */
+  async fillsOf(clientOrderIds: string[]): Promise<VenueFillRow[]> {
+    if (clientOrderIds.length === 0) return [];
+    return this.ds
+      .getRepository(VenueFillRow)
+      .createQueryBuilder('f')
+      .where('f.client_order_id = ANY(:ids)', { ids: clientOrderIds })
+      .orderBy('f.executed_at', 'ASC')
+      .getMany();
+  }
+
   /** The symbols of every order not final, per exchange (their prices are in use). */
   async liveSymbols(): Promise<Array<{ exchangeId: string; symbol: string }>> {
     const rows: Array<{ exchange_id: string; symbol: string }> = await this.ds.query(
@@ -180,7 +206,7 @@ export class VenueOrderRepository {
 }
 
 /** `numeric` comes back as a string with PostgreSQL's scale: trim trailing zeros for the wire. */
-const plain = (value: string): string => (value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value);
+export const plain = (value: string): string => (value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value);
 
 export function toOrder(row: VenueOrderRow): Order {
   return {
