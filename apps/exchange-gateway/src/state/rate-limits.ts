@@ -37,12 +37,12 @@ export class RateLimits implements OnApplicationShutdown {
     let limiter = this.limiters.get(account.id);
     if (!limiter) {
       const halt = account.rateLimitHalt;
-      limiter = new AccountRateLimiter(
-        account.id,
-        account.exchangeId,
-        profileFor(account.ccxtId),
-        ccxtDefaultWindows(client.rateLimit ?? 1000),
-        {
+      limiter = new AccountRateLimiter({
+        accountId: account.id,
+        exchangeId: account.exchangeId,
+        profile: profileFor(account.ccxtId),
+        windows: ccxtDefaultWindows(client.rateLimit ?? 1000),
+        options: {
           utilization: this.config.RATE_LIMIT_UTILIZATION,
           cancelReserve: this.config.RATE_LIMIT_CANCEL_RESERVE,
           orderReserve: this.config.RATE_LIMIT_ORDER_RESERVE,
@@ -50,11 +50,10 @@ export class RateLimits implements OnApplicationShutdown {
           defaultPauseMs: 10_000,
           maxPauseMs: this.config.RATE_LIMIT_MAX_PAUSE_MS,
         },
-        (status, previous) => this.changed(status, previous),
-        () => client.fetchTime(),
-        Date.now,
-        halt ? { reason: halt.reason, since: new Date(halt.since), bannedUntil: new Date(halt.bannedUntil) } : undefined,
-      );
+        onChange: (status, previous) => this.changed(status, previous),
+        sendProbe: () => client.fetchTime(),
+        ...(halt ? { halt: { reason: halt.reason, since: new Date(halt.since), bannedUntil: new Date(halt.bannedUntil) } } : {}),
+      });
       this.limiters.set(account.id, limiter);
     }
     meterVenueCalls(client, limiter);

@@ -6,20 +6,18 @@ import { AccountRateLimiter, NotSentError } from './account-rate-limiter.js';
 import { BINANCE_PROFILE, binanceWindows } from './venue-rate-limits.js';
 
 const OPTIONS = { utilization: 0.8, cancelReserve: 0.1, orderReserve: 0.2, orderMaxWaitMs: 1000, defaultPauseMs: 10_000, maxPauseMs: 300_000 };
+const SETUP = { accountId: 'acc-1', exchangeId: 'binance', profile: BINANCE_PROFILE, options: OPTIONS };
 const QUERY = { priority: 'query', weight: 4 } as const;
 const CANCEL = { priority: 'cancel', weight: 1 } as const;
 
 function limiter(windows: RateWindow[] = [{ unit: 'orders', intervalMs: 10_000, limit: 10 }], sendProbe = jest.fn(() => Promise.resolve())) {
   const changes: Array<{ status: RateLimitStatus; previous: string }> = [];
-  const l = new AccountRateLimiter(
-    'acc-1',
-    'binance',
-    BINANCE_PROFILE,
-    [...windows],
-    OPTIONS,
-    (status, previous) => changes.push({ status, previous }),
+  const l = new AccountRateLimiter({
+    ...SETUP,
+    windows: [...windows],
+    onChange: (status, previous) => changes.push({ status, previous }),
     sendProbe,
-  );
+  });
   return { l, changes, sendProbe };
 }
 
@@ -127,21 +125,13 @@ describe('AccountRateLimiter', () => {
   });
 
   it('comes back HALTED from a persisted halt', async () => {
-    const l = new AccountRateLimiter(
-      'acc-1',
-      'binance',
-      BINANCE_PROFILE,
-      [],
-      OPTIONS,
-      () => undefined,
-      () => Promise.resolve(),
-      Date.now,
-      {
-        reason: 'banned',
-        since: new Date(900_000),
-        bannedUntil: new Date(950_000),
-      },
-    );
+    const l = new AccountRateLimiter({
+      ...SETUP,
+      windows: [],
+      onChange: () => undefined,
+      sendProbe: () => Promise.resolve(),
+      halt: { reason: 'banned', since: new Date(900_000), bannedUntil: new Date(950_000) },
+    });
     expect(l.status()).toMatchObject({ state: 'HALTED', reason: 'banned', pausedUntil: null });
     await expect(l.takeOrderToken()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
   });

@@ -25,6 +25,21 @@ export interface PersistedHalt {
   bannedUntil: Date;
 }
 
+export interface AccountRateLimiterSetup {
+  accountId: string;
+  exchangeId: string;
+  profile: VenueRateProfile;
+  /** The limits to start with, until the venue publishes its own. */
+  windows: RateWindow[];
+  options: RateLimiterOptions;
+  onChange: (status: RateLimitStatus, previous: RateLimitState) => void;
+  /** Makes one cheap call (the venue's clock), used as the probe when only new orders wait after a pause. */
+  sendProbe: () => Promise<unknown>;
+  clock?: () => number;
+  /** A halt kept from before a restart. */
+  halt?: PersistedHalt;
+}
+
 interface Waiter {
   call: RateCall;
   deadline: number;
@@ -61,20 +76,22 @@ export class AccountRateLimiter {
   private readonly counts = { count429: 0, count418: 0, refusedOrders: 0 };
   private closed = false;
 
-  constructor(
-    readonly accountId: string,
-    readonly exchangeId: string,
-    readonly profile: VenueRateProfile,
-    initialWindows: RateWindow[],
-    private readonly options: RateLimiterOptions,
-    private readonly onChange: (status: RateLimitStatus, previous: RateLimitState) => void,
-    /** Makes one cheap call (the venue's clock), used as the probe when only new orders wait after a pause. */
-    private readonly sendProbe: () => Promise<unknown>,
-    private readonly clock: () => number = Date.now,
-    halt?: PersistedHalt,
-  ) {
-    this.budget = new RateBudget(initialWindows, options);
-    this.since = clock();
+  readonly accountId: string;
+  readonly exchangeId: string;
+  readonly profile: VenueRateProfile;
+  private readonly options: RateLimiterOptions;
+  private readonly onChange: AccountRateLimiterSetup['onChange'];
+  private readonly sendProbe: AccountRateLimiterSetup['sendProbe'];
+  private readonly clock: () => number;
+
+  constructor(setup: AccountRateLimiterSetup) {
+    ({ accountId: this.accountId, exchangeId: this.exchangeId, profile: this.profile, options: this.options } = setup);
+    this.onChange = setup.onChange;
+    this.sendProbe = setup.sendProbe;
+    this.clock = setup.clock ?? Date.now;
+    this.budget = new RateBudget(setup.windows, this.options);
+    this.since = this.clock();
+    const halt = setup.halt;
     if (halt) {
       this.state = 'HALTED';
       this.reason = halt.reason;

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { OrderCheckQry, type Order, type SubmitOrder } from '@garde/contracts';
+import type { Order, SubmitOrder } from '@garde/contracts';
 import { Decimal, isFinal } from '@garde/domain';
-import { MessageBus, SERVICE_CONFIG, type MessageContext } from '@garde/platform';
+import { SERVICE_CONFIG, type MessageContext } from '@garde/platform';
 import type { GatewayConfig } from '../../config/gateway.config.js';
 import { GatewayException } from '../../errors/gateway.exception.js';
 import { VenueOrderRepository, toOrder } from '../../persistence/venue-order.repository.js';
@@ -27,7 +27,6 @@ export class SubmitOrderUseCase {
     private readonly orders: VenueOrderRepository,
     private readonly fills: OrderFills,
     private readonly events: OrderEvents,
-    private readonly bus: MessageBus,
     @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -53,7 +52,7 @@ export class SubmitOrderUseCase {
       const { account, client } = await this.venues.route(order);
       routedTo = account.exchangeId;
       this.gates.venueUsable(account);
-      await this.checkRisk(order, ctx);
+      await this.gates.checkRisk(order, ctx);
       await this.gates.takeRateLimitToken(account);
       const waitedMs = Date.now() - sentAt;
       if (waitedMs > this.config.ORDER_MAX_AGE_MS) {
@@ -102,22 +101,6 @@ export class SubmitOrderUseCase {
       throw err;
     } finally {
       this.inFlight--;
-    }
-  }
-
-  /** risk-service's decision; no answer in time is a refusal (fail closed). */
-  private async checkRisk(order: SubmitOrder, ctx: MessageContext): Promise<void> {
-    const reply = await this.bus.request(OrderCheckQry, order, ctx, this.config.RISK_CHECK_TIMEOUT_MS);
-    if (!reply.ok)
-      throw new GatewayException(
-        reply.error.code === 'TIMEOUT' ? 'TIMEOUT' : 'UNAVAILABLE',
-        `order refused: no pre-trade decision from risk-service (${reply.error.message})`,
-      );
-    if (reply.result.decision === 'DENIED') {
-      throw new GatewayException('RISK_DENIED', `order refused by risk-service: ${reply.result.message}`, {
-        reason: reply.result.reason,
-        ...(reply.result.scope ? { scope: reply.result.scope } : {}),
-      });
     }
   }
 
