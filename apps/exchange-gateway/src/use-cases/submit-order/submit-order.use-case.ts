@@ -58,7 +58,7 @@ export class SubmitOrderUseCase {
       if (waitedMs > this.config.ORDER_MAX_AGE_MS) {
         throw new GatewayException(
           'TIMEOUT',
-          `order refused: ${waitedMs} ms after it was sent it had not reached the venue (ORDER_MAX_AGE_MS ${this.config.ORDER_MAX_AGE_MS}); the caller may have given up, so it is not sent`,
+          `order refused: ${waitedMs} ms after it was sent (${new Date(sentAt).toISOString()} by the sender's clock) it had not reached the venue (ORDER_MAX_AGE_MS ${this.config.ORDER_MAX_AGE_MS}); the caller may have given up, so it is not sent`,
         );
       }
       const pending = await this.orders.insertPending({
