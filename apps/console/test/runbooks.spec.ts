@@ -346,7 +346,7 @@ describe('the runbook checker itself', () => {
     '',
     '```bash',
     'bin/console risk:kill-switch:status --json | jq \'.scopes[] | select(.state=="HALTED")\'',
-    'bin/console audit:errors --last=1h',
+    'bin/console portfolio:discrepancies --last=1h',
     'bin/console bot:status --all --since=1h',
     'bin/console risk:kill-switch:activate --global=yes --reason="x"',
     "for id in $(bin/console bot:status --all --state=HALTED --json | jq -r '.bots[].id'); do",
@@ -364,7 +364,7 @@ describe('the runbook checker itself', () => {
       [3, 'inline code', 'bot:status', '--all', '--state=HALTED'],
       [3, 'inline code', 'risk:exposure:report'],
       [6, 'code block', 'risk:kill-switch:status', '--json'],
-      [7, 'code block', 'audit:errors', '--last=1h'],
+      [7, 'code block', 'portfolio:discrepancies', '--last=1h'],
       [8, 'code block', 'bot:status', '--all', '--since=1h'],
       [9, 'code block', 'risk:kill-switch:activate', '--global=yes', '--reason=x'],
       [10, 'code block', 'bot:status', '--all', '--state=HALTED', '--json'],
@@ -376,13 +376,13 @@ describe('the runbook checker itself', () => {
     const problems = extractInvocations(sample).flatMap(problemsOf);
     expect(problems).toEqual([
       expect.stringMatching(/line 3 .*no command "risk:exposure:report"/),
-      expect.stringMatching(/line 7 .*no command "audit:errors"/),
+      expect.stringMatching(/line 7 .*no command "portfolio:discrepancies"/),
       expect.stringMatching(/line 8 .*bot:status has no option --since/),
       expect.stringMatching(/line 9 .*--global takes no value/),
     ]);
     expect(unknownCommandsAnywhere(sample)).toEqual([
       expect.stringContaining('risk:exposure:report'),
-      expect.stringContaining('audit:errors'),
+      expect.stringContaining('portfolio:discrepancies'),
       expect.stringContaining('risk:exposure:report'),
     ]);
   });

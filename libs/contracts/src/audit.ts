@@ -30,9 +30,20 @@ export const AuditEventsQuery = z.object({
   actorId: z.string().optional(),
   /** Only events with this correlation id. */
   correlationId: z.string().optional(),
+  /** The whole story of an order: every event sharing a correlation id with an event about this client order id. */
+  clientOrderId: z.string().optional(),
+  /** Only events of these levels (`audit:errors`: error and critical). */
+  levels: z.array(z.enum(['info', 'warning', 'error', 'critical'])).optional(),
+  /** Only events of this producer (service), e.g. `exchange-gateway`. */
+  producer: z.string().optional(),
+  /** Only events that occurred at or after this time (ISO-8601). */
+  since: z.iso.datetime({ offset: true }).optional(),
+  /** Paging: only events before this sequence (pass the last sequence of the previous page). */
+  beforeSequence: z.number().int().positive().optional(),
   /** Most recent first; at most this many (1-1000, default 100). */
   limit: z.number().int().min(1).max(1000).default(100),
 });
+export type AuditEventsQuery = z.input<typeof AuditEventsQuery>;
 
 export const AuditRecord = z.object({
   /** Position in the chain. */

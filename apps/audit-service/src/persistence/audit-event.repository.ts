@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, In, LessThanOrEqual, MoreThan, And, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { DataSource, In, LessThanOrEqual, MoreThan, And, type EntityManager } from 'typeorm';
 import { AuditEventRow } from './audit-event.entity.js';
 
 /** The last link of the chain. */
@@ -40,6 +40,17 @@ export interface ChainWriter {
 /** Same key for every replica: one writer of the chain at a time. */
 const CHAIN_LOCK = 'garde-audit-chain';
 
+export interface AuditEventFilter {
+  type?: string | undefined;
+  actorId?: string | undefined;
+  correlationId?: string | undefined;
+  clientOrderId?: string | undefined;
+  levels?: string[] | undefined;
+  producer?: string | undefined;
+  since?: Date | undefined;
+  beforeSequence?: number | undefined;
+}
+
 @Injectable()
 export class AuditEventRepository {
   constructor(private readonly ds: DataSource) {}
@@ -76,16 +87,26 @@ export class AuditEventRepository {
   }
 
   /** Most recent first. */
-  async latest(
-    filter: { type?: string | undefined; actorId?: string | undefined; correlationId?: string | undefined },
-    limit: number,
-  ): Promise<StoredAuditRow[]> {
-    // TypeORM throws on undefined in `where`: only set the filters given.
-    const where: FindOptionsWhere<AuditEventRow> = {};
-    if (filter.type !== undefined) where.type = filter.type;
-    if (filter.actorId !== undefined) where.actorId = filter.actorId;
-    if (filter.correlationId !== undefined) where.correlationId = filter.correlationId;
-    const rows = await this.ds.getRepository(AuditEventRow).find({ where, order: { sequence: 'DESC' }, take: limit });
+  async latest(filter: AuditEventFilter, limit: number): Promise<StoredAuditRow[]> {
+    const qb = this.ds.getRepository(AuditEventRow).createQueryBuilder('e');
+    if (filter.type !== undefined) qb.andWhere('e.type = :type', { type: filter.type });
+    if (filter.actorId !== undefined) qb.andWhere('e.actor_id = :actorId', { actorId: filter.actorId });
+    if (filter.correlationId !== undefined) qb.andWhere('e.correlation_id = :correlationId', { correlationId: filter.correlationId });
+    if (filter.levels !== undefined) qb.andWhere('e.level IN (:...levels)', { levels: filter.levels });
+    // A producer is `<service>/<instance>`: a service name matches all its instances.
+    if (filter.producer !== undefined) qb.andWhere("(e.producer = :producer OR starts_with(e.producer, :producer || '/'))", { producer: filter.producer });
+    if (filter.since !== undefined) qb.andWhere('e.occurred_at >= :since', { since: filter.since });
+    if (filter.beforeSequence !== undefined) qb.andWhere('e.sequence < :before', { before: filter.beforeSequence });
+    if (filter.clientOrderId !== undefined) {
+      // The order's story: the correlation ids of the events that name it (as `clientOrderId` or `order.clientOrderId`).
+      qb.andWhere(
+        `e.correlation_id IN (SELECT m.correlation_id FROM audit_event m
+           WHERE m.envelope @> jsonb_build_object('payload', jsonb_build_object('clientOrderId', CAST(:order AS text)))
+              OR m.envelope @> jsonb_build_object('payload', jsonb_build_object('order', jsonb_build_object('clientOrderId', CAST(:order AS text)))))`,
+        { order: filter.clientOrderId },
+      );
+    }
+    const rows = await qb.orderBy('e.sequence', 'DESC').take(limit).getMany();
     return rows.map(toStored);
   }
 }

@@ -1,8 +1,9 @@
 import { AuditEventRow } from './audit-event.entity.js';
 import { AuditEvent1764403200000 } from './migrations/1764403200000-audit-event.js';
+import { AuditQueryIndexes1764662600000 } from './migrations/1764662600000-audit-query-indexes.js';
 
 export const AUDIT_SCHEMA = 'audit';
 export const auditEntities = [AuditEventRow];
-export const auditMigrations = [AuditEvent1764403200000];
+export const auditMigrations = [AuditEvent1764403200000, AuditQueryIndexes1764662600000];
 export { AuditEventRow };
 export * from './audit-event.repository.js';

@@ -1,7 +1,8 @@
-import type { AuditChainVerdict } from '@garde/contracts';
+import type { AuditChainVerdict, AuditRecord } from '@garde/contracts';
 import { EXIT } from '../api-client.js';
 import { str, UsageError } from '../args.js';
 import type { Command } from '../command.js';
+import { table, when } from '../output.js';
 
 const sequence = (value: string | undefined, name: string): string | undefined => {
   if (value === undefined) return undefined;
@@ -26,5 +27,94 @@ export const auditVerify: Command = {
     else if (verdict.valid) ctx.out(`Audit chain valid: ${verdict.checked} row(s) checked, head ${verdict.head ?? '(empty)'}`);
     else ctx.out(`Audit chain BROKEN at sequence ${verdict.firstBadSequence}: ${verdict.problem} (${verdict.checked} row(s) valid before it)`);
     return verdict.valid ? EXIT.OK : EXIT.REFUSED;
+  },
+};
+
+const DURATION = /^([1-9][0-9]*)(m|h|d)$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `--last=1h` (m, h, d) or `--since=<ISO-8601>` as an ISO time; one of them is required. */
+function sinceOf(args: Parameters<Command['run']>[0]): string {
+  const last = str(args, 'last');
+  const since = str(args, 'since');
+  if ((last === undefined) === (since === undefined)) throw new UsageError('give one of --last=<30m|1h|2d> or --since=<ISO-8601 time>');
+  if (since !== undefined) {
+    if (Number.isNaN(Date.parse(since))) throw new UsageError(`--since must be an ISO-8601 time such as 2026-11-27T09:00:00Z, not "${since}"`);
+    return new Date(since).toISOString();
+  }
+  const m = DURATION.exec(last!);
+  if (!m) throw new UsageError(`--last must be a duration such as 30m, 1h or 2d, not "${last}"`);
+  return new Date(Date.now() - Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]).toISOString();
+}
+
+/** What an event is about, in a few words: its error, its order, its bot or its scope. */
+function gist(payload: unknown): string {
+  const p = (payload ?? {}) as Record<string, unknown>;
+  const order = (p.order ?? p) as Record<string, unknown>;
+  const error = p.error as { code?: string; message?: string } | undefined;
+  const parts = [
+    typeof order.clientOrderId === 'string' ? `order ${order.clientOrderId}${typeof order.state === 'string' ? ` ${order.state}` : ''}` : '',
+    error ? `${error.code}: ${error.message}` : '',
+    typeof p.reason === 'string' ? p.reason : '',
+    typeof order.lastError === 'string' ? order.lastError : '',
+  ].filter(Boolean);
+  return parts.join(' — ').slice(0, 160);
+}
+
+function eventsTable(records: AuditRecord[]): string {
+  return table(
+    ['SEQ', 'OCCURRED', 'LEVEL', 'TYPE', 'SERVICE', 'ACTOR', 'WHAT'],
+    records.map((r) => [
+      String(r.sequence),
+      when(r.event.occurredAt),
+      r.level,
+      r.event.type,
+      r.event.producer,
+      r.event.actor?.id ?? '-',
+      gist(r.event.payload),
+    ]),
+  );
+}
+
+const limitOf = (args: Parameters<Command['run']>[0]): string => {
+  const limit = str(args, 'limit') ?? '100';
+  if (!/^[1-9][0-9]*$/.test(limit) || Number(limit) > 1000) throw new UsageError('--limit must be 1-1000');
+  return limit;
+};
+
+export const auditErrors: Command = {
+  name: 'audit:errors',
+  summary: 'Error and critical events of the audit trail (bot errors, rejected or lost orders, venue and rate-limit incidents), most recent first',
+  usage: ['audit:errors (--last=<30m|1h|2d> | --since=<ISO-8601>) [--service=<service>] [--limit=100] [--json]'],
+  values: ['last', 'since', 'service', 'limit'],
+  flags: [],
+  async run(args, ctx) {
+    const query = new URLSearchParams({ level: 'error,critical', since: sinceOf(args), limit: limitOf(args) });
+    const service = str(args, 'service');
+    if (service) query.set('service', service);
+    const { events } = await ctx.api.call<{ events: AuditRecord[] }>('GET', `/api/v1/audit/events?${query.toString()}`);
+    if (ctx.json) ctx.out(JSON.stringify({ events }));
+    else ctx.out(events.length === 0 ? 'No error or critical event in that period.' : eventsTable(events));
+    return EXIT.OK;
+  },
+};
+
+export const auditTrail: Command = {
+  name: 'audit:trail',
+  summary: "One story from the audit trail, in order: a correlation id's events, or an order's (intent, risk decision, submit, answer, fills)",
+  usage: ['audit:trail (--correlation-id=<id> | --order=<client-order-id>) [--limit=100] [--json]'],
+  values: ['correlation-id', 'order', 'limit'],
+  flags: [],
+  async run(args, ctx) {
+    const correlationId = str(args, 'correlation-id');
+    const order = str(args, 'order');
+    if ((correlationId === undefined) === (order === undefined)) throw new UsageError('give one of --correlation-id=<id> or --order=<client-order-id>');
+    const query = new URLSearchParams({ limit: limitOf(args), ...(order ? { order } : { correlationId: correlationId! }) });
+    const { events } = await ctx.api.call<{ events: AuditRecord[] }>('GET', `/api/v1/audit/events?${query.toString()}`);
+    const story = [...events].reverse();
+    if (ctx.json) ctx.out(JSON.stringify({ events: story }));
+    else if (story.length === 0) ctx.out(`No event for ${order ? `order ${order}` : `correlation id ${correlationId}`}.`);
+    else ctx.out(eventsTable(story));
+    return story.length === 0 ? EXIT.REFUSED : EXIT.OK;
   },
 };

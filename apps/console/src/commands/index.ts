@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { auditVerify } from './audit.js';
+import { auditErrors, auditTrail, auditVerify } from './audit.js';
 import { hashToken } from './auth.js';
 import { botCreate, botPause, botResume, botStart, botStatus, botStop } from './bots.js';
 import { activateKillSwitch, deactivateKillSwitch, killSwitchStatus } from './kill-switch.js';
@@ -34,5 +34,7 @@ export const COMMANDS: readonly Command[] = [
   exchangeAccountList,
   exchangeAccountRemove,
   auditVerify,
+  auditErrors,
+  auditTrail,
   hashToken,
 ];

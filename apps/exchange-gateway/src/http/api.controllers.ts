@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from
 import {
   AuditChainVerifyQry,
   AuditEventsQry,
+  type AuditEventsQuery,
   BotCreateCmd,
   BotGetQry,
   BotListQry,
@@ -147,18 +148,25 @@ export class AuditController {
 
   @Get('events')
   @RequireRole('viewer')
-  events(
-    @Req() req: AuthenticatedRequest,
-    @Query('type') type?: string,
-    @Query('actorId') actorId?: string,
-    @Query('correlationId') correlationId?: string,
-    @Query('limit') limit?: string,
-  ) {
-    return this.services.call(
-      AuditEventsQry,
-      { ...(type ? { type } : {}), ...(actorId ? { actorId } : {}), ...(correlationId ? { correlationId } : {}), ...(limit ? { limit: Number(limit) } : {}) },
-      req.actor,
-    );
+  events(@Req() req: AuthenticatedRequest, @Query() query: Record<string, string | undefined>) {
+    const { type, actorId, correlationId, order, level, service, since, before, limit } = query;
+    const number = (value: string | undefined, name: string) => {
+      if (value === undefined) return undefined;
+      if (!/^[1-9][0-9]*$/.test(value)) throw new GatewayException('INVALID_REQUEST', `${name} must be a positive integer, not "${value}"`);
+      return Number(value);
+    };
+    const filter: AuditEventsQuery = {
+      ...(type ? { type } : {}),
+      ...(actorId ? { actorId } : {}),
+      ...(correlationId ? { correlationId } : {}),
+      ...(order ? { clientOrderId: order } : {}),
+      ...(level ? { levels: level.split(',') as NonNullable<AuditEventsQuery['levels']> } : {}),
+      ...(service ? { producer: service } : {}),
+      ...(since ? { since } : {}),
+      ...(before ? { beforeSequence: number(before, 'before') } : {}),
+      ...(limit ? { limit: number(limit, 'limit') } : {}),
+    };
+    return this.services.call(AuditEventsQry, filter, req.actor);
   }
 }
 

@@ -1,21 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { Envelope, type AuditRecord } from '@garde/contracts';
-import { AuditEventRepository } from '../../persistence/audit-event.repository.js';
+import { AuditEventRepository, type AuditEventFilter } from '../../persistence/audit-event.repository.js';
 
-export interface ListAuditEventsQuery {
-  type?: string | undefined;
-  actorId?: string | undefined;
-  correlationId?: string | undefined;
-  limit: number;
-}
+export type ListAuditEventsQuery = Omit<AuditEventFilter, 'since'> & { since?: string | undefined; limit: number };
 
-/** Events of the trail, most recent first, filtered by type, actor and correlation id. */
+/** Events of the trail, most recent first, filtered (type, actor, correlation, order, levels, producer, time), paged by sequence. */
 @Injectable()
 export class ListAuditEvents {
   constructor(private readonly repository: AuditEventRepository) {}
 
   async execute(query: ListAuditEventsQuery): Promise<{ events: AuditRecord[] }> {
-    const rows = await this.repository.latest(query, query.limit);
+    const rows = await this.repository.latest({ ...query, since: query.since === undefined ? undefined : new Date(query.since) }, query.limit);
     return {
       events: rows.map((row) => ({
         sequence: row.sequence,

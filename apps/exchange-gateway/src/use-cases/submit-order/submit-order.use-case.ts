@@ -37,8 +37,10 @@ export class SubmitOrderUseCase {
    * order that has waited longer than ORDER_MAX_AGE_MS by the time it would be persisted is refused, not
    * sent: its caller may have given up on it. Beyond MAX_SUBMITS_IN_FLIGHT the gateway sheds load at once.
    */
-  async execute(order: SubmitOrder, ctx: MessageContext, sentAt = Date.now()): Promise<Order> {
+  async execute(order: SubmitOrder, given: MessageContext, sentAt = Date.now()): Promise<Order> {
     const started = process.hrtime.bigint();
+    // Every event of the order shares one correlation id: the caller's, else its client order id.
+    const ctx = { ...given, correlationId: given.correlationId ?? order.clientOrderId };
     let routedTo: string | undefined;
     this.inFlight++;
     try {
@@ -79,7 +81,7 @@ export class SubmitOrderUseCase {
         lookups: 0,
         nextCheckAt: null,
         venueSeenAt: null,
-        correlationId: ctx.correlationId ?? order.clientOrderId,
+        correlationId: ctx.correlationId,
         createdAt: new Date(),
         updatedAt: new Date(),
       });
