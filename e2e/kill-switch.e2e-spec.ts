@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { BotStateChangedEvt, KillSwitchActivatedEvt } from '@garde/contracts';
@@ -50,7 +53,17 @@ describe('e2e: one kill switch stops everything', () => {
     for (let i = 0; i < 50; i++) {
       const exchange = i % 2 ? 'kraken' : 'binance';
       const id = `e2e-bot-${String(i).padStart(2, '0')}`;
-      if (i < 3) {
+      if (i === 2) {
+        // A bot defined in a YAML file, as an operator keeps them.
+        const file = path.join(mkdtempSync(path.join(tmpdir(), 'garde-e2e-')), 'bot.yaml');
+        writeFileSync(
+          file,
+          `id: ${id}\nname: E2E ${i}\nstrategy: grid\nexchange: ${exchange}\nsymbol: BTC/USDT\nparameters:\n${Object.entries(GRID)
+            .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
+            .join('\n')}\n`,
+        );
+        expect((await consoleAs('operator', 'bot:create', `--file=${file}`, '--json')).code).toBe(0);
+      } else if (i < 3) {
         const created = await consoleAs(
           'operator',
           'bot:create',

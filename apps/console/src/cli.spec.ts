@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parseArgs, UsageError } from './args.js';
 import { runCli } from './cli.js';
@@ -40,7 +43,7 @@ describe('bin/console usage errors (exit 2, nothing sent to the API)', () => {
     [['bot:status'], 'name one bot'],
     [['bot:status', '--all', 'b-1'], 'either --all or one bot id'],
     [['bot:create', '--name=x'], 'missing --strategy, --exchange, --symbol'],
-    [['bot:create', '--name=x', '--strategy=grid', '--exchange=e', '--symbol=A/B', '--params=[1]'], '--params must be a JSON object'],
+    [['bot:create', '--name=x', '--strategy=grid', '--exchange=e', '--symbol=A/B', '--params=[1]'], 'the parameters must be an object'],
     [['audit:verify', '--from=zero'], '--from must be a sequence number'],
     [['no:such-command'], 'unknown command'],
   ])('%j → %s', async (argv, message) => {
@@ -58,6 +61,39 @@ describe('bin/console usage errors (exit 2, nothing sent to the API)', () => {
     const result = await run('risk:kill-switch:status');
     expect(result.code).toBe(3);
     expect(result.err).toContain('cannot reach the Garde API at http://127.0.0.1:9');
+  });
+
+  it('bot:create --file reads a YAML or JSON bot, names what is wrong in it, and lets options win over it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'garde-bot-file-'));
+    const file = (name: string, text: string) => {
+      writeFileSync(path.join(dir, name), text);
+      return `--file=${path.join(dir, name)}`;
+    };
+    const yaml = file(
+      'grid.yaml',
+      'name: Grid BTC\nstrategy: grid\nexchange: binance\nsymbol: BTC/USDT\nparameters:\n  lower: "60000"\n  upper: "70000"\n  levels: 10\n  orderSize: "0.001"\n',
+    );
+    // Complete: it reaches for the API (exit 3 here, where nothing listens).
+    expect((await run('bot:create', yaml)).code).toBe(3);
+    expect((await run('bot:create', file('dca.json', '{"name":"DCA","strategy":"dca","exchange":"kraken","symbol":"ETH/USDT","parameters":{}}'))).code).toBe(3);
+    const cases: Array<[string[], string]> = [
+      [['--file=/nowhere/bot.yaml'], 'cannot read --file=/nowhere/bot.yaml: ENOENT'],
+      [[file('bad.yaml', 'name: [unclosed\n')], 'is not valid YAML'],
+      [[file('bad.json', '{"name": ')], 'is not valid JSON'],
+      [
+        [file('typo.yaml', 'name: x\nstrategy: grid\nexchange: binance\nsymbol: BTC/USDT\nparams: {}\n')],
+        'unknown key(s) params (expected id, name, strategy, exchange, symbol, parameters)',
+      ],
+      [[file('short.yaml', 'name: x\nstrategy: grid\n')], 'missing --exchange, --symbol (neither given nor in'],
+      [[file('list.yaml', '- a\n- b\n')], 'must hold one bot'],
+      [[file('params.yaml', 'name: x\nstrategy: grid\nexchange: b\nsymbol: A/B\nparameters: [1]\n')], 'the parameters must be an object'],
+    ];
+    for (const [argv, message] of cases) {
+      const result = await run('bot:create', ...argv);
+      expect([result.code, result.err]).toEqual([2, expect.stringContaining(message)]);
+    }
+    // An option fills what the file leaves out.
+    expect((await run('bot:create', file('partial.yaml', 'name: x\nstrategy: grid\nexchange: binance\n'), '--symbol=BTC/USDT')).code).toBe(3);
   });
 
   it('shows help for every command', async () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
 import type { Bot } from '@garde/contracts';
 import { EXIT } from '../api-client.js';
 import { flag, str, UsageError, type ParsedArgs } from '../args.js';
@@ -59,33 +61,71 @@ export const botCreate: Command = {
   summary: 'Create a bot (state CREATED; start it with bot:start)',
   usage: [
     'bot:create --name=<name> --strategy=<grid|dca> --exchange=<exchange-id> --symbol=<BASE/QUOTE> [--id=<bot-id>] --params=\'{"lower":"60000","upper":"70000","levels":10,"orderSize":"0.001"}\' [--json]',
+    'bot:create --file=<bot.yaml|bot.json> [--name=… and the other options, which win over the file] [--json]',
   ],
-  values: ['name', 'strategy', 'exchange', 'symbol', 'id', 'params'],
+  values: ['name', 'strategy', 'exchange', 'symbol', 'id', 'params', 'file'],
   flags: [],
   async run(args, ctx) {
-    const missing = ['name', 'strategy', 'exchange', 'symbol'].filter((k) => !str(args, k));
-    if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`);
-    let parameters: unknown = {};
+    const file = str(args, 'file');
+    const fromFile = file === undefined ? {} : readBotFile(file);
+    const pick = (option: string, key: string): unknown => str(args, option) ?? fromFile[key];
+    const missing = [
+      ['name', 'name'],
+      ['strategy', 'strategy'],
+      ['exchange', 'exchange'],
+      ['symbol', 'symbol'],
+    ].filter(([option, key]) => pick(option!, key!) === undefined);
+    if (missing.length) throw new UsageError(`missing ${missing.map(([m]) => `--${m}`).join(', ')}${file ? ` (neither given nor in ${file})` : ''}`);
+    let parameters: unknown = fromFile.parameters ?? {};
     if (str(args, 'params')) {
       try {
         parameters = JSON.parse(str(args, 'params')!);
       } catch {
         throw new UsageError('--params must be a JSON object, e.g. --params=\'{"quoteAmount":"50","intervalMinutes":60}\'');
       }
-      if (!parameters || typeof parameters !== 'object' || Array.isArray(parameters)) throw new UsageError('--params must be a JSON object');
     }
+    if (!parameters || typeof parameters !== 'object' || Array.isArray(parameters))
+      throw new UsageError('the parameters must be an object (--params or `parameters:` in the file)');
+    const id = pick('id', 'id');
     const bot = await ctx.api.call<Bot>('POST', '/api/v1/bots', {
-      name: str(args, 'name'),
-      strategy: str(args, 'strategy'),
-      exchangeId: str(args, 'exchange'),
-      symbol: str(args, 'symbol'),
+      name: pick('name', 'name'),
+      strategy: pick('strategy', 'strategy'),
+      exchangeId: pick('exchange', 'exchange'),
+      symbol: pick('symbol', 'symbol'),
       parameters,
-      ...(str(args, 'id') ? { id: str(args, 'id') } : {}),
+      ...(id !== undefined ? { id } : {}),
     });
     ctx.out(ctx.json ? JSON.stringify(bot) : `Created bot ${bot.id} (${bot.name}), state ${bot.state}\n${describeBot(bot)}`);
     return EXIT.OK;
   },
 };
+
+/**
+ * A bot definition file, YAML or JSON (by its extension): `name`, `strategy`, `exchange`, `symbol`,
+ * optional `id`, and `parameters`. Only these keys are accepted, so a typo is named, not ignored.
+ */
+function readBotFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read --file=${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(
+      `${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    );
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new UsageError(`${file} must hold one bot: name, strategy, exchange, symbol, parameters`);
+  const unknown = Object.keys(doc).filter((k) => !BOT_FILE_KEYS.includes(k));
+  if (unknown.length) throw new UsageError(`${file}: unknown key(s) ${unknown.join(', ')} (expected ${BOT_FILE_KEYS.join(', ')})`);
+  return doc as Record<string, unknown>;
+}
+
+const BOT_FILE_KEYS = ['id', 'name', 'strategy', 'exchange', 'symbol', 'parameters'];
 
 function lifecycle(name: string, action: 'start' | 'pause' | 'resume' | 'stop', summary: string): Command {
   const usage = `${name} <bot-id> --reason="…" [--json]`;
