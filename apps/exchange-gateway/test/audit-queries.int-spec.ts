@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { AuditRecord } from '@garde/contracts';
+import { OrderAcceptedEvt, OrderCanceledEvt, OrderRejectedEvt, type AuditRecord } from '@garde/contracts';
 import type { RunningService } from '@garde/platform';
 import { runConsole, testOrder, until } from '@garde/testing';
 import { startAuditService } from '../../audit-service/src/app.js';
@@ -34,7 +34,7 @@ describe('audit trail queries through the API and the console', () => {
     );
     await until(
       () => events('level=error,critical'),
-      (e) => e.some((r) => r.event.type === 'gateway.evt.order.rejected'),
+      (e) => e.some((r) => r.event.type === OrderRejectedEvt.type),
     );
   });
   afterAll(async () => {
@@ -45,8 +45,9 @@ describe('audit trail queries through the API and the console', () => {
   it("audit:trail --order tells one order's story in order: accepted, then cancelled with its reason", async () => {
     const trail = await cli('audit:trail', '--order=aq-story');
     expect(trail.code).toBe(0);
-    const lines = trail.stdout.split('\n').filter((l) => l.includes('gateway.evt.order.'));
-    expect(lines.map((l) => /gateway\.evt\.order\.[a-z-]+/.exec(l)![0])).toEqual(['gateway.evt.order.accepted', 'gateway.evt.order.canceled']);
+    const types = [OrderAcceptedEvt.type, OrderCanceledEvt.type];
+    const lines = trail.stdout.split('\n').filter((l) => types.some((t) => l.includes(t)));
+    expect(lines.map((l) => types.find((t) => l.includes(t)))).toEqual(types);
     expect(lines[1]).toContain('order aq-story CANCELED — audit trail drill');
     const json = JSON.parse((await cli('audit:trail', '--order=aq-story', '--json')).stdout) as { events: AuditRecord[] };
     const sequences = json.events.map((e) => e.sequence);
@@ -60,8 +61,10 @@ describe('audit trail queries through the API and the console', () => {
   it('audit:errors lists error and critical events of a period, by service, most recent first', async () => {
     const recent = await cli('audit:errors', '--last=1h');
     expect(recent.code).toBe(0);
-    expect(recent.stdout).toMatch(/error\s+gateway\.evt\.order\.rejected\s+exchange-gateway\/\S+\s+operator-person\s+order aq-too-big REJECTED/);
-    expect(recent.stdout).not.toContain('gateway.evt.order.accepted');
+    expect(recent.stdout).toMatch(
+      new RegExp(`error\\s+${OrderRejectedEvt.type.replaceAll('.', '\\.')}\\s+exchange-gateway/\\S+\\s+operator-person\\s+order aq-too-big REJECTED`),
+    );
+    expect(recent.stdout).not.toContain(OrderAcceptedEvt.type);
     const json = JSON.parse((await cli('audit:errors', '--last=1h', '--json')).stdout) as { events: AuditRecord[] };
     expect(json.events.every((e) => e.level === 'error' || e.level === 'critical')).toBe(true);
     expect((await cli('audit:errors', '--last=1h', '--service=risk-service')).stdout).toBe('No error or critical event in that period.\n');
