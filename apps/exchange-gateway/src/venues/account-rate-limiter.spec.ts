@@ -109,7 +109,7 @@ describe('AccountRateLimiter', () => {
     const { l, changes } = limiter();
     l.observe(418, { 'Retry-After': '60' });
     expect(changes.at(-1)).toMatchObject({ previous: 'OK', status: { state: 'HALTED', count418: 1 } });
-    expect(l.halt).toMatchObject({ bannedUntil: new Date(1_060_000) });
+    expect(l.status().pausedUntil).toBe(new Date(1_060_000).toISOString());
     expect(l.blocked).toBe(true);
     await expect(l.beforeCall({ priority: 'order', weight: 1 })).rejects.toBeInstanceOf(NotSentError);
     expect(() => l.resume()).toThrow(/banned by the venue until/);

@@ -182,10 +182,6 @@ export class AccountRateLimiter {
     return this.clock() < this.pausedUntil;
   }
 
-  get halt(): PersistedHalt | null {
-    return this.state === 'HALTED' ? { reason: this.reason ?? '', since: new Date(this.since), bannedUntil: new Date(this.pausedUntil) } : null;
-  }
-
   status(): RateLimitStatus {
     const now = this.clock();
     return {
