@@ -119,8 +119,11 @@ describe('AccountRateLimiter', () => {
     l.observe(200, {});
     l.afterCall({ probe: true });
     await expect(l.takeOrderToken()).rejects.toThrow(/HALTED after a venue ban; an operator must resume it/);
+    const notified = changes.length;
     l.resume();
     expect(l.status()).toMatchObject({ state: 'OK', reason: null });
+    // The operator's resume is recorded by its caller, with the operator: not a second time here.
+    expect(changes).toHaveLength(notified);
     await expect(l.takeOrderToken()).resolves.toBeUndefined();
   });
 

@@ -162,7 +162,7 @@ export class AccountRateLimiter {
     this.limitsFromVenue = true;
   }
 
-  /** Lifts a HALTED state once the ban is over. */
+  /** Lifts a HALTED state once the ban is over; the caller records it (it knows the operator), not `onChange`. */
   resume(): void {
     if (this.state !== 'HALTED') throw new GatewayException('INVALID_TRANSITION', `account ${this.accountId} is ${this.state}, not HALTED: nothing to resume`);
     const now = this.clock();
@@ -174,7 +174,7 @@ export class AccountRateLimiter {
       );
     }
     this.consecutive429s = 0;
-    this.change('OK', null);
+    this.change('OK', null, false);
   }
 
   /** True while nothing may be sent (a pause or a ban): probes of venue health wait for it to end. */
@@ -304,12 +304,12 @@ export class AccountRateLimiter {
     this.timer.unref();
   }
 
-  private change(state: RateLimitState, reason: string | null): void {
+  private change(state: RateLimitState, reason: string | null, notify = true): void {
     const previous = this.state;
     if (previous === state && this.reason === reason) return;
     if (previous !== state) this.since = this.clock();
     this.state = state;
     this.reason = reason;
-    this.onChange(this.status(), previous);
+    if (notify) this.onChange(this.status(), previous);
   }
 }
