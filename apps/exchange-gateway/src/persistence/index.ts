@@ -8,6 +8,7 @@ import { VenueFills1764576200000 } from './migrations/1764576200000-venue-fills.
 import { VenueSeenAt1764576300000 } from './migrations/1764576300000-venue-seen-at.js';
 import { RateLimitHalt1764662400000 } from './migrations/1764662400000-rate-limit-halt.js';
 import { FillsPending1764662500000 } from './migrations/1764662500000-fills-pending.js';
+import { BotOrders1764662700000 } from './migrations/1764662700000-bot-orders.js';
 
 export const GATEWAY_SCHEMA = 'gateway';
 export const gatewayEntities = [ExchangeAccountRow, VenueOrderRow, VenueFillRow];
@@ -19,4 +20,5 @@ export const gatewayMigrations = [
   VenueSeenAt1764576300000,
   RateLimitHalt1764662400000,
   FillsPending1764662500000,
+  BotOrders1764662700000,
 ];
