@@ -128,7 +128,7 @@ describe('bot-service', () => {
         trading: false,
       },
     });
-    expect(created.ok && created.result.note).toContain('places no orders');
+    expect(created.ok && created.result.note).toContain('places no orders until bot:start');
 
     const generated = await createBot({ name: 'DCA one', exchangeId: 'kraken', strategy: 'dca' });
     expect(generated.ok && generated.result.id).toMatch(/^bot-[0-9a-f]{8}$/);
@@ -164,7 +164,7 @@ describe('bot-service', () => {
     await mustCreate({ id: 'lc-1', exchangeId: 'binance' });
     expect(await act(BotStartCmd, 'lc-1', 'go live')).toMatchObject({
       ok: true,
-      result: { state: 'RUNNING', stateReason: 'go live', stateActor: 'alice', trading: false },
+      result: { state: 'RUNNING', stateReason: 'go live', stateActor: 'alice', trading: true },
     });
     expect(await act(BotPauseCmd, 'lc-1', 'lunch break')).toMatchObject({ ok: true, result: { state: 'PAUSED' } });
     expect(await act(BotResumeCmd, 'lc-1', 'back')).toMatchObject({ ok: true, result: { state: 'RUNNING' } });

@@ -94,3 +94,10 @@ export const BotStateChangedEvt = defineEvent({
   }),
   level: 'warning',
 });
+
+/** A bot went to ERROR by itself (RB-002): its strategy failed; `reason` is the cause. Error level: `audit:errors` lists it. */
+export const BotFailedEvt = defineEvent({
+  type: 'bot.evt.bot.failed',
+  payload: z.object({ botId: BotId, from: BotState, to: z.literal('ERROR'), reason: z.string() }),
+  level: 'error',
+});

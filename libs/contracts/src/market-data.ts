@@ -13,6 +13,9 @@ export const Ticker = z.object({
   bid: Decimal.nullable(),
   ask: Decimal.nullable(),
   last: Decimal.nullable(),
+  /** The market's price step and quantity step (lot size), when the venue gives them: orders must respect them. */
+  tickSize: Decimal.nullable().optional(),
+  stepSize: Decimal.nullable().optional(),
   /** The venue's own time for these prices (ISO-8601 UTC), when it gives one. */
   venueTime: z.iso.datetime({ offset: true }).nullable(),
   /** When the gateway received them. */

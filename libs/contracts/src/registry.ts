@@ -1,5 +1,5 @@
 import type { EventDef, EventLevel } from './catalog.js';
-import { BotCreatedEvt, BotStateChangedEvt } from './bots.js';
+import { BotCreatedEvt, BotFailedEvt, BotStateChangedEvt } from './bots.js';
 import { KillSwitchActivatedEvt, KillSwitchDeactivatedEvt } from './kill-switch.js';
 import {
   FlatConfirmedEvt,
@@ -23,6 +23,7 @@ export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
     KillSwitchDeactivatedEvt,
     BotCreatedEvt,
     BotStateChangedEvt,
+    BotFailedEvt,
     OrderRefusedEvt,
     OrderAcceptedEvt,
     OrderRejectedEvt,

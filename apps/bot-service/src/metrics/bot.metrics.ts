@@ -14,6 +14,8 @@ export class BotMetrics {
   readonly haltDuration: Histogram;
   /** Bots moved to HALTED by a kill switch. */
   readonly botsHalted: Counter;
+  /** Strategy steps by outcome: `stepped`, a skip reason (no or stale market data, gateway unavailable), or `failed`. */
+  readonly engineSteps: Counter<'strategy' | 'outcome'>;
 
   constructor(registry: Registry, repository: BotRepository, logger: JsonLogger) {
     const log = logger.child('metrics');
@@ -31,6 +33,12 @@ export class BotMetrics {
           log.warn('bots-per-state count failed', errorFields(err));
         }
       },
+    });
+    this.engineSteps = new Counter({
+      name: 'garde_bot_strategy_steps_total',
+      help: 'Strategy steps of RUNNING bots, by strategy and outcome (stepped, skipped for a reason, failed)',
+      labelNames: ['strategy', 'outcome'],
+      registers: [registry],
     });
     this.transitions = new Counter({
       name: 'garde_bot_transitions_total',

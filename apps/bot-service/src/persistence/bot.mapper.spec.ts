@@ -19,17 +19,18 @@ const row: BotRow = {
 };
 
 describe('toBot', () => {
-  it('gives a contract-valid bot that says it does not trade', () => {
+  it('gives a contract-valid bot, trading only while RUNNING', () => {
     const bot = toBot(row);
     expect(Bot.parse(bot)).toEqual(bot);
-    expect(bot).toMatchObject({ trading: false, since: '2026-01-02T03:04:05.678Z', createdAt: '2026-01-01T00:00:00.000Z' });
-    expect(bot.note).toContain('places no orders');
+    expect(bot).toMatchObject({ trading: row.state === 'RUNNING', since: '2026-01-02T03:04:05.678Z', createdAt: '2026-01-01T00:00:00.000Z' });
+    expect(toBot({ ...row, state: 'RUNNING' })).toMatchObject({ trading: true, note: expect.stringContaining('its strategy steps') });
+    expect(toBot({ ...row, state: 'PAUSED' })).toMatchObject({ trading: false, note: expect.stringContaining('its open orders stay') });
   });
 });
 
 describe('botNote', () => {
-  it('never claims a bot trades, in any state', () => {
-    for (const state of BotState.options) expect(botNote(state, 'why')).toContain('places no orders');
+  it('says a bot places no orders in every state but RUNNING', () => {
+    for (const state of BotState.options) if (state !== 'RUNNING') expect(botNote(state, 'why')).toMatch(/places no (new )?orders/);
   });
 
   it('names the halting scope and reason of a HALTED bot', () => {

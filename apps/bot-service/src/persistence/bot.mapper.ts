@@ -1,7 +1,7 @@
 import type { Bot, BotState } from '@garde/contracts';
 import type { BotRow } from './bot.entities.js';
 
-/** The wire view of a bot. No strategy engine exists yet, so no bot trades, and its note says so. */
+/** The wire view of a bot: `trading` is true while the strategy engine steps it (RUNNING). */
 export function toBot(row: BotRow): Bot {
   const state = row.state as BotState;
   return {
@@ -15,28 +15,26 @@ export function toBot(row: BotRow): Bot {
     stateReason: row.stateReason,
     stateActor: row.stateActor,
     since: row.stateSince.toISOString(),
-    trading: false,
+    trading: state === 'RUNNING',
     note: botNote(state, row.stateReason),
     createdAt: row.createdAt.toISOString(),
   };
 }
 
-const NO_ENGINE = 'the strategy engine is not built yet: this bot places no orders';
-
-/** A plain sentence about what the bot does; honest that nothing trades yet. */
+/** A plain sentence about what the bot does now. */
 export function botNote(state: BotState, stateReason: string): string {
   switch (state) {
     case 'CREATED':
-      return `created, not started; ${NO_ENGINE}`;
+      return 'created, not started: places no orders until bot:start';
     case 'RUNNING':
-      return `marked RUNNING, but ${NO_ENGINE}`;
+      return 'running: its strategy steps every tick and sends its orders through the gateway';
     case 'PAUSED':
-      return `paused; ${NO_ENGINE}`;
+      return 'paused: places no new orders; its open orders stay at the venue';
     case 'HALTED':
-      return `halted (${stateReason}): places no orders until an operator resumes it; ${NO_ENGINE}`;
+      return `halted (${stateReason}): places no orders until an operator resumes it`;
     case 'ERROR':
-      return `in error (${stateReason}): places no orders until an operator resumes it; ${NO_ENGINE}`;
+      return `in error (${stateReason}): places no orders until an operator resumes it (RB-002)`;
     case 'STOPPED':
-      return `stopped for good; ${NO_ENGINE}`;
+      return 'stopped for good: places no orders';
   }
 }

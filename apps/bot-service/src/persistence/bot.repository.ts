@@ -152,6 +152,44 @@ export class BotRepository {
     });
   }
 
+  /** RUNNING bots with what the strategy engine keeps for each (null before its first step). */
+  async runningForEngine(): Promise<Array<{ bot: BotRow; engine: unknown; syncedAt: Date | null }>> {
+    const rows: Array<Omit<RawHaltedRow, 'from_state'> & { engine_state: unknown; synced_at: Date | null }> = await this.ds.query(
+      "SELECT * FROM bot WHERE state = 'RUNNING' ORDER BY created_at, id",
+    );
+    return rows.map((r) => ({ bot: fromRaw({ ...r, from_state: 'RUNNING' }), engine: r.engine_state, syncedAt: r.synced_at }));
+  }
+
+  /**
+   * One engine step, in one transaction, only while the bot is still RUNNING (else undefined): records
+   * the fills not applied before (each exactly once, ever), computes the next engine state from them
+   * (`next` gets their `<clientOrderId>/<tradeId>` keys) and saves it with the time the gateway was read.
+   */
+  async engineStep<E>(
+    botId: string,
+    fills: Array<{ clientOrderId: string; tradeId: string }>,
+    syncedAt: Date,
+    next: (fresh: Set<string>) => E,
+  ): Promise<E | undefined> {
+    return this.ds.transaction(async (em) => {
+      const [bot] = await em.query<Array<{ state: string }>>('SELECT state FROM bot WHERE id = $1 FOR UPDATE', [botId]);
+      if (bot?.state !== 'RUNNING') return undefined;
+      const inserted = await em.query<Array<{ client_order_id: string; trade_id: string }>>(
+        `INSERT INTO bot_fill (client_order_id, trade_id, bot_id) SELECT c, t, $3 FROM unnest($1::text[], $2::text[]) AS f(c, t)
+         ON CONFLICT DO NOTHING RETURNING client_order_id, trade_id`,
+        [fills.map((f) => f.clientOrderId), fills.map((f) => f.tradeId), botId],
+      );
+      const engine = next(new Set(inserted.map((r) => `${r.client_order_id}/${r.trade_id}`)));
+      await em.query('UPDATE bot SET engine_state = $2, synced_at = $3 WHERE id = $1', [botId, JSON.stringify(engine), syncedAt]);
+      return engine;
+    });
+  }
+
+  /** Saves the engine state after its intents were sent (what is left to send, what the gateway refused). */
+  async saveEngine(botId: string, engine: unknown): Promise<void> {
+    await this.ds.query('UPDATE bot SET engine_state = $2 WHERE id = $1', [botId, JSON.stringify(engine)]);
+  }
+
   async get(id: string): Promise<BotRow | null> {
     return this.ds.getRepository(BotRow).findOneBy({ id });
   }

@@ -1,9 +1,10 @@
 import { BotRow, BotTransitionRow } from './bot.entities.js';
 import { Bots1764316800000 } from './migrations/1764316800000-bots.js';
+import { BotEngine1764662800000 } from './migrations/1764662800000-bot-engine.js';
 
 export const BOTS_SCHEMA = 'bots';
 export const botEntities = [BotRow, BotTransitionRow];
-export const botMigrations = [Bots1764316800000];
+export const botMigrations = [Bots1764316800000, BotEngine1764662800000];
 export { BotRow, BotTransitionRow };
 export * from './bot.repository.js';
 export * from './bot.mapper.js';

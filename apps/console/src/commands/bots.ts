@@ -46,7 +46,6 @@ export const botStatus: Command = {
       for (const b of bots) counts.set(b.state, (counts.get(b.state) ?? 0) + 1);
       ctx.out(table(BOT_HEADERS, bots.map(botRow)));
       ctx.out(`\n${bots.length} bot(s)${counts.size ? `: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}` : ''}`);
-      if (bots.some((b) => !b.trading)) ctx.out('Note: the strategy engine is not built yet; no bot places orders.');
       return EXIT.OK;
     }
     if (str(args, 'state') || str(args, 'exchange')) throw new UsageError('--state and --exchange filter --all');

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Exchange, Ticker as CcxtTicker } from 'ccxt';
+import type { Exchange, MarketInterface, Ticker as CcxtTicker } from 'ccxt';
 import { TickerUpdatedMd, tickerKey, type Ticker, type TickerView } from '@garde/contracts';
 import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, runEvery, type ContextLogger, type PeriodicTask } from '@garde/platform';
 import type { GatewayConfig } from '../config/gateway.config.js';
@@ -20,6 +20,9 @@ export function parseSymbolList(value: string): Array<{ exchangeId: string; symb
       return { exchangeId: entry.slice(0, at), symbol: entry.slice(at + 1) };
     });
 }
+
+/** ccxt's `precisionMode` in which a market's precision is its step (ccxt exports it untyped). */
+const CCXT_TICK_SIZE = 4;
 
 const decimalOrNull = (v: number | string | undefined): string | null => (v === undefined || v === null ? null : toDecimalString(v));
 
@@ -121,19 +124,24 @@ export class MarketData implements OnApplicationBootstrap, OnApplicationShutdown
         continue;
       }
       this.metrics.tickerPolls.inc({ exchange: exchangeId, result: 'ok' });
-      const ticker = this.toTicker(exchangeId, symbols[i]!, result.value);
+      const ticker = this.toTicker(exchangeId, symbols[i]!, result.value, client);
       this.tickers.set(tickerKey(exchangeId, ticker.symbol), ticker);
       this.bus.broadcast(TickerUpdatedMd, ticker, tickerKey(exchangeId, ticker.symbol));
     }
   }
 
-  private toTicker(exchangeId: string, symbol: string, t: CcxtTicker): Ticker {
+  private toTicker(exchangeId: string, symbol: string, t: CcxtTicker, client: Exchange): Ticker {
+    // ccxt's binance gives steps (TICK_SIZE precision mode): the price step and the lot size.
+    const market: MarketInterface | undefined = (client.markets as Record<string, MarketInterface> | undefined)?.[symbol];
+    const precision = client.precisionMode === CCXT_TICK_SIZE ? market?.precision : undefined;
     return {
       exchangeId,
       symbol,
       bid: decimalOrNull(t.bid),
       ask: decimalOrNull(t.ask),
       last: decimalOrNull(t.last),
+      tickSize: decimalOrNull(precision?.price),
+      stepSize: decimalOrNull(precision?.amount),
       venueTime: t.timestamp ? new Date(t.timestamp).toISOString() : null,
       receivedAt: new Date().toISOString(),
     };

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { BotCreateCmd, BotGetQry, BotOrdersQry, BotPauseCmd, BotStartCmd, type Actor, type Order } from '@garde/contracts';
+import type { RunningService } from '@garde/platform';
+import { until } from '@garde/testing';
+import { startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
+import { startBotService } from '../src/app.js';
+
+const KEY = 'sim-key-engine';
+const SECRET = 'sim-secret-engine';
+const alice: Actor = { id: 'alice', kind: 'operator', role: 'operator' };
+
+/**
+ * The strategy engine against the whole chain: bot-service steps a RUNNING grid bot on the gateway's
+ * prices, its orders go through the gateway (kill-switch gate, risk check, rate limit) to the simulator,
+ * and its fills come back to the strategy.
+ */
+describe('bot-service strategy engine, through the gateway to the simulator', () => {
+  let stack: TradingStack;
+  let bots: RunningService;
+  const bus = () => bots.runtime.bus;
+  const orders = async (botId: string): Promise<Order[]> => {
+    const reply = await bus().request(BotOrdersQry, { botId, since: new Date(0).toISOString() });
+    if (!reply.ok) throw new Error(reply.error.message);
+    return reply.result.orders;
+  };
+  const price = (p: string) =>
+    fetch(`${stack.sim.venue('engine-venue').controlUrl}/price`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ symbol: 'BTC/USDT', price: p }),
+    });
+  const create = async (id: string, parameters: Record<string, unknown>) => {
+    const created = await bus().request(
+      BotCreateCmd,
+      { id, name: id, strategy: 'grid', exchangeId: 'sim-engine', symbol: 'BTC/USDT', parameters },
+      { actor: alice },
+    );
+    if (!created.ok) throw new Error(created.error.message);
+    const started = await bus().request(BotStartCmd, { botId: id, reason: 'engine test' }, { actor: alice });
+    if (!started.ok) throw new Error(started.error.message);
+  };
+
+  beforeAll(async () => {
+    stack = await startTradingStack({
+      label: 'bot-engine',
+      venues: [
+        {
+          id: 'engine-venue',
+          port: 0,
+          tickIntervalMs: 0,
+          accounts: [{ apiKey: KEY, secret: SECRET, balances: { USDT: '100000', BTC: '1' } }],
+        },
+      ],
+      gatewayEnv: { MARKET_DATA_POLL_MS: '200', ORDER_POLL_MS: '300', ORDER_TRACKER_INTERVAL_MS: '100' },
+      accounts: [{ id: 'engine-main', exchangeId: 'sim-engine', venue: 'engine-venue', apiKey: KEY, secret: SECRET }],
+    });
+    bots = await startBotService(stack.sandbox.env({ BOT_TICK_MS: '200' }));
+  });
+  afterAll(async () => {
+    await bots?.close();
+    await stack?.stop();
+  });
+
+  it('a RUNNING grid bot places its ladder at the venue, and a filled buy is followed by a sell one level up', async () => {
+    await create('grid-engine', { lower: '59000', upper: '61000', levels: 5, orderSize: '0.001' });
+    const ladder = await until(
+      () => orders('grid-engine'),
+      (o) => o.some((x) => x.side === 'buy' && x.state === 'OPEN') && o.some((x) => x.side === 'sell' && x.state === 'OPEN'),
+      15_000,
+      200,
+    );
+    const open = ladder.filter((o) => o.state === 'OPEN');
+    expect(open.filter((o) => o.side === 'buy').map((o) => Number(o.price))).toEqual(expect.arrayContaining([59000, 59500]));
+    expect(open.filter((o) => o.side === 'sell').map((o) => Number(o.price))).toEqual(expect.arrayContaining([60500, 61000]));
+    // Buys of the order size; sells of at most it (the base bought for them lost its fee, paid in base).
+    expect(open.every((o) => o.botId === 'grid-engine' && (o.side === 'buy' ? o.quantity === '0.001' : Number(o.quantity) <= 0.001))).toBe(true);
+
+    await price('59400');
+    const after = await until(
+      () => orders('grid-engine'),
+      (o) =>
+        o.some((x) => x.side === 'buy' && Number(x.price) === 59500 && x.state === 'FILLED') &&
+        o.some((x) => x.side === 'sell' && Number(x.price) === 60000 && x.state === 'OPEN'),
+      15_000,
+      200,
+    );
+    // One open order per level at most.
+    const perLevel = new Map<number, number>();
+    for (const o of after.filter((x) => x.state === 'OPEN')) perLevel.set(Number(o.price), (perLevel.get(Number(o.price)) ?? 0) + 1);
+    expect([...perLevel.values()].every((n) => n === 1)).toBe(true);
+    const status = await bus().request(BotGetQry, { botId: 'grid-engine' });
+    expect(status).toMatchObject({ ok: true, result: { state: 'RUNNING', trading: true } });
+  });
+
+  it('a PAUSED bot sends nothing new; its open orders stay', async () => {
+    expect(await bus().request(BotPauseCmd, { botId: 'grid-engine', reason: 'engine test pause' }, { actor: alice })).toMatchObject({ ok: true });
+    const before = await orders('grid-engine');
+    await price('58800');
+    await new Promise((r) => setTimeout(r, 1500));
+    const later = await orders('grid-engine');
+    expect(later.map((o) => o.clientOrderId).sort()).toEqual(expect.arrayContaining(before.filter((o) => o.state === 'OPEN').map((o) => o.clientOrderId)));
+    expect(later.filter((o) => !before.some((b) => b.clientOrderId === o.clientOrderId))).toEqual([]);
+  });
+
+  it('a strategy that cannot trade puts its bot in ERROR with the cause, and it stays there', async () => {
+    await price('60000');
+    await create('grid-untradable', { lower: '59000', upper: '61000', levels: 5, orderSize: '0.0000001' });
+    const failed = await until(
+      () => bus().request(BotGetQry, { botId: 'grid-untradable' }),
+      (r) => r.ok && r.result.state === 'ERROR',
+      15_000,
+      200,
+    );
+    expect(failed).toMatchObject({
+      ok: true,
+      result: { state: 'ERROR', stateActor: 'bot-engine', trading: false, stateReason: expect.stringMatching(/^strategy grid failed: /) },
+    });
+    expect(await orders('grid-untradable')).toEqual([]);
+  });
+});
