@@ -6,6 +6,7 @@ import { runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
 import { TEST_TOKENS, apiClient } from './api-client.js';
 import { setFaults, startTradingStack, type TradingStack } from './trading-stack.js';
 import { createCcxtClient } from '../src/venues/ccxt-client.js';
+import { VenueOrderRepository, toOrder } from '../src/persistence/venue-order.repository.js';
 
 const TOKENS = TEST_TOKENS;
 const KEY = 'sim-key-orders-1';
@@ -259,6 +260,13 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     );
     expect(settled.body).toMatchObject({ state: 'OPEN', venueOrderId: expect.any(String) });
     expect((await venueOrders()).filter((o) => o.clientOrderId === 'lost-answer')).toHaveLength(1);
+  });
+
+  it('records an update whose venue order id and filled quantity are the same text', async () => {
+    expect((await submit({ clientOrderId: 'same-text', quantity: '0.003', price: '50000' })).body).toMatchObject({ state: 'OPEN' });
+    const updated = await gateway.app.get(VenueOrderRepository).update('same-text', { venueOrderId: '7', filled: '7', state: 'PARTIALLY_FILLED' });
+    expect(updated).toMatchObject({ venueOrderId: '7', state: 'PARTIALLY_FILLED', fillsPending: true });
+    expect(toOrder(updated).filled).toBe('7');
   });
 
   it('a market order whose answer was lost is settled FILLED by a lookup, and its execution is still recorded', async () => {

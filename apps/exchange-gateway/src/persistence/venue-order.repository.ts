@@ -180,9 +180,9 @@ export class VenueOrderRepository {
       if (value === undefined) continue;
       values.push(value);
       sets.push(`${names.get(property)} = $${values.length}`);
+      // A higher filled quantity owes fills until they are recorded (SET sees the row before the update).
+      if (property === 'filled') sets.push(`fills_pending = fills_pending OR CAST($${values.length} AS numeric) > filled`);
     }
-    // A higher filled quantity owes fills until they are recorded (SET sees the row before the update).
-    if (changes.filled !== undefined) sets.push(`fills_pending = fills_pending OR CAST($${values.indexOf(changes.filled) + 1} AS numeric) > filled`);
     const rows: [Array<Record<string, unknown>>, number] = await this.ds.query(
       `UPDATE venue_order SET ${sets.join(', ')} WHERE client_order_id = $1 RETURNING *`,
       values,
