@@ -19,8 +19,20 @@ export interface EngineState {
   refused: string[];
 }
 
-/** A failure to reach the gateway, or a refusal that may pass later: the intent is sent again (same id). */
-const RETRY: ReadonlySet<ErrorCode> = new Set(['TIMEOUT', 'UNAVAILABLE', 'RATE_LIMITED', 'EXCHANGE_UNAVAILABLE', 'RISK_STATE_UNKNOWN']);
+/**
+ * Refusals that prove the order was never made (the gateway refused it before persisting it). Any other
+ * failure (a timeout, an internal error) may hide an order that exists: the intent is sent again with
+ * the same client order id, which the gateway answers with that order rather than a second one.
+ */
+const NEVER_MADE: ReadonlySet<ErrorCode> = new Set([
+  'CONTRACT_VIOLATION',
+  'INVALID_REQUEST',
+  'FORBIDDEN',
+  'UNAUTHENTICATED',
+  'KILL_SWITCH_ACTIVE',
+  'RISK_DENIED',
+  'NO_VENUE_CONFIGURED',
+]);
 const ENDED_UNFILLED = new Set(['CANCELED', 'REJECTED', 'EXPIRED', 'LOST']);
 /** Orders changed this long before the last read are read again (clock and commit skew between services). */
 const RESYNC_MARGIN_MS = 60_000;
@@ -154,10 +166,14 @@ export class RunBotStepUseCase {
               this.config.ENGINE_REQUEST_TIMEOUT_MS,
             );
       if (reply.ok) continue;
-      if (RETRY.has(reply.error.code)) outbox.push(intent);
-      // A place refused for good never became an order: the strategy hears it ended. A cancel of an order
-      // already over (or unknown) has nothing left to do.
-      else if (intent.kind === 'place') refused.push(intent.clientOrderId);
+      if (intent.kind === 'place') {
+        // A place refused for good never became an order: the strategy hears it ended.
+        if (NEVER_MADE.has(reply.error.code)) refused.push(intent.clientOrderId);
+        else outbox.push(intent);
+      } else if (reply.error.code !== 'NOT_FOUND' && reply.error.code !== 'INVALID_TRANSITION') {
+        // A cancel of an order already over (or never made) has nothing left to do; any other failure, again.
+        outbox.push(intent);
+      }
     }
     return { strategy: engine.strategy, outbox, refused };
   }
