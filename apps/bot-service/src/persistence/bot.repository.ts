@@ -163,23 +163,24 @@ export class BotRepository {
   /**
    * One engine step, in one transaction, only while the bot is still RUNNING (else undefined): records
    * the fills not applied before (each exactly once, ever), computes the next engine state from them
-   * (`next` gets their `<clientOrderId>/<tradeId>` keys) and saves it with the time the gateway was read.
+   * (`next` gets their `<clientOrderId>/<tradeId>` keys and the engine state as locked now, so two steps
+   * of one bot never both start from the same state) and saves it with the time the gateway was read.
    */
   async engineStep<E>(
     botId: string,
     fills: Array<{ clientOrderId: string; tradeId: string }>,
     syncedAt: Date,
-    next: (fresh: Set<string>) => E,
+    next: (fresh: Set<string>, engine: unknown) => E,
   ): Promise<E | undefined> {
     return this.ds.transaction(async (em) => {
-      const [bot] = await em.query<Array<{ state: string }>>('SELECT state FROM bot WHERE id = $1 FOR UPDATE', [botId]);
+      const [bot] = await em.query<Array<{ state: string; engine_state: unknown }>>('SELECT state, engine_state FROM bot WHERE id = $1 FOR UPDATE', [botId]);
       if (bot?.state !== 'RUNNING') return undefined;
       const inserted = await em.query<Array<{ client_order_id: string; trade_id: string }>>(
         `INSERT INTO bot_fill (client_order_id, trade_id, bot_id) SELECT c, t, $3 FROM unnest($1::text[], $2::text[]) AS f(c, t)
          ON CONFLICT DO NOTHING RETURNING client_order_id, trade_id`,
         [fills.map((f) => f.clientOrderId), fills.map((f) => f.tradeId), botId],
       );
-      const engine = next(new Set(inserted.map((r) => `${r.client_order_id}/${r.trade_id}`)));
+      const engine = next(new Set(inserted.map((r) => `${r.client_order_id}/${r.trade_id}`)), bot.engine_state);
       await em.query('UPDATE bot SET engine_state = $2, synced_at = $3 WHERE id = $1', [botId, JSON.stringify(engine), syncedAt]);
       return engine;
     });

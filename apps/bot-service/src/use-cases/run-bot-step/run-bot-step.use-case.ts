@@ -75,13 +75,16 @@ export class RunBotStepUseCase {
     const read = await this.bus.request(BotOrdersQry, { botId: bot.id, since }, { actor: ENGINE_ACTOR }, this.config.ENGINE_REQUEST_TIMEOUT_MS);
     if (!read.ok) return 'gateway-unavailable';
     const orders = new Map<string, Order>(read.result.orders.map((o) => [o.clientOrderId, o]));
-    const state = engine.strategy as Parameters<typeof strategy.openOrders>[0];
-    const open = new Set(strategy.openOrders(state as never));
-    const ended = [
-      ...[...orders.values()].filter((o) => ENDED_UNFILLED.has(o.state) && open.has(o.clientOrderId)).map((o) => o.clientOrderId),
-      ...engine.refused,
-    ];
-    const next = await this.repository.engineStep(bot.id, read.result.fills, new Date(), (fresh) => {
+    const initial = engine;
+    const next = await this.repository.engineStep(bot.id, read.result.fills, new Date(), (fresh, locked) => {
+      // The state as it is now (another step of this bot may have saved one since it was read).
+      const current = (locked as EngineState | null) ?? initial;
+      const state = current.strategy as never;
+      const open = new Set(strategy.openOrders(state));
+      const ended = [
+        ...[...orders.values()].filter((o) => ENDED_UNFILLED.has(o.state) && open.has(o.clientOrderId)).map((o) => o.clientOrderId),
+        ...current.refused,
+      ];
       const fills: StrategyFill[] = read.result.fills
         .filter((f) => fresh.has(`${f.clientOrderId}/${f.tradeId}`) && orders.has(f.clientOrderId))
         .map((f) => ({
@@ -92,8 +95,8 @@ export class RunBotStepUseCase {
           fee: Decimal.of(f.fee),
           feeCurrency: f.feeCurrency,
         }));
-      const step = strategy.step(parsed.params as never, { state: state as never, market, fills, endedOrders: ended });
-      return { strategy: step.state, outbox: step.intents.map(stored), refused: [] } satisfies EngineState;
+      const step = strategy.step(parsed.params as never, { state, market, fills, endedOrders: ended });
+      return { strategy: step.state, outbox: [...current.outbox, ...step.intents.map(stored)], refused: [] } satisfies EngineState;
     });
     // No longer RUNNING (halted, paused or stopped meanwhile): nothing is sent.
     if (!next) return undefined;
