@@ -102,6 +102,30 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
     expect(later.filter((o) => !before.some((b) => b.clientOrderId === o.clientOrderId))).toEqual([]);
   });
 
+  it('a bot whose orders the venue keeps rejecting goes to ERROR instead of placing them again and again (RB-002)', async () => {
+    await price('60000');
+    // 10 BTC a level: far beyond the account's balances.
+    await create('grid-rejected', { lower: '59000', upper: '61000', levels: 5, orderSize: '10' });
+    const failed = await until(
+      () => bus().request(BotGetQry, { botId: 'grid-rejected' }),
+      (r) => r.ok && r.result.state === 'ERROR',
+      30_000,
+      200,
+    );
+    expect(failed).toMatchObject({
+      ok: true,
+      result: {
+        state: 'ERROR',
+        stateActor: 'bot-engine',
+        stateReason: expect.stringMatching(/venue or gateway errors within 60 s \(last: order .* rejected by the venue/),
+      },
+    });
+    const placed = (await orders('grid-rejected')).length;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await orders('grid-rejected')).length).toBe(placed);
+    expect(placed).toBeLessThan(20);
+  }, 45_000);
+
   it('a strategy that cannot trade puts its bot in ERROR with the cause, and it stays there', async () => {
     await price('60000');
     await create('grid-untradable', { lower: '59000', upper: '61000', levels: 5, orderSize: '0.0000001' });

@@ -9,6 +9,9 @@ export const BotConfigSchema = BaseServiceEnv.extend({
   BOT_TICK_MS: z.coerce.number().int().positive().default(1000),
   /** How long the engine waits for the gateway's answers. */
   ENGINE_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** Orders rejected by the venue, or failed sends, within ENGINE_ERROR_WINDOW_MS that put a bot in ERROR (RB-002). */
+  ENGINE_MAX_ERRORS: z.coerce.number().int().positive().default(5),
+  ENGINE_ERROR_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
   /** How long a market-data subscription lasts (renewed at a third of it). */
   ENGINE_SUBSCRIPTION_TTL_MS: z.coerce.number().int().min(3000).default(60_000),
 });

@@ -17,6 +17,8 @@ export interface EngineState {
   strategy: unknown;
   outbox: StoredIntent[];
   refused: string[];
+  /** When the venue rejected one of its orders, or a send failed (RB-002: too many in a window = ERROR). */
+  errors?: Array<{ at: number; what: string }>;
 }
 
 /**
@@ -95,8 +97,13 @@ export class RunBotStepUseCase {
           fee: Decimal.of(f.fee),
           feeCurrency: f.feeCurrency,
         }));
+      const rejected = [...orders.values()].filter((o) => o.state === 'REJECTED' && open.has(o.clientOrderId));
+      const errors = this.recentErrors(
+        current,
+        rejected.map((o) => `order ${o.clientOrderId} rejected by the venue: ${o.lastError ?? 'no reason given'}`),
+      );
       const step = strategy.step(parsed.params as never, { state, market, fills, endedOrders: ended });
-      return { strategy: step.state, outbox: [...current.outbox, ...step.intents.map(stored)], refused: [] } satisfies EngineState;
+      return { strategy: step.state, outbox: [...current.outbox, ...step.intents.map(stored)], refused: [], errors } satisfies EngineState;
     });
     // No longer RUNNING (halted, paused or stopped meanwhile): nothing is sent.
     if (!next) return undefined;
@@ -142,6 +149,7 @@ export class RunBotStepUseCase {
   private async send(bot: BotRow, engine: EngineState): Promise<EngineState> {
     const outbox: StoredIntent[] = [];
     const refused = [...engine.refused];
+    const failures: string[] = [];
     const ctx = { actor: ENGINE_ACTOR, correlationId: bot.id };
     for (const intent of engine.outbox) {
       const reply =
@@ -169,6 +177,7 @@ export class RunBotStepUseCase {
               this.config.ENGINE_REQUEST_TIMEOUT_MS,
             );
       if (reply.ok) continue;
+      failures.push(`${intent.kind} ${intent.clientOrderId}: ${reply.error.code}: ${reply.error.message}`);
       if (intent.kind === 'place') {
         // A place refused for good never became an order: the strategy hears it ended.
         if (NEVER_MADE.has(reply.error.code)) refused.push(intent.clientOrderId);
@@ -178,7 +187,21 @@ export class RunBotStepUseCase {
         outbox.push(intent);
       }
     }
-    return { strategy: engine.strategy, outbox, refused };
+    return { strategy: engine.strategy, outbox, refused, errors: this.recentErrors(engine, failures) };
+  }
+
+  /**
+   * The errors of the last ENGINE_ERROR_WINDOW_MS with `fresh` added; ENGINE_MAX_ERRORS of them stop the
+   * bot (thrown: the engine puts it in ERROR with this cause), so a strategy whose orders the venue keeps
+   * rejecting, or a gateway that keeps failing, does not loop.
+   */
+  private recentErrors(engine: EngineState, fresh: string[]): Array<{ at: number; what: string }> {
+    const now = Date.now();
+    const errors = [...(engine.errors ?? []).filter((e) => now - e.at < this.config.ENGINE_ERROR_WINDOW_MS), ...fresh.map((what) => ({ at: now, what }))];
+    if (errors.length >= this.config.ENGINE_MAX_ERRORS) {
+      throw new Error(`${errors.length} venue or gateway errors within ${this.config.ENGINE_ERROR_WINDOW_MS / 1000} s (last: ${errors.at(-1)!.what})`);
+    }
+    return errors;
   }
 }
 
