@@ -91,10 +91,18 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   MARKET_DATA_SYMBOLS: z
     .string()
     .default('')
-    .refine(
-      (v) => v.split(',').every((e) => e.trim() === '' || /^[^:\s]+:[A-Z0-9]+\/[A-Z0-9]+$/.test(e.trim())),
-      'expected exchangeId:BASE/QUOTE entries, comma-separated',
-    ),
+    .transform((value, ctx) => {
+      const pairs: Array<{ exchangeId: string; symbol: string }> = [];
+      for (const entry of value
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)) {
+        const m = /^([^:\s]+):([A-Z0-9]+\/[A-Z0-9]+)$/.exec(entry);
+        if (m) pairs.push({ exchangeId: m[1]!, symbol: m[2]! });
+        else ctx.addIssue({ code: 'custom', message: `"${entry}" is not exchangeId:BASE/QUOTE (entries are comma-separated)` });
+      }
+      return pairs;
+    }),
   /** How often the tickers in use are polled from their venue. */
   MARKET_DATA_POLL_MS: z.coerce.number().int().positive().default(1000),
   /** A ticker older than this is shown and published as stale. */

@@ -9,18 +9,6 @@ import { VenueOrderRepository } from '../persistence/venue-order.repository.js';
 import { toDecimalString } from '../use-cases/submit-order/venue-outcome.js';
 import { VenueClients } from '../venues/venue-clients.js';
 
-/** `binance:BTC/USDT,kraken:ETH/USDT` → pairs. */
-export function parseSymbolList(value: string): Array<{ exchangeId: string; symbol: string }> {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const at = entry.indexOf(':');
-      return { exchangeId: entry.slice(0, at), symbol: entry.slice(at + 1) };
-    });
-}
-
 /** ccxt's `precisionMode` in which a market's precision is its step (ccxt exports it untyped). */
 const CCXT_TICK_SIZE = 4;
 
@@ -37,7 +25,6 @@ const decimalOrNull = (v: number | string | undefined): string | null => (v === 
 export class MarketData implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly tickers = new Map<string, Ticker>();
   private readonly subscriptions = new Map<string, { exchangeId: string; symbol: string; until: number }>();
-  private readonly configured: Array<{ exchangeId: string; symbol: string }>;
   private polling: PeriodicTask | undefined;
   private readonly log: ContextLogger;
 
@@ -50,7 +37,6 @@ export class MarketData implements OnApplicationBootstrap, OnApplicationShutdown
     logger: JsonLogger,
   ) {
     this.log = logger.child('market-data');
-    this.configured = parseSymbolList(config.MARKET_DATA_SYMBOLS);
     metrics.onTickerScrape(() => this.view());
   }
 
@@ -95,7 +81,7 @@ export class MarketData implements OnApplicationBootstrap, OnApplicationShutdown
     for (const [key, s] of this.subscriptions) if (s.until <= now) this.subscriptions.delete(key);
     const wanted = new Map<string, Set<string>>();
     const want = (exchangeId: string, symbol: string) => wanted.set(exchangeId, (wanted.get(exchangeId) ?? new Set()).add(symbol));
-    for (const s of this.configured) want(s.exchangeId, s.symbol);
+    for (const s of this.config.MARKET_DATA_SYMBOLS) want(s.exchangeId, s.symbol);
     for (const s of this.subscriptions.values()) want(s.exchangeId, s.symbol);
     for (const s of await this.orders.liveSymbols()) want(s.exchangeId, s.symbol);
     await Promise.all(

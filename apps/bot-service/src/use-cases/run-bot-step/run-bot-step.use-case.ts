@@ -66,7 +66,7 @@ export class RunBotStepUseCase {
     const strategy = STRATEGIES[bot.strategy];
     const parsed = strategy.parseParameters(bot.parameters);
     if (!parsed.ok) throw new Error(`invalid ${bot.strategy} parameters: ${parsed.errors.join('; ')}`);
-    let engine: EngineState = saved ?? { strategy: strategy.initialState(bot.id, bot.symbol), outbox: [], refused: [] };
+    const engine: EngineState = saved ?? { strategy: strategy.initialState(bot.id, bot.symbol), outbox: [], refused: [] };
     if (engine.outbox.length > 0) {
       await this.repository.saveEngine(bot.id, await this.send(bot, engine));
       return undefined;
@@ -77,10 +77,9 @@ export class RunBotStepUseCase {
     const read = await this.bus.request(BotOrdersQry, { botId: bot.id, since }, { actor: ENGINE_ACTOR }, this.config.ENGINE_REQUEST_TIMEOUT_MS);
     if (!read.ok) return 'gateway-unavailable';
     const orders = new Map<string, Order>(read.result.orders.map((o) => [o.clientOrderId, o]));
-    const initial = engine;
     const next = await this.repository.engineStep(bot.id, read.result.fills, new Date(), (fresh, locked) => {
       // The state as it is now (another step of this bot may have saved one since it was read).
-      const current = (locked as EngineState | null) ?? initial;
+      const current = (locked as EngineState | null) ?? engine;
       const state = current.strategy as never;
       const open = new Set(strategy.openOrders(state));
       const ended = [
@@ -106,9 +105,7 @@ export class RunBotStepUseCase {
       return { strategy: step.state, outbox: [...current.outbox, ...step.intents.map(stored)], refused: [], errors } satisfies EngineState;
     });
     // No longer RUNNING (halted, paused or stopped meanwhile): nothing is sent.
-    if (!next) return undefined;
-    engine = next;
-    if (engine.outbox.length > 0) await this.repository.saveEngine(bot.id, await this.send(bot, engine));
+    if (next && next.outbox.length > 0) await this.repository.saveEngine(bot.id, await this.send(bot, next));
     return undefined;
   }
 

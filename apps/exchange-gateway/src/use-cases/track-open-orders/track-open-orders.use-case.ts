@@ -12,9 +12,8 @@ import { OrderFills } from './order-fills.js';
 
 /**
  * Follows open orders until they are final (DESIGN §4): each is polled every ORDER_POLL_MS (an account's
- * orders together, from its list of open orders); a change of
- * state or of filled quantity is recorded, and new executions are read and published as fills, also for
- * orders whose fills are still owed.
+ * orders together, from its list of open orders); a change of state or of filled quantity is recorded,
+ * and new executions are read and published as fills, also for orders whose fills are still owed.
  */
 @Injectable()
 export class TrackOpenOrders {
