@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BalancesQry, BotOrdersQry, KillSwitchActivateCmd, OpenOrdersQry, OrderCancelCmd, OrderSubmitCmd } from '@garde/contracts';
+import { BalancesQry, BotOrdersQry, KillSwitchActivateCmd, OpenOrdersQry, OrderCancelCmd, OrderFilledEvt, OrderSubmitCmd } from '@garde/contracts';
 import type { RunningSimulator } from '@garde/exchange-simulator';
 import type { RunningService } from '@garde/platform';
 import { runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
@@ -82,7 +82,11 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     expect((await api('operator', 'GET', '/api/v1/orders/limit-1')).body).toMatchObject({ state: 'OPEN' });
   });
 
-  it('records each execution once with its exact price, quantity and fee: at once for a market order, by polling for a resting one', async () => {
+  it('records each execution once with its exact price, quantity and fee, and publishes it once: at once for a market order, by polling for a resting one', async () => {
+    const published: Array<{ clientOrderId: string; price: string; quantity: string; fee: string }> = [];
+    const seen = gateway.runtime.bus.observe(OrderFilledEvt, (p) =>
+      published.push({ clientOrderId: p.order.clientOrderId, price: p.fill.price, quantity: p.fill.quantity, fee: p.fill.fee }),
+    );
     const fills = (id: string) =>
       sandbox.sql<{ price: string; quantity: string; fee: string; fee_currency: string }>(
         'SELECT price::text, quantity::text, fee::text, fee_currency FROM gateway.venue_fill WHERE client_order_id = $1',
@@ -124,6 +128,17 @@ describe('exchange-gateway order pipeline against the simulator', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ symbol: 'BTC/USDT', price: '60000' }),
     });
+    // Each execution is an event (gateway.evt.order.filled), once: bots and risk learn their fills from it.
+    await until(
+      () => Promise.resolve(published.filter((f) => f.clientOrderId === 'rest-fill').length),
+      (n) => n > 0,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    seen.unsubscribe();
+    expect(published.filter((f) => ['mkt-fill', 'rest-fill'].includes(f.clientOrderId))).toEqual([
+      { clientOrderId: 'mkt-fill', price: trade!.price, quantity: trade!.qty, fee: trade!.commission },
+      { clientOrderId: 'rest-fill', price: '59500', quantity: '0.01', fee: '0.00001' },
+    ]);
   });
 
   it('the same client order id, again or concurrently, never makes a second venue order', async () => {

@@ -33,6 +33,17 @@ export class VenueOrderRepository {
     return this.ds.getRepository(VenueOrderRow).findOneBy({ clientOrderId });
   }
 
+  /** These orders as recorded now, oldest first (unknown ids are left out). */
+  async byIds(clientOrderIds: string[]): Promise<VenueOrderRow[]> {
+    if (clientOrderIds.length === 0) return [];
+    return this.ds
+      .getRepository(VenueOrderRow)
+      .createQueryBuilder('o')
+      .where('o.client_order_id = ANY(:ids)', { ids: clientOrderIds })
+      .orderBy('o.created_at', 'ASC')
+      .getMany();
+  }
+
   /**
    * PENDING_SUBMIT orders older than `before` were being sent by a process that died (no send lasts
    * longer than the venue timeout): their outcome is unknown. They become UNKNOWN, to be looked up.
@@ -65,11 +76,28 @@ export class VenueOrderRepository {
     return qb.orderBy('o.next_check_at', 'ASC').limit(limit).getMany();
   }
 
-  /** Records fills not seen before (by account and trade id); returns the new ones. */
+  /**
+   * Records fills not seen before (by account and trade id); returns the new ones. Plain SQL: TypeORM's
+   * insert with `orIgnore().returning()` gives no rows back on PostgreSQL, which hid every fresh fill.
+   */
   async insertFills(rows: VenueFillRow[]): Promise<VenueFillRow[]> {
     if (rows.length === 0) return [];
-    const result = await this.ds.createQueryBuilder().insert().into(VenueFillRow).values(rows).orIgnore().returning(['account_id', 'trade_id']).execute();
-    const inserted = new Set((result.raw as Array<{ account_id: string; trade_id: string }>).map((r) => `${r.account_id}/${r.trade_id}`));
+    const returned = await this.ds.query<Array<{ account_id: string; trade_id: string }>>(
+      `INSERT INTO venue_fill (account_id, trade_id, client_order_id, price, quantity, fee, fee_currency, executed_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::text[], $8::timestamptz[])
+       ON CONFLICT DO NOTHING RETURNING account_id, trade_id`,
+      [
+        rows.map((r) => r.accountId),
+        rows.map((r) => r.tradeId),
+        rows.map((r) => r.clientOrderId),
+        rows.map((r) => r.price),
+        rows.map((r) => r.quantity),
+        rows.map((r) => r.fee),
+        rows.map((r) => r.feeCurrency),
+        rows.map((r) => r.executedAt),
+      ],
+    );
+    const inserted = new Set(returned.map((r) => `${r.account_id}/${r.trade_id}`));
     return rows.filter((r) => inserted.has(`${r.accountId}/${r.tradeId}`));
   }
 
