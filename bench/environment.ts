@@ -42,6 +42,7 @@ export async function createBenchEnvironment(): Promise<BenchEnvironment> {
       GARDE_NAMESPACE: namespace,
       LOG_LEVEL: 'warn',
       GARDE_MASTER_KEY: randomBytes(32).toString('base64'),
+      AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
       GARDE_API_TOKENS: `bench:admin:${createHash('sha256').update(token).digest('hex')}`,
     },
     async dispose(nc) {

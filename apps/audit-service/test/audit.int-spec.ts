@@ -109,8 +109,11 @@ describe('audit-service', () => {
       expect(row.hash).toBe(chainHash(prevHash, row.canonical));
       prevHash = row.hash;
     });
-    expect(await verify()).toEqual({ ok: true, result: { valid: true, checked: 3, head: stored[2]!.hash } });
-    expect(await verify({ fromSequence: 2 })).toEqual({ ok: true, result: { valid: true, checked: 2, head: stored[2]!.hash } });
+    expect(await verify()).toEqual({
+      ok: true,
+      result: { valid: true, checked: 3, head: stored[2]!.hash, firstSequence: 1, checkpointsChecked: 0, lastCheckpoint: null },
+    });
+    expect(await verify({ fromSequence: 2 })).toMatchObject({ ok: true, result: { valid: true, checked: 2, head: stored[2]!.hash, firstSequence: 2 } });
     expect(await metric('garde_audit_chain_head_sequence')).toBe(3);
   });
 
@@ -211,7 +214,7 @@ describe('audit-service', () => {
       [head.sequence + 2, afterRestart.messageId],
     ]);
     expect(stored.at(-2)!.prev_hash).toBe(head.hash);
-    expect(await verify()).toEqual({ ok: true, result: { valid: true, checked: stored.length, head: stored.at(-1)!.hash } });
+    expect(await verify()).toMatchObject({ ok: true, result: { valid: true, checked: stored.length, head: stored.at(-1)!.hash } });
     expect(await metric('garde_audit_chain_head_sequence')).toBe(stored.length);
   });
 
@@ -221,7 +224,7 @@ describe('audit-service', () => {
     expect(original.canonical).toContain('reason-2 venue acting up');
 
     await asSuperuser("UPDATE audit.audit_event SET canonical = replace(canonical, 'reason-2 venue acting up', 'reason-2 venue acting uq') WHERE sequence = 2");
-    expect(await verify()).toEqual({
+    expect(await verify()).toMatchObject({
       ok: true,
       result: { valid: false, checked: 1, head: stored[0]!.hash, firstBadSequence: 2, problem: 'hash does not match the row content' },
     });
@@ -232,11 +235,42 @@ describe('audit-service', () => {
     await asSuperuser(
       `UPDATE audit.audit_event SET envelope = jsonb_set(envelope, '{payload,current,reason}', '"reason-2 venue acting uq"') WHERE sequence = 2`,
     );
-    expect(await verify()).toEqual({
+    expect(await verify()).toMatchObject({
       ok: true,
       result: { valid: false, checked: 1, head: stored[0]!.hash, firstBadSequence: 2, problem: 'the canonical text does not match the stored envelope' },
     });
     expect(await verify({ fromSequence: 3 })).toMatchObject({ ok: true, result: { valid: true } });
     expect(await metric('garde_audit_verify_failures_total')).toBe(2);
+
+    // The query columns (what the API filters on) must say what the hashed event says.
+    await asSuperuser(`UPDATE audit.audit_event SET envelope = '${original.canonical.replace(/'/g, "''")}'::jsonb WHERE sequence = 2`);
+    await asSuperuser("UPDATE audit.audit_event SET actor_id = 'mallory', type = 'bot.evt.bot.created' WHERE sequence = 4");
+    expect(await verify()).toMatchObject({
+      ok: true,
+      result: {
+        valid: false,
+        checked: 3,
+        head: stored[2]!.hash,
+        firstBadSequence: 4,
+        problem: "column type, actor_id does not match the event's canonical text",
+      },
+    });
+  });
+
+  it('counts a message JetStream gave up on (AUDIT_MAX_DELIVER deliveries) as poison, with its stream sequence', async () => {
+    const { auditStream, auditConsumer } = publisher.topology;
+    const before = await metric('garde_audit_poison_messages_total');
+    // The advisory JetStream publishes when a message reaches max_deliver.
+    publisherNc.publish(
+      `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${auditStream}.${auditConsumer}`,
+      JSON.stringify({ type: 'io.nats.jetstream.advisory.v1.max_deliver', stream: auditStream, consumer: auditConsumer, stream_seq: 4242, deliveries: 1000 }),
+    );
+    await waitFor(
+      () => metric('garde_audit_poison_messages_total'),
+      (n) => n === before + 1,
+      'the max-deliveries advisory to be counted',
+    );
+    const found = await audit.runtime.metrics.getSingleMetric('garde_audit_poison_messages_total')?.get();
+    expect(found?.values.find((v) => v.labels.reason === 'max-deliveries')?.value).toBe(1);
   });
 });

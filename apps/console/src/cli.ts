@@ -47,7 +47,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return EXIT.OK;
     }
     const api = new ApiClient(io.env.GARDE_API_URL ?? DEFAULT_API_URL, io.env.GARDE_TOKEN);
-    return await command.run(args, { api, json, out: (text) => io.out(text), env: io.env });
+    return await command.run(args, { api, json, out: (text) => io.out(text), err: (text) => io.err(text), env: io.env });
   } catch (err) {
     if (err instanceof UsageError) {
       report(io, json, 'USAGE', err.message, ['Usage:', ...usageLines(command.usage)].join('\n'));

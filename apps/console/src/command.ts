@@ -6,6 +6,8 @@ export interface CommandContext {
   /** `--json`: machine-readable output on stdout. */
   json: boolean;
   out(text: string): void;
+  /** For people, on stderr: progress of long commands, warnings, local failures (stdout stays clean for --json). */
+  err(text: string): void;
   /** The environment (for secrets that must not appear on a command line). */
   env: Record<string, string | undefined>;
 }

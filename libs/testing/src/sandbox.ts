@@ -37,6 +37,7 @@ export async function createSandbox(label: string): Promise<TestSandbox> {
   const databaseUrl = url.toString();
   const namespace = `t${suffix}`;
   const masterKey = randomBytes(32).toString('base64');
+  const auditSigningKey = randomBytes(32).toString('base64');
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   return {
     databaseUrl,
@@ -50,6 +51,8 @@ export async function createSandbox(label: string): Promise<TestSandbox> {
       LOG_LEVEL: process.env.GARDE_TEST_LOG_LEVEL ?? 'error',
       // The gateway's key for exchange credentials at rest (a fresh one per sandbox).
       GARDE_MASTER_KEY: masterKey,
+      // The audit-service's Ed25519 key for checkpoints and export manifests (a fresh one per sandbox).
+      AUDIT_SIGNING_KEY: auditSigningKey,
       ...extra,
     }),
     sql: async <T>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],

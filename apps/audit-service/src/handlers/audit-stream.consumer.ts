@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Subscription } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { JsonLogger, MessageBus, NATS_CONNECTION, SERVICE_CONFIG, errorFields, type ContextLogger, type NatsConnection } from '@garde/platform';
 import type { AuditConfig } from '../config/audit.config.js';
@@ -18,6 +19,7 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  private advisories: Subscription | undefined;
   private readonly log: ContextLogger;
 
   constructor(
@@ -41,6 +43,7 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
       const info = await consumer.info();
       return info.num_pending + info.num_ack_pending;
     });
+    this.watchMaxDeliveries(auditStream, auditConsumer);
     this.messages = await consumer.consume({ max_messages: this.config.AUDIT_BATCH_SIZE });
     this.loop = this.run(this.messages).catch((err: unknown) => {
       // The iterator only fails when the consumer is gone for good: a deaf audit-service must be restarted.
@@ -52,8 +55,35 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     this.metrics.setPendingProbe(undefined);
+    this.advisories?.unsubscribe();
     await this.messages?.close();
     await this.loop;
+  }
+
+  /**
+   * JetStream stops delivering a message after AUDIT_MAX_DELIVER deliveries and says so only in an
+   * advisory: such a message is not in the trail, so it is counted as poison and logged with its stream
+   * sequence (it stays in the stream, where `nats stream get` finds it), never silently dropped.
+   */
+  private watchMaxDeliveries(stream: string, consumer: string): void {
+    const subject = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${consumer}`;
+    this.advisories = this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return;
+        let advisory: { stream_seq?: number; deliveries?: number } = {};
+        try {
+          advisory = msg.json();
+        } catch {
+          // Counted all the same.
+        }
+        this.metrics.poisonMessages.inc({ reason: 'max-deliveries' });
+        this.log.error('JetStream gave up delivering a message of the AUDIT stream: it is not in the audit trail', {
+          stream,
+          streamSequence: advisory.stream_seq,
+          deliveries: advisory.deliveries,
+        });
+      },
+    });
   }
 
   /** Creates the durable consumer when missing; an existing one (another replica's) is used as it is. */
@@ -90,6 +120,7 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
         msg.nak();
         continue;
       }
+      if (msg.info.deliveryCount > 1) this.metrics.redeliveries.inc();
       batch.push(msg);
       // Append whatever has arrived: a batch under load, a single event when it is quiet.
       if (batch.length >= this.config.AUDIT_BATCH_SIZE || messages.getPending() === 0) {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, In, LessThanOrEqual, MoreThan, And, type EntityManager } from 'typeorm';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import type { ChainRow, ExportRow } from '@garde/domain';
 import { AuditEventRow } from './audit-event.entity.js';
 
 /** The last link of the chain. */
@@ -47,6 +48,7 @@ export interface AuditEventFilter {
   clientOrderId?: string | undefined;
   levels?: string[] | undefined;
   producer?: string | undefined;
+  botId?: string | undefined;
   since?: Date | undefined;
   beforeSequence?: number | undefined;
 }
@@ -75,15 +77,76 @@ export class AuditEventRepository {
     return row ? { sequence: Number(row.sequence), hash: row.hash } : null;
   }
 
-  /** Rows after `afterSequence` (and up to `toSequence`), in chain order: one page of a walk. */
-  async page(afterSequence: number, toSequence: number | undefined, limit: number): Promise<StoredAuditRow[]> {
-    const after = MoreThan(String(afterSequence));
-    const rows = await this.ds.getRepository(AuditEventRow).find({
-      where: { sequence: toSequence === undefined ? after : And(after, LessThanOrEqual(String(toSequence))) },
-      order: { sequence: 'ASC' },
-      take: limit,
-    });
-    return rows.map(toStored);
+  /** The chain columns of rows after `afterSequence` (and up to `toSequence`), in chain order: one page of a walk. */
+  async chainPage(afterSequence: number, toSequence: number | undefined, limit: number): Promise<ChainRow[]> {
+    const rows = await this.ds.query<Array<{ sequence: string; prev_hash: string; hash: string; canonical: string }>>(
+      `SELECT e.sequence::text AS sequence, e.prev_hash, e.hash, e.canonical FROM audit_event e
+        WHERE e.sequence > $1 AND ($2::bigint IS NULL OR e.sequence <= $2::bigint) ORDER BY e.sequence LIMIT $3`,
+      [afterSequence, toSequence ?? null, limit],
+    );
+    return rows.map((r) => ({ sequence: Number(r.sequence), prevHash: r.prev_hash, hash: r.hash, canonical: r.canonical }));
+  }
+
+  /**
+   * The first row of [from, to] whose stored envelope or query columns (what the API shows and filters
+   * on) do not say what its canonical text says (what the hash covers). Only for rows whose chain has
+   * verified: their canonical text is then the service's own JSON, so PostgreSQL can parse it.
+   * `level` and `recorded_at` are the service's annotations, outside the hash, and are not compared.
+   */
+  async firstContentMismatch(from: number, to: number): Promise<{ sequence: number; columns: string[] } | null> {
+    // OFFSET 0 keeps the lateral subquery from being flattened: the text is parsed once per row, not once per use.
+    const [row] = await this.ds.query<Array<{ sequence: string; columns: string[] }>>(
+      `SELECT x.sequence::text AS sequence, x.columns FROM (
+         SELECT e.sequence, array_remove(ARRAY[
+             CASE WHEN e.envelope IS DISTINCT FROM c.j THEN 'envelope' END,
+             CASE WHEN e.message_id::text IS DISTINCT FROM lower(c.j ->> 'messageId') THEN 'message_id' END,
+             CASE WHEN e.type IS DISTINCT FROM c.j ->> 'type' THEN 'type' END,
+             CASE WHEN e.producer IS DISTINCT FROM c.j ->> 'producer' THEN 'producer' END,
+             CASE WHEN e.correlation_id IS DISTINCT FROM c.j ->> 'correlationId' THEN 'correlation_id' END,
+             CASE WHEN e.actor_id IS DISTINCT FROM c.j -> 'actor' ->> 'id' THEN 'actor_id' END,
+             CASE WHEN date_trunc('milliseconds', e.occurred_at) IS DISTINCT FROM date_trunc('milliseconds', (c.j ->> 'occurredAt')::timestamptz) THEN 'occurred_at' END
+           ], NULL) AS columns
+           FROM audit_event e CROSS JOIN LATERAL (SELECT e.canonical::jsonb AS j OFFSET 0) c
+          WHERE e.sequence BETWEEN $1 AND $2) x
+       WHERE cardinality(x.columns) > 0 ORDER BY x.sequence LIMIT 1`,
+      [from, to],
+    );
+    return row ? { sequence: Number(row.sequence), columns: row.columns } : null;
+  }
+
+  /** The first sequence still in the table (1, or the one after the last purge); null when empty. */
+  async firstSequence(): Promise<number | null> {
+    const [row] = await this.ds.query<[{ first: string | null }]>('SELECT min(sequence)::text AS first FROM audit_event');
+    return row.first === null ? null : Number(row.first);
+  }
+
+  /**
+   * The contiguous slice of the chain from the first to the last row recorded in [from, to) (by sequence,
+   * so the slice has no hole even if the clock stepped back; index-only scan of audit_event_recorded_at_idx).
+   */
+  async sliceRecordedBetween(from: Date, to: Date): Promise<{ first: number; last: number } | null> {
+    const [row] = await this.ds.query<[{ first: string | null; last: string | null }]>(
+      'SELECT min(sequence)::text AS first, max(sequence)::text AS last FROM audit_event WHERE recorded_at >= $1 AND recorded_at < $2',
+      [from, to],
+    );
+    return row.first === null || row.last === null ? null : { first: Number(row.first), last: Number(row.last) };
+  }
+
+  /** The chain columns of rows after `afterSequence` up to `toSequence`, in order: what an export holds. */
+  async exportRows(afterSequence: number, toSequence: number, limit: number): Promise<ExportRow[]> {
+    const rows = await this.ds.query<Array<{ sequence: string; recorded_at: Date; level: string; prev_hash: string; hash: string; canonical: string }>>(
+      `SELECT sequence::text AS sequence, recorded_at, level, prev_hash, hash, canonical FROM audit_event
+        WHERE audit_event.sequence > $1 AND audit_event.sequence <= $2 ORDER BY audit_event.sequence LIMIT $3`,
+      [afterSequence, toSequence, limit],
+    );
+    return rows.map((r) => ({
+      sequence: Number(r.sequence),
+      recordedAt: r.recorded_at.toISOString(),
+      level: r.level,
+      prevHash: r.prev_hash,
+      hash: r.hash,
+      canonical: r.canonical,
+    }));
   }
 
   /** Most recent first. */
@@ -95,6 +158,8 @@ export class AuditEventRepository {
     if (filter.levels !== undefined) qb.andWhere('e.level IN (:...levels)', { levels: filter.levels });
     // A producer is `<service>/<instance>`: a service name matches all its instances.
     if (filter.producer !== undefined) qb.andWhere("(e.producer = :producer OR starts_with(e.producer, :producer || '/'))", { producer: filter.producer });
+    // The expression of the index audit_event_bot_idx, word for word, so that the planner uses it.
+    if (filter.botId !== undefined) qb.andWhere('audit_event_bot_id(e.envelope) = :botId', { botId: filter.botId });
     if (filter.since !== undefined) qb.andWhere('e.occurred_at >= :since', { since: filter.since });
     if (filter.beforeSequence !== undefined) qb.andWhere('e.sequence < :before', { before: filter.beforeSequence });
     if (filter.clientOrderId !== undefined) {

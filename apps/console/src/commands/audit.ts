@@ -1,8 +1,12 @@
 import type { AuditChainVerdict, AuditRecord } from '@garde/contracts';
 import { EXIT } from '../api-client.js';
-import { str, UsageError } from '../args.js';
+import { flag, str, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { table, when } from '../output.js';
+import { runExportVerify } from './audit-export.js';
+
+/** Verifying reads every row of its range: wait as long as the gateway does. */
+const LONG_REQUEST_MS = 610_000;
 
 const sequence = (value: string | undefined, name: string): string | undefined => {
   if (value === undefined) return undefined;
@@ -12,20 +16,36 @@ const sequence = (value: string | undefined, name: string): string | undefined =
 
 export const auditVerify: Command = {
   name: 'audit:verify',
-  summary: 'Prove the audit hash chain; names the first row that does not verify',
-  usage: ['audit:verify [--from=<sequence>] [--to=<sequence>] [--json]'],
-  values: ['from', 'to'],
-  flags: [],
+  summary: 'Prove the audit hash chain and its signed checkpoints (names the first bad row), or check an export file offline',
+  usage: [
+    'audit:verify [--from=<sequence>] [--to=<sequence>] [--json]',
+    'audit:verify --export=<file> (--public-key=<base64> | --trust-manifest-key) [--manifest=<file>] [--json]',
+    '  --export needs no API and no database: the manifest (default <file>.manifest.json), its signature and every byte of the file',
+  ],
+  values: ['from', 'to', 'export', 'manifest', 'public-key'],
+  flags: ['trust-manifest-key'],
   async run(args, ctx) {
+    if (str(args, 'export') !== undefined) {
+      if (str(args, 'from') !== undefined || str(args, 'to') !== undefined) throw new UsageError('--export checks a whole file: no --from or --to with it');
+      return runExportVerify(args, ctx);
+    }
+    if (str(args, 'manifest') !== undefined || str(args, 'public-key') !== undefined || flag(args, 'trust-manifest-key')) {
+      throw new UsageError('--manifest, --public-key and --trust-manifest-key go with --export=<file>');
+    }
     const query = new URLSearchParams();
     const from = sequence(str(args, 'from'), 'from');
     const to = sequence(str(args, 'to'), 'to');
     if (from) query.set('from', from);
     if (to) query.set('to', to);
-    const verdict = await ctx.api.call<AuditChainVerdict>('GET', `/api/v1/audit/verify${query.size ? `?${query.toString()}` : ''}`);
+    const verdict = await ctx.api.call<AuditChainVerdict>('GET', `/api/v1/audit/verify${query.size ? `?${query.toString()}` : ''}`, undefined, LONG_REQUEST_MS);
     if (ctx.json) ctx.out(JSON.stringify(verdict));
-    else if (verdict.valid) ctx.out(`Audit chain valid: ${verdict.checked} row(s) checked, head ${verdict.head ?? '(empty)'}`);
-    else ctx.out(`Audit chain BROKEN at sequence ${verdict.firstBadSequence}: ${verdict.problem} (${verdict.checked} row(s) valid before it)`);
+    else if (verdict.valid) {
+      const start = verdict.firstSequence && verdict.firstSequence > 1 ? ` from sequence ${verdict.firstSequence}` : '';
+      const checkpoints = verdict.lastCheckpoint
+        ? `; ${verdict.checkpointsChecked ?? 0} signed checkpoint(s) checked, the latest at sequence ${verdict.lastCheckpoint.sequence} (${when(verdict.lastCheckpoint.signedAt)})`
+        : '; no signed checkpoint in range yet';
+      ctx.out(`Audit chain valid: ${verdict.checked} row(s) checked${start}, head ${verdict.head ?? '(empty)'}${checkpoints}`);
+    } else ctx.out(`Audit chain BROKEN at sequence ${verdict.firstBadSequence}: ${verdict.problem} (${verdict.checked} row(s) valid before it)`);
     return verdict.valid ? EXIT.OK : EXIT.REFUSED;
   },
 };
@@ -85,13 +105,15 @@ const limitOf = (args: Parameters<Command['run']>[0]): string => {
 export const auditErrors: Command = {
   name: 'audit:errors',
   summary: 'Error and critical events of the audit trail (bot errors, rejected or lost orders, venue and rate-limit incidents), most recent first',
-  usage: ['audit:errors (--last=<30m|1h|2d> | --since=<ISO-8601>) [--service=<service>] [--limit=100] [--json]'],
-  values: ['last', 'since', 'service', 'limit'],
+  usage: ['audit:errors (--last=<30m|1h|2d> | --since=<ISO-8601>) [--service=<service>] [--bot=<bot-id>] [--limit=100] [--json]'],
+  values: ['last', 'since', 'service', 'bot', 'limit'],
   flags: [],
   async run(args, ctx) {
     const query = new URLSearchParams({ level: 'error,critical', since: sinceOf(args), limit: limitOf(args) });
     const service = str(args, 'service');
     if (service) query.set('service', service);
+    const bot = str(args, 'bot');
+    if (bot) query.set('bot', bot);
     const { events } = await ctx.api.call<{ events: AuditRecord[] }>('GET', `/api/v1/audit/events?${query.toString()}`);
     if (ctx.json) ctx.out(JSON.stringify({ events }));
     else ctx.out(events.length === 0 ? 'No error or critical event in that period.' : eventsTable(events));
@@ -101,19 +123,23 @@ export const auditErrors: Command = {
 
 export const auditTrail: Command = {
   name: 'audit:trail',
-  summary: "One story from the audit trail, in order: a correlation id's events, or an order's (intent, risk decision, submit, answer, fills)",
-  usage: ['audit:trail (--correlation-id=<id> | --order=<client-order-id>) [--limit=100] [--json]'],
-  values: ['correlation-id', 'order', 'limit'],
+  summary:
+    "One story from the audit trail, in order: a correlation id's events, an order's (intent, risk decision, submit, answer, fills), or a bot's (its own and its orders')",
+  usage: ['audit:trail (--correlation-id=<id> | --order=<client-order-id> | --bot=<bot-id>) [--limit=100] [--json]'],
+  values: ['correlation-id', 'order', 'bot', 'limit'],
   flags: [],
   async run(args, ctx) {
     const correlationId = str(args, 'correlation-id');
     const order = str(args, 'order');
-    if ((correlationId === undefined) === (order === undefined)) throw new UsageError('give one of --correlation-id=<id> or --order=<client-order-id>');
-    const query = new URLSearchParams({ limit: limitOf(args), ...(order ? { order } : { correlationId: correlationId! }) });
+    const bot = str(args, 'bot');
+    if ([correlationId, order, bot].filter((v) => v !== undefined).length !== 1) {
+      throw new UsageError('give one of --correlation-id=<id>, --order=<client-order-id> or --bot=<bot-id>');
+    }
+    const query = new URLSearchParams({ limit: limitOf(args), ...(order ? { order } : bot ? { bot } : { correlationId: correlationId! }) });
     const { events } = await ctx.api.call<{ events: AuditRecord[] }>('GET', `/api/v1/audit/events?${query.toString()}`);
     const story = [...events].reverse();
     if (ctx.json) ctx.out(JSON.stringify({ events: story }));
-    else if (story.length === 0) ctx.out(`No event for ${order ? `order ${order}` : `correlation id ${correlationId}`}.`);
+    else if (story.length === 0) ctx.out(`No event for ${order ? `order ${order}` : bot ? `bot ${bot}` : `correlation id ${correlationId}`}.`);
     else ctx.out(eventsTable(story));
     return story.length === 0 ? EXIT.REFUSED : EXIT.OK;
   },

@@ -92,7 +92,7 @@ export class AppendAuditEvents {
     });
     // Only after the commit: outcomes drive the acks.
     group.forEach((p, i) => (outcomes[p.index] = results[i]!));
-    this.metrics.observeAppended(appended.map((r) => r.level as AuditCandidate['level']));
+    this.metrics.observeAppended(appended);
     this.metrics.duplicatesSkipped.inc(group.length - appended.length);
     this.metrics.chainHeadSequence.set(head);
   }
