@@ -2,8 +2,24 @@ import { startSimulator, type RunningSimulator, type VenueConfigInput } from '@g
 import type { RunningService } from '@garde/platform';
 import { createSandbox, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../../risk-service/src/app.js';
+import { RiskLimitsSetCmd } from '@garde/contracts';
 import { startExchangeGateway } from '../src/app.js';
 import { TEST_API_TOKENS, apiClient } from './api-client.js';
+
+/**
+ * Firm limits wide enough for the venue tests, which send orders far beyond any sensible risk limit on
+ * purpose (a venue refusal, a bot whose orders the venue keeps rejecting), bursts of orders and the same
+ * order of a bot twice in a row: what they test is the path to the venue. With them, risk-service's
+ * duplicate window is off (DUPLICATE_ORDER_WINDOW_MS=0). The limits themselves are tested in
+ * apps/risk-service/test.
+ */
+export const WIDE_FIRM_LIMITS = {
+  maxOrderNotional: '1000000000',
+  maxOpenNotional: '1000000000000',
+  maxMessagesPerSecond: 10_000,
+  priceCollarPercent: '1000',
+  maxReferenceAgeMs: 3_600_000,
+};
 
 /**
  * Sets a simulated venue's faults through its control URL (POST merges them; `null` clears them all).
@@ -34,10 +50,21 @@ export async function startTradingStack(opts: {
   venues: VenueConfigInput[];
   gatewayEnv?: Record<string, string>;
   accounts: Array<{ id: string; exchangeId: string; venue: string; apiKey: string; secret: string }>;
+  /** Keep the firm limits the migration seeds (default: WIDE_FIRM_LIMITS). */
+  defaultRiskLimits?: boolean;
+  riskEnv?: Record<string, string>;
 }): Promise<TradingStack> {
   const sandbox = await createSandbox(opts.label);
   const sim = await startSimulator({ venues: opts.venues });
-  const risk = await startRiskService(sandbox.env());
+  const risk = await startRiskService(sandbox.env({ ...(opts.defaultRiskLimits ? {} : { DUPLICATE_ORDER_WINDOW_MS: '0' }), ...opts.riskEnv }));
+  if (!opts.defaultRiskLimits) {
+    const set = await risk.runtime.bus.request(
+      RiskLimitsSetCmd,
+      { scope: 'firm', changes: WIDE_FIRM_LIMITS, reason: 'venue tests: limits out of the way' },
+      { actor: { id: 'trading-stack', kind: 'operator', role: 'risk' } },
+    );
+    if (!set.ok) throw new Error(`could not widen the risk limits: ${set.error.message}`);
+  }
   const gateway = await startExchangeGateway(sandbox.env({ GARDE_API_TOKENS: TEST_API_TOKENS, ...opts.gatewayEnv }));
   const api = apiClient(() => gateway.url);
   for (const a of opts.accounts) {

@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Kvm } from '@nats-io/kv';
-import { KillSwitchActivateCmd, KillSwitchDeactivateCmd, KillSwitchStatusQry, OrderCheckQry, ScopeState, killSwitchKey, type Actor } from '@garde/contracts';
+import {
+  KillSwitchActivateCmd,
+  KillSwitchDeactivateCmd,
+  KillSwitchStatusQry,
+  OrderCheckQry,
+  ScopeState,
+  TickerUpdatedMd,
+  killSwitchKey,
+  tickerKey,
+  type Actor,
+} from '@garde/contracts';
 import type { RunningService } from '@garde/platform';
 import { createSandbox, testOrder, until, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../src/app.js';
@@ -97,19 +107,44 @@ describe('risk-service kill switch', () => {
   });
 
   it('answers the pre-trade check from the kill-switch state: HALTED and REDUCING deny with the scope', async () => {
+    // The gateway's ticker for the market, as it broadcasts them (no gateway in this suite).
+    const ticker = (exchangeId: string) =>
+      bus().broadcast(
+        TickerUpdatedMd,
+        {
+          exchangeId,
+          symbol: 'BTC/USDT',
+          bid: '64999',
+          ask: '65001',
+          last: '65000',
+          tickSize: '0.01',
+          stepSize: '0.00001',
+          venueTime: null,
+          receivedAt: new Date().toISOString(),
+        },
+        tickerKey(exchangeId, 'BTC/USDT'),
+      );
     const check = async (extra: Record<string, unknown> = {}) => {
-      const reply = await bus().request(OrderCheckQry, testOrder(extra));
+      ticker(typeof extra.exchangeId === 'string' ? extra.exchangeId : 'binance');
+      await new Promise((r) => setTimeout(r, 20));
+      const reply = await bus().request(OrderCheckQry, testOrder({ price: '64000', ...extra }));
       if (!reply.ok) throw new Error(reply.error.message);
       return reply.result;
     };
-    expect(await check({ exchangeId: 'okx' })).toEqual({ decision: 'APPROVED' });
+    expect(
+      await until(
+        () => check({ exchangeId: 'okx' }),
+        (d) => d.decision === 'APPROVED',
+      ),
+    ).toEqual({ decision: 'APPROVED' });
     await bus().request(KillSwitchActivateCmd, { scope: 'exchange:okx', reason: 'okx maintenance', state: 'REDUCING' }, { actor: operator });
     const reducing = await until(
       () => check({ exchangeId: 'okx' }),
       (d) => d.decision === 'DENIED',
     );
     expect(reducing).toMatchObject({ decision: 'DENIED', reason: 'KILL_SWITCH_REDUCING', scope: 'exchange:okx' });
-    expect(await check({ exchangeId: 'okx', reduceOnly: true })).toEqual({ decision: 'APPROVED' });
+    // The sender's word is not enough: with no position from fills, nothing reduces.
+    expect(await check({ exchangeId: 'okx', side: 'sell', reduceOnly: true })).toMatchObject({ decision: 'DENIED', reason: 'KILL_SWITCH_REDUCING' });
     await bus().request(KillSwitchActivateCmd, { scope: 'bot:b-9', reason: 'runaway' }, { actor: operator });
     expect(
       await until(

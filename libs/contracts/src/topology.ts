@@ -22,6 +22,8 @@ export interface BusTopology {
   readonly killSwitchBucket: string;
   /** KV bucket with bot leases (used from the bots issue on). */
   readonly botLeasesBucket: string;
+  /** KV bucket with the risk limits in force per scope (key = scope with `:` as `.`), written by risk-service. */
+  readonly riskLimitsBucket: string;
   /** Queue group of a service's request handlers. */
   queueGroup(service: string): string;
 }
@@ -40,6 +42,7 @@ export function busTopology(namespace = ''): BusTopology {
     auditConsumer: 'audit-service',
     killSwitchBucket: `${namePrefix}KILL_SWITCH`,
     botLeasesBucket: `${namePrefix}BOT_LEASES`,
+    riskLimitsBucket: `${namePrefix}RISK_LIMITS`,
     queueGroup: (service) => `${namePrefix}${service}`,
   };
 }

@@ -1,8 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { TRADING_STATES } from '@garde/domain';
+import { LIMIT_SCOPE_KINDS, TRADING_STATES, type LimitScopeKind } from '@garde/domain';
 import { JsonLogger, errorFields } from '@garde/platform';
 import { KillSwitchRepository } from '../persistence/kill-switch.repository.js';
+
+/** What the exposure gauges read at scrape time (set by the pre-trade check once it runs). */
+export interface ExposureProbe {
+  /** Per scope kind, the highest exposure / maxOpenNotional among the scopes of that kind with such a limit. */
+  utilization(): Partial<Record<LimitScopeKind, number>>;
+  /** The firm's exposure in quote (null while unknown). */
+  firmExposure(): number | null;
+  /** Orders counted against the limits now. */
+  countedOrders(): number;
+  /** 1 when each part the check needs is known (kill switch, limits, order events). */
+  ready(): Record<'kill_switch' | 'limits' | 'exposure', boolean>;
+}
 
 @Injectable()
 export class RiskMetrics {
@@ -10,8 +22,13 @@ export class RiskMetrics {
   readonly killSwitchChanges: Counter<'action' | 'scope_kind'>;
   /** Pre-trade checks by decision and denial reason (closed sets). */
   readonly orderChecks: Counter<'decision' | 'reason'>;
+  /** From a pre-trade check received to its decision (reference lookup and approval record included). */
+  readonly checkDuration: Histogram<'decision'>;
+  /** Limit changes by scope kind. */
+  readonly limitChanges: Counter<'scope_kind'>;
   /** From request received to reply (PostgreSQL + KV + event). */
   readonly changeDuration: Histogram<'action'>;
+  private probe: ExposureProbe | undefined;
 
   constructor(registry: Registry, repository: KillSwitchRepository, logger: JsonLogger) {
     const log = logger.child('metrics');
@@ -25,6 +42,19 @@ export class RiskMetrics {
       name: 'garde_risk_order_checks_total',
       help: 'Pre-trade checks, by decision and denial reason',
       labelNames: ['decision', 'reason'],
+      registers: [registry],
+    });
+    this.checkDuration = new Histogram({
+      name: 'garde_risk_order_check_seconds',
+      help: 'Time to decide a pre-trade check, by decision',
+      labelNames: ['decision'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+      registers: [registry],
+    });
+    this.limitChanges = new Counter({
+      name: 'garde_risk_limit_changes_total',
+      help: 'Risk-limit versions written, by scope kind',
+      labelNames: ['scope_kind'],
       registers: [registry],
     });
     this.changeDuration = new Histogram({
@@ -62,5 +92,53 @@ export class RiskMetrics {
         }
       },
     });
+    // Exposure, from this replica's book (every replica reads every order event): computed at scrape.
+    const probe = () => this.probe;
+    new Gauge({
+      name: 'garde_risk_limit_utilization_ratio',
+      help: 'Highest exposure / maxOpenNotional among the scopes of each kind that have such a limit',
+      labelNames: ['scope_kind', 'limit'],
+      registers: [registry],
+      collect() {
+        const utilization = probe()?.utilization() ?? {};
+        for (const kind of LIMIT_SCOPE_KINDS) {
+          const value = utilization[kind];
+          if (value === undefined) this.remove({ scope_kind: kind, limit: 'max_open_notional' });
+          else this.set({ scope_kind: kind, limit: 'max_open_notional' }, value);
+        }
+      },
+    });
+    new Gauge({
+      name: 'garde_risk_firm_exposure',
+      help: "The firm's exposure in quote: worst-case positions with open orders, at reference prices",
+      registers: [registry],
+      collect() {
+        const value = probe()?.firmExposure();
+        if (value !== null && value !== undefined) this.set(value);
+      },
+    });
+    new Gauge({
+      name: 'garde_risk_counted_orders',
+      help: 'Orders counted against the limits (approved, open at a venue, or with fills still to come)',
+      registers: [registry],
+      collect() {
+        this.set(probe()?.countedOrders() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'garde_risk_check_ready',
+      help: '1 when this replica knows what its pre-trade checks need (kill_switch, limits, exposure); 0 = it denies every order',
+      labelNames: ['part'],
+      registers: [registry],
+      collect() {
+        const ready = probe()?.ready() ?? { kill_switch: false, limits: false, exposure: false };
+        for (const [part, ok] of Object.entries(ready)) this.set({ part }, ok ? 1 : 0);
+      },
+    });
+  }
+
+  /** Set by the pre-trade check when it starts. */
+  setExposureProbe(probe: ExposureProbe | undefined): void {
+    this.probe = probe;
   }
 }

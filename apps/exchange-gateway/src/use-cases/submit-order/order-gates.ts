@@ -50,7 +50,7 @@ export class OrderGates {
     this.health.assertUsable(account);
   }
 
-  /** risk-service's decision; no answer in time is a refusal (fail closed). */
+  /** risk-service's decision on the order routed to its account; no answer in time is a refusal (fail closed). */
   async checkRisk(order: SubmitOrder, ctx: MessageContext): Promise<void> {
     const reply = await this.bus.request(OrderCheckQry, order, ctx, this.config.RISK_CHECK_TIMEOUT_MS);
     if (!reply.ok)
@@ -60,6 +60,7 @@ export class OrderGates {
       );
     if (reply.result.decision === 'DENIED') {
       throw new GatewayException('RISK_DENIED', `order refused by risk-service: ${reply.result.message}`, {
+        ...reply.result.context,
         reason: reply.result.reason,
         ...(reply.result.scope ? { scope: reply.result.scope } : {}),
       });

@@ -54,7 +54,7 @@ export class SubmitOrderUseCase {
       const { account, client } = await this.venues.route(order);
       routedTo = account.exchangeId;
       this.gates.venueUsable(account);
-      await this.gates.checkRisk(order, ctx);
+      await this.gates.checkRisk({ ...order, accountId: account.id }, ctx);
       await this.gates.takeRateLimitToken(account);
       const waitedMs = Date.now() - sentAt;
       if (waitedMs > this.config.ORDER_MAX_AGE_MS) {

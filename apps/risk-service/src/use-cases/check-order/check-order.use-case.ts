@@ -1,37 +1,113 @@
-import { Injectable } from '@nestjs/common';
-import type { OrderCheckDecision, SubmitOrder } from '@garde/contracts';
-import { orderAllowed } from '@garde/domain';
-import { RiskMetrics } from '../../metrics/risk.metrics.js';
+import { Inject, Injectable } from '@nestjs/common';
+import type { OrderCheckDecision, SubmitOrder, TypedEnvelope } from '@garde/contracts';
+import { checkPreTrade } from '@garde/domain';
+import { SERVICE_CONFIG, type MessageContext } from '@garde/platform';
+import type { RiskConfig } from '../../config/risk.config.js';
+import { ExposureFeed, bookOrderOf } from '../../state/exposure-feed.js';
 import { KillSwitchView } from '../../state/kill-switch-view.js';
+import { MarketPrices } from '../../state/market-prices.js';
+import { RiskLimitsView } from '../../state/risk-limits-view.js';
+import { DecisionEvents, type Denied } from './decision-events.js';
+
+const APPROVED: OrderCheckDecision = { decision: 'APPROVED' };
 
 /**
- * The pre-trade check (DESIGN §4, §6). Today: the scope's trading state, fail-closed. Limits,
- * collars and exposure come with the risk issue. A denial is data with a closed reason, not an error.
+ * The pre-trade check (DESIGN §4, §6) the gateway asks for every order before it persists it. Fail
+ * closed: until this replica knows the kill-switch state, the limits and the order events up to now,
+ * every order is denied. Then the pure checks of libs/domain/src/risk decide, on the order's fresh
+ * reference price and this replica's exposure book. An approval is counted in the book at once and
+ * published (acknowledged) before the reply, so that every replica counts it; a denial is data with a
+ * closed reason, replied and published.
  */
 @Injectable()
 export class CheckOrder {
   constructor(
-    private readonly view: KillSwitchView,
-    private readonly metrics: RiskMetrics,
+    private readonly killSwitch: KillSwitchView,
+    private readonly limits: RiskLimitsView,
+    private readonly prices: MarketPrices,
+    private readonly feed: ExposureFeed,
+    private readonly events: DecisionEvents,
+    @Inject(SERVICE_CONFIG) private readonly config: RiskConfig,
   ) {}
 
-  execute(order: SubmitOrder): OrderCheckDecision {
-    const decision = this.decide(order);
-    this.metrics.orderChecks.inc({ decision: decision.decision, reason: decision.decision === 'DENIED' ? decision.reason : 'none' });
+  async execute(order: SubmitOrder, env: TypedEnvelope<SubmitOrder>): Promise<OrderCheckDecision> {
+    const started = process.hrtime.bigint();
+    const ctx: MessageContext = { correlationId: env.correlationId, causationId: env.messageId, ...(env.actor ? { actor: env.actor } : {}) };
+    const decision = await this.decide(order, ctx);
+    if (decision.decision === 'DENIED') this.events.denied(order, decision, ctx);
+    this.events.decided(decision, started);
     return decision;
   }
 
-  private decide(order: SubmitOrder): OrderCheckDecision {
-    if (!this.view.known) {
-      return { decision: 'DENIED', reason: 'RISK_STATE_UNKNOWN', message: 'risk-service has not read the kill-switch state since it (re)connected' };
+  private async decide(order: SubmitOrder, ctx: MessageContext): Promise<OrderCheckDecision> {
+    const unknown = this.unknownState();
+    if (unknown) return unknown;
+    const target = { exchangeId: order.exchangeId, botId: order.botId };
+    // The same client order id again (a retry, a concurrent duplicate): already counted, and the gateway
+    // answers it with the order it has, sending nothing. Only a HALTED scope still denies it.
+    if (this.feed.book.status(order.clientOrderId) !== undefined && this.killSwitch.effective(target).state !== 'HALTED') return APPROVED;
+
+    const quote = await this.prices.quoteFor(order.exchangeId, order.symbol);
+    // Read after the wait: the state may have changed meanwhile.
+    const again = this.unknownState();
+    if (again) return again;
+    const { state, imposedBy } = this.killSwitch.effective(target);
+    const tradingState = imposedBy ? { state, scope: imposedBy.scope, reason: imposedBy.reason } : { state };
+    const bookOrder = bookOrderOf(order);
+    const result = checkPreTrade({
+      order: { ...bookOrder, reduceOnly: order.reduceOnly },
+      now: Date.now(),
+      quote,
+      limits: this.limits.lookup,
+      book: this.feed.book,
+      tradingState,
+      duplicateWindowMs: this.config.DUPLICATE_ORDER_WINDOW_MS,
+      priceOf: this.prices.priceOf,
+    });
+    if (!result.approved) {
+      return {
+        decision: 'DENIED',
+        reason: result.reason,
+        message: result.message,
+        ...(result.scope ? { scope: result.scope } : {}),
+        context: { ...result.context },
+      };
     }
-    const { state, imposedBy } = this.view.effective({ exchangeId: order.exchangeId, botId: order.botId });
-    if (orderAllowed(state, order.reduceOnly) || !imposedBy) return { decision: 'APPROVED' };
-    return {
-      decision: 'DENIED',
-      reason: state === 'HALTED' ? 'KILL_SWITCH_HALTED' : 'KILL_SWITCH_REDUCING',
-      message: `kill switch ${imposedBy.scope} is ${state}: ${imposedBy.reason}`,
-      scope: imposedBy.scope,
-    };
+    // Checked and counted in one go (no await in between): a concurrent check of this replica sees it.
+    if (!this.feed.book.approve(bookOrder, Date.now(), result.referencePrice)) return APPROVED;
+    if (!(await this.events.approved(order, result.referencePrice, result.notional, ctx))) {
+      this.feed.book.refused(order.clientOrderId);
+      return {
+        decision: 'DENIED',
+        reason: 'EXPOSURE_UNKNOWN',
+        message: 'the approval could not be recorded in the AUDIT stream, so the other risk-service replicas would not count the order: denied (fail closed)',
+        context: {},
+      };
+    }
+    return APPROVED;
+  }
+
+  /** Denied while a part the check needs is unknown (fail closed). */
+  private unknownState(): Denied | undefined {
+    if (!this.killSwitch.known) {
+      return {
+        decision: 'DENIED',
+        reason: 'RISK_STATE_UNKNOWN',
+        message: 'risk-service has not read the kill-switch state since it (re)connected',
+        context: {},
+      };
+    }
+    if (!this.limits.known) {
+      return { decision: 'DENIED', reason: 'LIMITS_UNKNOWN', message: 'risk-service has not read the risk limits since it (re)connected', context: {} };
+    }
+    if (!this.feed.known) {
+      return {
+        decision: 'DENIED',
+        reason: 'EXPOSURE_UNKNOWN',
+        message: 'risk-service has not read the order events up to now (starting, or reconnecting): it cannot count this order against the limits',
+        context: {},
+      };
+    }
+    return undefined;
   }
 }

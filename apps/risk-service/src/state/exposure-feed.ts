@@ -1,0 +1,244 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { DeliverPolicy, jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import {
+  Envelope,
+  OrderAcceptedEvt,
+  OrderApprovedEvt,
+  OrderCanceledEvt,
+  OrderFilledEvt,
+  OrderLostEvt,
+  OrderRefusedEvt,
+  OrderRejectedEvt,
+  OrderSettledEvt,
+  OrderUnknownEvt,
+  type Order,
+  type SubmitOrder,
+} from '@garde/contracts';
+import { Decimal, ExposureBook, MESSAGE_RATE_WINDOW_MS, type BookOrder, type OrderReport } from '@garde/domain';
+import {
+  JsonLogger,
+  MessageBus,
+  NATS_CONNECTION,
+  SERVICE_CONFIG,
+  errorFields,
+  runEvery,
+  type ContextLogger,
+  type NatsConnection,
+  type PeriodicTask,
+} from '@garde/platform';
+import type { RiskConfig } from '../config/risk.config.js';
+
+/** The order as the checks and the book take it. */
+export function bookOrderOf(order: SubmitOrder): BookOrder {
+  return {
+    clientOrderId: order.clientOrderId,
+    botId: order.botId,
+    exchangeId: order.exchangeId,
+    accountId: order.accountId,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    quantity: Decimal.of(order.quantity),
+    price: order.price === undefined ? undefined : Decimal.of(order.price),
+  };
+}
+
+function reportOf(order: Order): OrderReport {
+  return {
+    clientOrderId: order.clientOrderId,
+    botId: order.botId,
+    exchangeId: order.exchangeId,
+    accountId: order.accountId,
+    symbol: order.symbol,
+    side: order.side,
+    quantity: Decimal.of(order.quantity),
+    price: order.price === null ? null : Decimal.of(order.price),
+    state: order.state,
+    filled: Decimal.of(order.filled),
+  };
+}
+
+const ORDER_EVENTS = [OrderAcceptedEvt, OrderRejectedEvt, OrderUnknownEvt, OrderSettledEvt, OrderLostEvt] as const;
+
+/**
+ * The exposure book of this replica, fed from the AUDIT stream: every order event of the gateway
+ * (`gateway.evt.order.*`) and every approval of any risk-service replica (`risk.evt.order.approved`),
+ * through a JetStream ordered consumer of this replica's own, from the start of the stream.
+ *
+ * Why not core NATS (`MessageBus.observe`): at most once is not good enough here. A missed cancel
+ * would only over-count (fail closed), but a missed fill or approval would under-count — a position or
+ * another replica's order the limits never see — and a restarted replica would start from nothing. The
+ * ordered consumer delivers every event in stream order, detects gaps and resumes where it stopped
+ * after a reconnect; starting from the stream's beginning rebuilds positions and open orders after a
+ * restart. Until it has read up to the stream's end (start-up, or after a disconnect), `known` is false
+ * and orders are denied EXPOSURE_UNKNOWN. Each replica consumes every event: no queue group here.
+ */
+@Injectable()
+export class ExposureFeed implements OnApplicationShutdown {
+  readonly book: ExposureBook;
+  private consumer?: Consumer;
+  private messages?: ConsumerMessages;
+  private isKnown = false;
+  private lastSequence = 0;
+  private stopped = false;
+  private caughtUp?: () => void;
+  private sweeping?: PeriodicTask;
+  private readonly log: ContextLogger;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly bus: MessageBus,
+    @Inject(SERVICE_CONFIG) private readonly config: RiskConfig,
+    logger: JsonLogger,
+  ) {
+    this.log = logger.child('exposure-feed');
+    this.book = new ExposureBook({
+      approvalTtlMs: config.APPROVAL_TTL_MS,
+      tombstoneTtlMs: config.ENDED_ORDER_TTL_MS,
+      recentWindowMs: Math.max(MESSAGE_RATE_WINDOW_MS, config.DUPLICATE_ORDER_WINDOW_MS) + 1000,
+    });
+  }
+
+  /** True once the stream has been read up to its end since the last (re)connect. */
+  get known(): boolean {
+    return this.isKnown;
+  }
+
+  /** Starts consuming; resolves once caught up with the stream (or after EXPOSURE_CATCH_UP_TIMEOUT_MS, still unknown). */
+  async start(): Promise<void> {
+    const { topology } = this.bus;
+    const prefix = topology.namespace ? `${topology.namespace}.` : '';
+    this.consumer = await jetstream(this.nc).consumers.get(topology.auditStream, {
+      filter_subjects: `${prefix}*.evt.order.>`,
+      deliver_policy: DeliverPolicy.All,
+    });
+    const caughtUp = new Promise<void>((resolve) => (this.caughtUp = resolve));
+    const info = await this.consumer.info(true);
+    this.messages = await this.consumer.consume();
+    if (info.num_pending === 0) this.setKnown(true);
+    void this.run(this.messages);
+    void this.followConnection();
+    this.sweeping = runEvery(
+      5000,
+      () => {
+        this.book.sweep(Date.now());
+        return Promise.resolve();
+      },
+      (err) => this.log.error('exposure sweep failed', errorFields(err)),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([caughtUp, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.EXPOSURE_CATCH_UP_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    if (!this.isKnown) this.log.warn('order events not read up to now yet: orders are denied EXPOSURE_UNKNOWN until they are');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.setKnown(false);
+    await this.sweeping?.stop();
+    await this.messages?.close();
+  }
+
+  private setKnown(known: boolean): void {
+    if (this.isKnown === known) return;
+    this.isKnown = known;
+    if (known) {
+      this.book.sweep(Date.now());
+      this.log.info('order events read up to now', { streamSequence: this.lastSequence, countedOrders: this.book.countedOrders() });
+      this.caughtUp?.();
+    } else if (!this.stopped) {
+      this.log.warn('order events not known up to now: denying orders EXPOSURE_UNKNOWN');
+    }
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const msg of messages) {
+        this.apply(msg);
+        this.lastSequence = msg.seq;
+        if (msg.info.pending === 0) this.setKnown(true);
+      }
+    } catch (err) {
+      if (!this.stopped) this.log.error('the order-event consumer stopped', errorFields(err));
+    }
+    if (!this.stopped) {
+      // The ordered consumer gave up for good: the book can no longer be trusted.
+      this.setKnown(false);
+      this.log.fatal('the order-event consumer ended: orders are denied until risk-service restarts');
+    }
+  }
+
+  private apply(msg: JsMsg): void {
+    let env: Envelope;
+    try {
+      env = Envelope.parse(msg.json());
+    } catch {
+      this.log.warn('dropped an order event that is not an envelope', { streamSequence: msg.seq });
+      return;
+    }
+    const at = Date.parse(env.occurredAt);
+    const parse = <P>(def: { type: string; payload: { safeParse(v: unknown): { success: true; data: P } | { success: false } } }): P | undefined => {
+      const parsed = def.payload.safeParse(env.payload);
+      if (parsed.success) return parsed.data;
+      this.log.warn(`dropped an invalid ${def.type} event`, { streamSequence: msg.seq });
+      return undefined;
+    };
+    try {
+      switch (env.type) {
+        case OrderApprovedEvt.type: {
+          const p = parse(OrderApprovedEvt);
+          if (p) this.book.approve(bookOrderOf(p.order), at, Decimal.of(p.referencePrice));
+          return;
+        }
+        case OrderRefusedEvt.type: {
+          // A refusal after an approval releases it (rate limit, too old, risk-service too slow to answer); a
+          // denial never counted, and its refusal may come after the same client order id was approved again.
+          const p = parse(OrderRefusedEvt);
+          if (p && p.error.code !== 'RISK_DENIED') this.book.refused(p.clientOrderId);
+          return;
+        }
+        case OrderCanceledEvt.type: {
+          const p = parse(OrderCanceledEvt);
+          if (p) this.book.report(reportOf(p.order), at);
+          return;
+        }
+        case OrderFilledEvt.type: {
+          const p = parse(OrderFilledEvt);
+          if (p) this.book.fill(reportOf(p.order), { tradeId: p.fill.tradeId, quantity: Decimal.of(p.fill.quantity), price: Decimal.of(p.fill.price) }, at);
+          return;
+        }
+        default: {
+          const def = ORDER_EVENTS.find((d) => d.type === env.type);
+          const p = def && parse(def);
+          if (p) this.book.report(reportOf(p), at);
+        }
+      }
+    } catch (err) {
+      this.log.error('could not apply an order event', { type: env.type, streamSequence: msg.seq, ...errorFields(err) });
+    }
+  }
+
+  /** A dropped connection makes the book unknown at once; after a reconnect it is known again once the consumer has caught up. */
+  private async followConnection(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (this.stopped) return;
+      if (status.type === 'disconnect') this.setKnown(false);
+      else if (status.type === 'reconnect') void this.confirmCaughtUp();
+    }
+  }
+
+  private async confirmCaughtUp(): Promise<void> {
+    while (!this.stopped && !this.isKnown && !this.nc.isClosed()) {
+      try {
+        const info = await this.consumer!.info();
+        if (info.num_pending === 0 && info.delivered.stream_seq <= this.lastSequence) {
+          this.setKnown(true);
+          return;
+        }
+      } catch {
+        // The ordered consumer is being recreated: ask again.
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

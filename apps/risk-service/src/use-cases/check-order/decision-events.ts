@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { OrderApprovedEvt, OrderDeniedEvt, type OrderCheckDecision, type SubmitOrder } from '@garde/contracts';
+import type { Decimal } from '@garde/domain';
+import { JsonLogger, MessageBus, errorFields, type ContextLogger, type MessageContext } from '@garde/platform';
+import { RiskMetrics } from '../../metrics/risk.metrics.js';
+
+export type Denied = Extract<OrderCheckDecision, { decision: 'DENIED' }>;
+
+/** What a pre-trade decision tells the world: metrics, and its event in the audit trail. */
+@Injectable()
+export class DecisionEvents {
+  private readonly log: ContextLogger;
+
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly metrics: RiskMetrics,
+    logger: JsonLogger,
+  ) {
+    this.log = logger.child('order-check');
+  }
+
+  /**
+   * An approval, published and acknowledged by the stream before the reply: the other replicas count
+   * the order from it. False (logged) when the stream did not take it.
+   */
+  async approved(order: SubmitOrder, referencePrice: Decimal, notional: Decimal, ctx: MessageContext): Promise<boolean> {
+    try {
+      await this.bus.publish(OrderApprovedEvt, { order, referencePrice: referencePrice.toString(), notional: notional.toString() }, ctx);
+      return true;
+    } catch (err) {
+      this.log.error('could not record an approval in the stream: order denied', { clientOrderId: order.clientOrderId, ...errorFields(err) });
+      return false;
+    }
+  }
+
+  /** A denial: published without keeping the gateway waiting (the audit trail keeps every one). */
+  denied(order: SubmitOrder, denial: Denied, ctx: MessageContext): void {
+    void this.bus
+      .publish(
+        OrderDeniedEvt,
+        {
+          order,
+          reason: denial.reason,
+          message: denial.message,
+          ...(denial.scope ? { scope: denial.scope } : {}),
+          context: denial.context ?? {},
+        },
+        ctx,
+      )
+      .catch((err: unknown) =>
+        this.log.error('could not publish an order denial', { clientOrderId: order.clientOrderId, reason: denial.reason, ...errorFields(err) }),
+      );
+  }
+
+  /** Counted by decision and reason, timed from `started` (process.hrtime.bigint()). */
+  decided(decision: OrderCheckDecision, started: bigint): void {
+    this.metrics.orderChecks.inc({ decision: decision.decision, reason: decision.decision === 'DENIED' ? decision.reason : 'none' });
+    this.metrics.checkDuration.observe({ decision: decision.decision }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+}
