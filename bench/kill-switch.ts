@@ -8,13 +8,18 @@
  *   (b) the last of the 1,000 bots HALTED and persisted, as a PostgreSQL reader sees it (polled every ~5 ms).
  * Between activations the switch is deactivated through the API and the bots set back to RUNNING
  * directly in the database (the reset is not what is measured).
+ * The gateway has no exchange account here, on purpose: the probe orders stop at the venue step without
+ * reaching a venue, and the bots place no order (1,000 trading bots would make each activation a measure
+ * of cancelling their orders). bot:create refuses a bot whose exchange has no account, so the bots are
+ * written into bots.bot as CREATED (the seeding is not what is measured either), then started through
+ * bot-service.
  * Baselines measured in the same run: a raw NATS request/reply round trip and a raw PostgreSQL commit.
  *
  *   npm run bench:kill-switch [-- --bots=1000 --activations=30 --warmup=2 --verbose --via-nats]
  */
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
-import { BotCreateCmd, BotStartCmd, KillSwitchActivateCmd, OrderSubmitCmd, busTopology, type Actor } from '@garde/contracts';
+import { BotStartCmd, KillSwitchActivateCmd, OrderSubmitCmd, busTopology, type Actor } from '@garde/contracts';
 import { JsonLogger, MessageBus } from '@garde/platform';
 import { freePort, startServiceProcess, testOrder, type ServiceProcess } from '@garde/testing';
 import { NATS_URL, createBenchEnvironment } from './environment.js';
@@ -46,24 +51,16 @@ async function main(): Promise<void> {
     const bus = new MessageBus(nc, busTopology(namespace), 'bench', new JsonLogger('bench', 'error').child('bus'));
 
     process.stdout.write(`creating and starting ${BOTS} bots… `);
+    await db.query(
+      `INSERT INTO bots.bot (id, name, strategy, parameters, exchange_id, symbol, state, state_reason, state_actor, state_since, created_at, version)
+       SELECT 'bench-' || g, 'bench-' || g, 'grid', $1, CASE WHEN g % 2 = 1 THEN 'kraken' ELSE 'binance' END, 'BTC/USDT', 'CREATED', 'seeded by the bench', 'bench', now(), now(), 1
+       FROM generate_series(0, $2 - 1) g`,
+      [JSON.stringify({ lower: '50000', upper: '70000', levels: 10, orderSize: '0.001' }), BOTS],
+    );
     for (let i = 0; i < BOTS; i += 50) {
       await Promise.all(
         Array.from({ length: Math.min(50, BOTS - i) }, async (_, j) => {
           const id = `bench-${i + j}`;
-          const created = await bus.request(
-            BotCreateCmd,
-            {
-              id,
-              name: id,
-              strategy: 'grid',
-              exchangeId: (i + j) % 2 ? 'kraken' : 'binance',
-              symbol: 'BTC/USDT',
-              parameters: { lower: '50000', upper: '70000', levels: 10, orderSize: '0.001' },
-            },
-            { actor: operator },
-            10_000,
-          );
-          if (!created.ok) throw new Error(`create ${id}: ${created.error.message}`);
           const started = await bus.request(BotStartCmd, { botId: id, reason: 'bench' }, { actor: operator }, 10_000);
           if (!started.ok) throw new Error(`start ${id}: ${started.error.message}`);
         }),

@@ -10,9 +10,21 @@ import { createSandbox, freePort, runConsole, startServiceProcess, testOrder, un
  * The walking skeleton's promise, with every service in its own process on real NATS and PostgreSQL,
  * driven the way an operator drives it: bin/console and the HTTP API.
  */
-/** A valid grid definition: bot-service refuses a bot whose parameters are wrong. */
-const GRID = { lower: '50000', upper: '70000', levels: 10, orderSize: '0.001' };
-const TOKENS = { viewer: 'e2e-viewer-token-0001', operator: 'e2e-operator-token-0001', risk: 'e2e-risk-token-00001' } as const;
+/**
+ * A valid grid definition: bot-service refuses a bot whose parameters are wrong. Both levels are below the
+ * simulated price (60000): each RUNNING bot keeps one resting buy at 55000 at the venue.
+ */
+const GRID = { lower: '55000', upper: '58000', levels: 2, orderSize: '0.001' };
+const TOKENS = {
+  viewer: 'e2e-viewer-token-0001',
+  operator: 'e2e-operator-token-0001',
+  risk: 'e2e-risk-token-00001',
+  admin: 'e2e-admin-token-00001',
+} as const;
+/** bot:create refuses a bot whose exchange has no account: both exchanges trade on a simulated venue. */
+const EXCHANGES = ['binance', 'kraken'] as const;
+const SIM_KEY = 'e2e-sim-key';
+const SIM_SECRET = 'e2e-sim-secret';
 const API_TOKENS = Object.entries(TOKENS)
   .map(([role, token]) => `e2e-${role}:${role}:${createHash('sha256').update(token).digest('hex')}`)
   .join(',');
@@ -39,15 +51,39 @@ describe('e2e: one kill switch stops everything', () => {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; details?: Record<string, unknown> } } };
   };
   const bots = async (): Promise<Bot[]> => (JSON.parse((await consoleAs('viewer', 'bot:status', '--all', '--json')).stdout) as { bots: Bot[] }).bots;
-  const submit = (extra: Record<string, unknown> = {}) => api('operator', 'POST', '/api/v1/orders', testOrder(extra));
+  /** An operator's order (a buy below the price: it rests at the venue unless a kill switch refuses it). */
+  const submit = (extra: Record<string, unknown> = {}) => api('operator', 'POST', '/api/v1/orders', testOrder({ price: '50000', ...extra }));
 
   beforeAll(async () => {
     sandbox = await createSandbox('e2e-ks');
+    // The venues: one simulated exchange per exchange id (`npm run simulator`, configured through SIM_CONFIG).
+    const ports = { binance: await freePort(), kraken: await freePort() };
+    const simConfig = {
+      venues: EXCHANGES.map((x) => ({
+        id: `sim-${x}`,
+        port: ports[x],
+        tickIntervalMs: 0,
+        accounts: [{ apiKey: SIM_KEY, secret: SIM_SECRET, balances: { USDT: '10000000', BTC: '100' } }],
+      })),
+      controlPort: await freePort(),
+    };
+    services.push(
+      await startServiceProcess('exchange-simulator', { SIM_CONFIG: JSON.stringify(simConfig) }, ports.binance, 'e2e-ks', { readyPath: '/api/v3/ping' }),
+    );
     const env = { ...sandbox.env(), GARDE_API_TOKENS: API_TOKENS, LOG_LEVEL: 'info' };
     for (const name of ['risk-service', 'bot-service', 'audit-service', 'exchange-gateway']) {
       services.push(await startServiceProcess(name, env, await freePort(), `e2e-ks`));
     }
     apiUrl = services.at(-1)!.url;
+    for (const x of EXCHANGES) {
+      const added = await runConsole(['exchange:account:add', `--id=paper-${x}`, `--exchange=${x}`, '--ccxt=binance', `--url=http://127.0.0.1:${ports[x]}`], {
+        GARDE_API_URL: apiUrl,
+        GARDE_TOKEN: TOKENS.admin,
+        GARDE_EXCHANGE_API_KEY: SIM_KEY,
+        GARDE_EXCHANGE_SECRET: SIM_SECRET,
+      });
+      expect([added.code, added.stderr]).toEqual([0, '']);
+    }
 
     // 50 bots across two exchanges, RUNNING or PAUSED; a few created through the console.
     for (let i = 0; i < 50; i++) {
@@ -93,15 +129,15 @@ describe('e2e: one kill switch stops everything', () => {
       expect((await api('operator', 'POST', `/api/v1/bots/${id}/start`, { reason: 'e2e start' })).status).toBe(200);
       if (i % 5 === 0) expect((await api('operator', 'POST', `/api/v1/bots/${id}/pause`, { reason: 'e2e pause' })).status).toBe(200);
     }
-    // Orders pass the gate before any activation (and stop at the venue step, which comes later).
+    // Orders pass the gate before any activation, and reach the venue.
     expect(
       (
         await until(
           () => submit(),
-          (r) => r.body.error?.code === 'NO_VENUE_CONFIGURED',
+          (r) => r.status === 201,
         )
-      ).body.error?.code,
-    ).toBe('NO_VENUE_CONFIGURED');
+      ).status,
+    ).toBe(201);
   }, 120_000);
 
   afterAll(async () => {
@@ -172,10 +208,10 @@ describe('e2e: one kill switch stops everything', () => {
       (
         await until(
           () => submit(),
-          (r) => r.body.error?.code === 'NO_VENUE_CONFIGURED',
+          (r) => r.status === 201,
         )
-      ).body.error?.code,
-    ).toBe('NO_VENUE_CONFIGURED');
+      ).status,
+    ).toBe(201);
 
     await new Promise((r) => setTimeout(r, 300));
     expect((await bots()).every((b) => b.state === 'HALTED')).toBe(true);
@@ -193,13 +229,13 @@ describe('e2e: one kill switch stops everything', () => {
     expect([state(afterExchange, 'e2e-bot-01'), state(afterExchange, 'e2e-bot-03')]).toEqual(['HALTED', 'HALTED']);
     expect([state(afterExchange, 'e2e-bot-02'), state(afterExchange, 'e2e-bot-04')]).toEqual(['RUNNING', 'RUNNING']);
     expect((await submit({ exchangeId: 'kraken' })).body.error?.code).toBe('KILL_SWITCH_ACTIVE');
-    expect((await submit({ exchangeId: 'binance' })).body.error?.code).toBe('NO_VENUE_CONFIGURED');
+    expect((await submit({ exchangeId: 'binance' })).status).toBe(201);
 
     expect((await consoleAs('operator', 'risk:kill-switch:activate', '--bot=e2e-bot-02', '--reason=bot 02 misbehaves')).code).toBe(0);
     const afterBot = await until(bots, (bs) => state(bs, 'e2e-bot-02') === 'HALTED');
     expect([state(afterBot, 'e2e-bot-02'), state(afterBot, 'e2e-bot-04')]).toEqual(['HALTED', 'RUNNING']);
     expect((await submit({ botId: 'e2e-bot-02' })).body.error?.details).toMatchObject({ scope: 'bot:e2e-bot-02' });
-    expect((await submit({ botId: 'e2e-bot-04' })).body.error?.code).toBe('NO_VENUE_CONFIGURED');
+    expect((await submit({ botId: 'e2e-bot-04' })).status).toBe(201);
   });
 
   it('a gateway restarted while HALTED still refuses; invalid commands write nothing', async () => {

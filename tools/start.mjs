@@ -169,6 +169,16 @@ function masterKey() {
   return readFileSync(file, 'utf8').trim();
 }
 
+/**
+ * The audit-service's Ed25519 signing key (checkpoints, export manifests), kept in .garde/audit-signing.key:
+ * generated on the first start, so a fresh machine needs no key set-up; production sets AUDIT_SIGNING_KEY.
+ */
+function auditSigningKey() {
+  const file = path.join(home, 'audit-signing.key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 /** One token per role, kept in .garde/tokens.json so that restarts keep them. */
 function tokens() {
   const file = path.join(home, 'tokens.json');
@@ -302,6 +312,7 @@ try {
     DATABASE_URL: databaseUrl,
     GARDE_API_TOKENS: apiTokens,
     GARDE_MASTER_KEY: process.env.GARDE_MASTER_KEY ?? masterKey(),
+    AUDIT_SIGNING_KEY: process.env.AUDIT_SIGNING_KEY ?? auditSigningKey(),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     // The demo bots' markets are priced from the start (market:tickers).
     MARKET_DATA_SYMBOLS: process.env.MARKET_DATA_SYMBOLS ?? [...new Set(DEMO_BOTS.map((b) => `${b.exchangeId}:${b.symbol}`))].join(','),

@@ -10,6 +10,7 @@ import { CreateBotUseCase } from './use-cases/create-bot/create-bot.use-case.js'
 import { GetBotUseCase } from './use-cases/get-bot/get-bot.use-case.js';
 import { HaltBotsInScopeUseCase } from './use-cases/halt-bots-in-scope/halt-bots-in-scope.use-case.js';
 import { ListBotsUseCase } from './use-cases/list-bots/list-bots.use-case.js';
+import { BotStatusReader } from './use-cases/bot-status/bot-status.reader.js';
 import { BotEngine } from './handlers/bot-engine.js';
 import { FailBotUseCase } from './use-cases/fail-bot/fail-bot.use-case.js';
 import { RunBotStepUseCase } from './use-cases/run-bot-step/run-bot-step.use-case.js';
@@ -28,6 +29,7 @@ import { RunBotStepUseCase } from './use-cases/run-bot-step/run-bot-step.use-cas
     ChangeBotStateUseCase,
     GetBotUseCase,
     ListBotsUseCase,
+    BotStatusReader,
     HaltBotsInScopeUseCase,
     KillSwitchListener,
     BotHandlers,

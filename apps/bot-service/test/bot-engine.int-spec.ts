@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BotCreateCmd, BotGetQry, BotOrdersQry, BotPauseCmd, BotStartCmd, type Actor, type Order } from '@garde/contracts';
+import { BotCreateCmd, BotGetQry, BotOrdersQry, BotPauseCmd, BotStartCmd, TickersQry, type Actor, type Order } from '@garde/contracts';
 import type { RunningService } from '@garde/platform';
 import { until } from '@garde/testing';
 import { startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
@@ -23,12 +23,20 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
     if (!reply.ok) throw new Error(reply.error.message);
     return reply.result.orders;
   };
-  const price = (p: string) =>
-    fetch(`${stack.sim.venue('engine-venue').controlUrl}/price`, {
+  /** Sets the venue's price and waits until the gateway has broadcast it (a bot created next sees it). */
+  const price = async (p: string) => {
+    await fetch(`${stack.sim.venue('engine-venue').controlUrl}/price`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ symbol: 'BTC/USDT', price: p }),
     });
+    await until(
+      () => bus().request(TickersQry, { exchangeId: 'sim-engine', symbol: 'BTC/USDT' }),
+      (r) => r.ok && Number(r.result.tickers[0]?.last) === Number(p),
+      5000,
+      50,
+    );
+  };
   const create = async (id: string, parameters: Record<string, unknown>) => {
     const created = await bus().request(
       BotCreateCmd,
@@ -128,7 +136,19 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
 
   it('a strategy that cannot trade puts its bot in ERROR with the cause, and it stays there', async () => {
     await price('60000');
-    await create('grid-untradable', { lower: '59000', upper: '61000', levels: 5, orderSize: '0.0000001' });
+    const untradable = { lower: '59000', upper: '61000', levels: 5, orderSize: '0.0000001' };
+    // bot:create refuses an orderSize below the venue's lot…
+    const definition = { id: 'grid-untradable', name: 'grid-untradable', strategy: 'grid', exchangeId: 'sim-engine', symbol: 'BTC/USDT' };
+    expect(await bus().request(BotCreateCmd, { ...definition, parameters: untradable }, { actor: alice })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_REQUEST', message: expect.stringContaining('orderSize 0.0000001 is smaller than stepSize 0.00001') },
+    });
+    // …but a bot created before its venue raised the lot size still reaches the engine: made so behind bot-service's back.
+    expect(await bus().request(BotCreateCmd, { ...definition, parameters: { ...untradable, orderSize: '0.001' } }, { actor: alice })).toMatchObject({
+      ok: true,
+    });
+    await stack.sandbox.sql('UPDATE bots.bot SET parameters = $1 WHERE id = $2', [JSON.stringify(untradable), 'grid-untradable']);
+    expect(await bus().request(BotStartCmd, { botId: 'grid-untradable', reason: 'engine test' }, { actor: alice })).toMatchObject({ ok: true });
     const failed = await until(
       () => bus().request(BotGetQry, { botId: 'grid-untradable' }),
       (r) => r.ok && r.result.state === 'ERROR',

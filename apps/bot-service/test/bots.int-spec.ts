@@ -18,8 +18,8 @@ import {
   type RequestDef,
 } from '@garde/contracts';
 import { KillSwitchWatcher, type RunningService } from '@garde/platform';
-import { createSandbox, type TestSandbox } from '@garde/testing';
-import { startRiskService } from '../../risk-service/src/app.js';
+import type { TestSandbox } from '@garde/testing';
+import { startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
 import { startBotService } from '../src/app.js';
 import { KillSwitchListener } from '../src/handlers/kill-switch.listener.js';
 import { HaltBotsInScopeUseCase } from '../src/use-cases/halt-bots-in-scope/halt-bots-in-scope.use-case.js';
@@ -31,20 +31,39 @@ const victor: Actor = { id: 'victor', kind: 'operator', role: 'viewer' };
 // The four lifecycle commands share one contract shape.
 type LifecycleDef = typeof BotStartCmd;
 
+/**
+ * bot:create asks the gateway whether a bot's exchange has an account and lists its symbol: each exchange
+ * these bots are created on has one, on a simulated venue (its limits out of the way: six accounts share
+ * it). Their RUNNING bots trade there; what is asserted here is the lifecycle around them.
+ */
+const EXCHANGES = ['binance', 'kraken', 'ftx', 'okx', 'bitstamp', 'drillex'];
+
 describe('bot-service', () => {
+  let stack: TradingStack;
   let sandbox: TestSandbox;
-  let risk: RunningService;
   let bots: RunningService;
 
   beforeAll(async () => {
-    sandbox = await createSandbox('bots');
-    risk = await startRiskService(sandbox.env());
+    const key = (exchangeId: string) => ({ apiKey: `sim-key-${exchangeId}`, secret: `sim-secret-${exchangeId}` });
+    stack = await startTradingStack({
+      label: 'bots',
+      venues: [
+        {
+          id: 'bots-venue',
+          port: 0,
+          tickIntervalMs: 0,
+          rateLimits: { requestWeightPerMinute: 1_000_000, ordersPer10Seconds: 1_000_000 },
+          accounts: EXCHANGES.map((x) => ({ ...key(x), balances: { USDT: '1000000', BTC: '10' } })),
+        },
+      ],
+      accounts: EXCHANGES.map((x) => ({ id: `${x}-main`, exchangeId: x, venue: 'bots-venue', ...key(x) })),
+    });
+    sandbox = stack.sandbox;
     bots = await startBotService(sandbox.env());
   });
   afterAll(async () => {
     await bots?.close();
-    await risk?.close();
-    await sandbox?.dispose();
+    await stack?.stop();
   });
 
   const bus = () => bots.runtime.bus;
@@ -146,7 +165,29 @@ describe('bot-service', () => {
     expect(await count('SELECT count(*) AS n FROM bots.bot')).toBe(2);
 
     const got = await bus().request(BotGetQry, { botId: 'grid-1' }, { actor: victor });
-    expect(got).toEqual(created);
+    // The bot, with a flat position (no fill), no open order and no error; no bot of its market runs yet, so no ticker and no mark price.
+    expect(got).toEqual({
+      ok: true,
+      result: {
+        ...(created.ok ? created.result : {}),
+        position: {
+          baseCurrency: 'BTC',
+          quoteCurrency: 'USDT',
+          quantity: '0',
+          averagePrice: null,
+          realizedPnl: '0',
+          unrealizedPnl: '0',
+          unrealizedPnlNote: null,
+          markPrice: null,
+          markPriceAt: null,
+          fees: {},
+          fillCount: 0,
+          fillsWithoutDetails: 0,
+        },
+        openOrders: { count: 0, unsent: 0, unsentCancels: 0 },
+        lastError: null,
+      },
+    });
     const all = await bus().request(BotListQry, {}, { actor: victor });
     expect(all.ok && all.result.bots.map((b) => b.name)).toEqual(['Grid one', 'DCA one']);
     const onKraken = await bus().request(BotListQry, { exchangeId: 'kraken' });

@@ -30,7 +30,8 @@ export class ApiClient {
     private readonly timeoutMs = 15_000,
   ) {}
 
-  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  /** `timeoutMs`: how long to wait for the answer, for a request known to be slow (15 s unless said). */
+  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     let res: Response;
     try {
       res = await fetch(new URL(path, this.baseUrl), {
@@ -41,7 +42,7 @@ export class ApiClient {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);

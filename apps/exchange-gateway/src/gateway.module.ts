@@ -16,12 +16,15 @@ import { RateLimits } from './state/rate-limits.js';
 import { MarketData } from './market-data/market-data.js';
 import { MarketDataHandlers } from './handlers/market-data.handlers.js';
 import { MarketDataController } from './http/market-data.controller.js';
+import { RiskLimitsController } from './http/risk-limits.controller.js';
 import { ReadVenueAccounts } from './use-cases/read-venue-accounts/read-venue-accounts.use-case.js';
 import { OrderFills } from './use-cases/track-open-orders/order-fills.js';
 import { TrackOpenOrders } from './use-cases/track-open-orders/track-open-orders.use-case.js';
 import { CancelOrderUseCase } from './use-cases/cancel-order/cancel-order.use-case.js';
 import { ListBotOrders } from './use-cases/list-bot-orders/list-bot-orders.use-case.js';
 import { CancelOrdersInScope } from './use-cases/cancel-orders-in-scope/cancel-orders-in-scope.use-case.js';
+import { CancelBotOrders } from './use-cases/cancel-bot-orders/cancel-bot-orders.use-case.js';
+import { ReadMarketInfo } from './use-cases/read-market-info/read-market-info.use-case.js';
 import { ApiErrorFilter } from './http/api-error.filter.js';
 import { AuditController, BotsController, KillSwitchController, MetaController, OrdersController, StuckOrdersController } from './http/api.controllers.js';
 import { ServiceClient } from './http/service-client.js';
@@ -46,6 +49,7 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     ExchangeAccountsController,
     VenuesController,
     MarketDataController,
+    RiskLimitsController,
     MetaController,
   ],
   providers: [
@@ -62,12 +66,14 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     RateLimits,
     MarketData,
     MarketDataHandlers,
+    ReadMarketInfo,
     ReadVenueAccounts,
     OrderFills,
     TrackOpenOrders,
     CancelOrderUseCase,
     ListBotOrders,
     CancelOrdersInScope,
+    CancelBotOrders,
     OrderTracker,
     ServiceClient,
     TokenAuthenticator,

@@ -28,6 +28,12 @@ export const ErrorCode = z.enum([
   'RATE_LIMITED',
   /** The order passed the gates but no venue connectivity is configured for its exchange. */
   'NO_VENUE_CONFIGURED',
+  /** The venue of the exchange does not list the market symbol named (e.g. a bot on `BTC/XYZ`). */
+  'UNKNOWN_SYMBOL',
+  /** The audit trail does not verify where the request needs it to (an export or a purge is refused, nothing signed). */
+  'AUDIT_CHAIN_BROKEN',
+  /** A purge would delete audit rows younger than the retention. */
+  'RETENTION_NOT_REACHED',
   /** A downstream service did not answer in time. */
   'TIMEOUT',
   /** A downstream service or dependency is not reachable. */

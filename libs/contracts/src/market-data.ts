@@ -58,3 +58,42 @@ export const MarketSubscribeCmd = defineRequest({
   }),
   result: z.object({ exchangeId: z.string(), symbol: z.string(), until: z.iso.datetime({ offset: true }) }),
 });
+
+/** A market as the venue of an exchange lists it (ccxt's loaded markets): what a bot on it must respect. */
+export const MarketInfo = z.object({
+  /** The exchange asked about. */
+  exchangeId: z.string(),
+  /** ccxt's unified symbol, e.g. `BTC/USDT`. */
+  symbol: z.string(),
+  /** The exchange account whose orders would trade it: the one account of the exchange (orders that name no account go there). */
+  accountId: z.string(),
+  /** The price step, when the venue gives steps (ccxt's TICK_SIZE precision mode, as the tickers carry them); null otherwise. */
+  tickSize: Decimal.nullable(),
+  /** The quantity step (lot size), on the same terms as `tickSize`. */
+  stepSize: Decimal.nullable(),
+  /** The smallest order quantity (base) the venue accepts, when it says. */
+  minQuantity: Decimal.nullable(),
+  /** The largest order quantity (base) the venue accepts, when it says. */
+  maxQuantity: Decimal.nullable(),
+  /** The smallest order notional (price × quantity, in quote) the venue accepts, when it says. */
+  minNotional: Decimal.nullable(),
+});
+export type MarketInfo = z.infer<typeof MarketInfo>;
+
+/**
+ * Whether an exchange can trade a symbol, asked of the gateway (the only process that knows the
+ * exchange accounts and the venues' markets), e.g. before a bot is created. Refused with a closed code:
+ * `NO_VENUE_CONFIGURED` (no account for the exchange), `INVALID_REQUEST` (several accounts: orders that
+ * name none are refused there), `UNKNOWN_SYMBOL` (the venue does not list it), `EXCHANGE_UNAVAILABLE`
+ * (the venue's markets could not be loaded in time).
+ */
+export const MarketInfoQry = defineRequest({
+  type: 'gateway.qry.market.info',
+  payload: z.object({
+    /** The exchange, as bots and orders name it. */
+    exchangeId: ExchangeId,
+    /** The market, as ccxt writes it: `BASE/QUOTE`. */
+    symbol: MarketSymbol,
+  }),
+  result: MarketInfo,
+});

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { DECIMAL_PATTERN, ORDER_STATES, SCOPE_ID_PATTERN, isPositiveDecimal } from '@garde/domain';
 import { defineEvent, defineRequest } from './catalog.js';
-import { BotId, ExchangeId, MarketSymbol } from './bots.js';
+import { BotId, BotOrdersCancellation, ExchangeId, MarketSymbol } from './bots.js';
 import { ErrorBody } from './errors.js';
+import { Reason } from './kill-switch.js';
 
 /** A positive decimal string, never a JS number: `0.01`, `65000.5`. */
 export const PositiveDecimal = z
@@ -222,4 +223,34 @@ export const BotOrdersQry = defineRequest({
     since: z.iso.datetime({ offset: true }).optional(),
   }),
   result: z.object({ orders: z.array(Order), fills: z.array(OrderFill) }),
+});
+
+export const CancelBotOrders = z.object({
+  /** The bot whose orders are cancelled (kill-switch scope `bot:<botId>`: its orders only). */
+  botId: BotId,
+  /** Why (the operator's reason for stopping the bot): recorded on every cancel. */
+  reason: Reason,
+});
+export type CancelBotOrders = z.infer<typeof CancelBotOrders>;
+
+/**
+ * Cancels every order of one bot at its venues and confirms with them that none is left open
+ * (`bot:stop --cancel-orders`, once the bot is STOPPED and sends nothing more). Never gated by the kill
+ * switch. Each cancel is published with the requester's actor and correlation id. The reply says what
+ * became of each order; `flat` is false when one is still open, unsettled, or a venue could not be asked.
+ */
+export const OrdersCancelForBotCmd = defineRequest({ type: 'gateway.cmd.order.cancel-all', payload: CancelBotOrders, result: BotOrdersCancellation });
+
+/** A bot's orders were cancelled on request and its venues confirmed none is open (`bot:stop --cancel-orders`). */
+export const BotOrdersCanceledEvt = defineEvent({
+  type: 'gateway.evt.order.all-canceled',
+  payload: BotOrdersCancellation.extend({ reason: z.string() }),
+  level: 'warning',
+});
+
+/** Orders of a bot asked to be cancelled are still open, unsettled, or on a venue that could not be asked: a person must act. */
+export const BotOrdersCancelFailedEvt = defineEvent({
+  type: 'gateway.evt.order.cancel-all-failed',
+  payload: BotOrdersCancellation.extend({ reason: z.string() }),
+  level: 'error',
 });

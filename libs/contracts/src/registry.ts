@@ -2,6 +2,8 @@ import type { EventDef, EventLevel } from './catalog.js';
 import { BotCreatedEvt, BotFailedEvt, BotStateChangedEvt } from './bots.js';
 import { KillSwitchActivatedEvt, KillSwitchDeactivatedEvt } from './kill-switch.js';
 import {
+  BotOrdersCancelFailedEvt,
+  BotOrdersCanceledEvt,
   FlatConfirmedEvt,
   FlatFailedEvt,
   OrderAcceptedEvt,
@@ -15,12 +17,17 @@ import {
 } from './orders.js';
 import { ExchangeAccountAddedEvt, ExchangeAccountRemovedEvt } from './accounts.js';
 import { RateLimitChangedEvt, VenueHealthChangedEvt } from './venues.js';
+import { AuditTrailPurgedEvt } from './audit.js';
+import { OrderApprovedEvt, OrderDeniedEvt, RiskLimitsChangedEvt } from './risk-checks.js';
 
 /** Every event type, so a consumer (the audit-service) can validate and grade what it receives. */
 export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
   [
     KillSwitchActivatedEvt,
     KillSwitchDeactivatedEvt,
+    OrderApprovedEvt,
+    OrderDeniedEvt,
+    RiskLimitsChangedEvt,
     BotCreatedEvt,
     BotStateChangedEvt,
     BotFailedEvt,
@@ -34,10 +41,13 @@ export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
     OrderFilledEvt,
     FlatConfirmedEvt,
     FlatFailedEvt,
+    BotOrdersCanceledEvt,
+    BotOrdersCancelFailedEvt,
     ExchangeAccountAddedEvt,
     ExchangeAccountRemovedEvt,
     VenueHealthChangedEvt,
     RateLimitChangedEvt,
+    AuditTrailPurgedEvt,
   ].map((d) => [d.type, d as EventDef]),
 );
 

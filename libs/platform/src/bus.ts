@@ -172,7 +172,19 @@ export class MessageBus {
 
   /** Receives market data (`key` may hold NATS wildcards, e.g. `binance.>`); invalid messages are dropped and logged. */
   listen<D extends MarketDataDef>(def: D, key: string, handler: (payload: z.infer<D['payload']>) => void): Subscription {
-    const subject = this.topology.subject(def, key);
+    return this.subscribe(def, this.topology.subject(def, key), handler);
+  }
+
+  /**
+   * Sees events as they are published, on core NATS: at most once, and nothing while disconnected. For
+   * hints that something changed (the source of truth is read on them, and again periodically); what
+   * must not be missed is consumed from the stream with acks instead. Keyed events: pass `key` (`>` for all).
+   */
+  observe<D extends EventDef>(def: D, handler: (payload: z.infer<D['payload']>) => void, key?: string): Subscription {
+    return this.subscribe(def, this.topology.subject(def, key), handler);
+  }
+
+  private subscribe<D extends EventDef | MarketDataDef>(def: D, subject: string, handler: (payload: z.infer<D['payload']>) => void): Subscription {
     const sub = this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err) return this.log.error('subscription error', { subject, ...errorFields(err) });

@@ -25,6 +25,9 @@ export async function connectNats(opts: { servers: string; name: string; log: Co
     waitOnFirstConnect: true,
     reconnectTimeWait: 250,
     pingInterval: 10_000,
+    // nats.js otherwise builds two Error objects (stack traces) per request, ahead of a timeout that
+    // rarely comes: measured at a third of bot-service's CPU with 1,000 bots (bench/bot-fleet).
+    noAsyncTraces: true,
   });
   opts.log.info('connected to NATS', { server: nc.getServer() });
   void nc.closed().then((err) => {

@@ -27,7 +27,7 @@ export class BotHandlers implements OnApplicationBootstrap {
     this.bus.serve(BotStartCmd, queue, (p, env) => this.change.execute('start', p, env));
     this.bus.serve(BotPauseCmd, queue, (p, env) => this.change.execute('pause', p, env));
     this.bus.serve(BotResumeCmd, queue, (p, env) => this.change.execute('resume', p, env));
-    this.bus.serve(BotStopCmd, queue, (p, env) => this.change.execute('stop', p, env));
+    this.bus.serve(BotStopCmd, queue, (p, env) => this.change.stop(p, env));
     this.bus.serve(BotGetQry, queue, (p) => this.get.execute(p));
     this.bus.serve(BotListQry, queue, (p) => this.list.execute(p));
   }

@@ -35,6 +35,6 @@ export function botNote(state: BotState, stateReason: string): string {
     case 'ERROR':
       return `in error (${stateReason}): places no orders until an operator resumes it (RB-002)`;
     case 'STOPPED':
-      return 'stopped for good: places no orders';
+      return 'stopped for good: places no orders; orders it left open stay at the venue unless stopped with --cancel-orders';
   }
 }

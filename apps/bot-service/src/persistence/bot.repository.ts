@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource, QueryFailedError, type EntityManager, type QueryRunner } from 'typeorm';
 import type { Actor, BotState } from '@garde/contracts';
-import { BOT_STATES, isHaltable, type ParsedScope } from '@garde/domain';
+import { BOT_STATES, STRATEGIES, isHaltable, isStrategyName, type ParsedScope } from '@garde/domain';
 import { BotRow, BotTransitionRow } from './bot.entities.js';
 
 /**
@@ -11,6 +11,13 @@ import { BotRow, BotTransitionRow } from './bot.entities.js';
  * each other.
  */
 const KILL_SWITCH_LOCK = 'bots:kill-switch';
+
+/**
+ * A bot's send fence: the advisory lock (hashtext(SEND_FENCE), hashtext(botId)), separate from the
+ * kill-switch lock and from the bot's row (a halt never waits on a send). Each send of the bot's
+ * orders holds it shared; a stop with --cancel-orders takes it exclusively once STOPPED is committed.
+ */
+const SEND_FENCE = 'bots:send-fence';
 
 /** What a transition records in the history besides its states. */
 export interface TransitionRecord {
@@ -33,6 +40,39 @@ export interface NewBot {
   stateReason: string;
 }
 
+/** One execution of a bot's order as the gateway reported it, with its order's side (null when the gateway did not list the order). */
+export interface RecordedFill {
+  clientOrderId: string;
+  tradeId: string;
+  side: 'buy' | 'sell' | null;
+  price: string;
+  /** Base quantity. */
+  quantity: string;
+  fee: string;
+  feeCurrency: string | null;
+  /** When the venue executed it (ISO-8601). */
+  at: string;
+}
+
+/** A fill as recorded; side, price, quantity and fee are null for the fills applied before their details were kept. */
+export interface StoredFill {
+  side: 'buy' | 'sell' | null;
+  price: string | null;
+  quantity: string | null;
+  fee: string | null;
+  feeCurrency: string | null;
+}
+
+/** What `bot:status` needs of one bot besides its row. */
+export interface BotStatusDetails {
+  /** The strategy engine's state (null before its first step). */
+  engine: unknown;
+  /** Its fills, in the order the venue executed them (those without details first). */
+  fills: StoredFill[];
+  /** Its latest move to ERROR, with the cause. */
+  lastFailure: { reason: string; at: Date } | null;
+}
+
 export type InsertResult = { ok: true; row: BotRow } | { ok: false; duplicate: 'id' | 'name' };
 
 export interface PlannedTransition extends TransitionRecord {
@@ -50,8 +90,80 @@ const HALTABLE_SQL = BOT_STATES.filter(isHaltable)
 
 /** PostgreSQL side of the bots: current state per bot and every transition. TypeORM stays in here. */
 @Injectable()
-export class BotRepository {
+export class BotRepository implements OnApplicationShutdown {
+  /** The one connection that holds the send fences of this replica's sends (session-level locks). */
+  private fence: { runner: QueryRunner; connected: Promise<unknown> } | undefined;
+
   constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Runs `send` (one send of the bot's intents to the gateway) holding the bot's send fence shared, and
+   * only if the bot is still RUNNING, read once the fence is held; undefined when it did not run. A stop
+   * commits STOPPED, then takes the fence exclusively (`awaitSends`): it waits for a send that holds it,
+   * and a send that comes later finds it taken, or the bot STOPPED, and sends nothing.
+   *
+   * The fence is taken without waiting (a try-lock; not granted = a stop holds or awaits it, so the bot
+   * is STOPPED), on one connection of its own: sends in flight hold no pooled connection each, and never
+   * queue behind one another. If that connection breaks mid-send, its locks go with it: a stop then no
+   * longer waits for that send.
+   */
+  async whileRunning<T>(botId: string, send: () => Promise<T>): Promise<T | undefined> {
+    const fence = await this.fenceConnection();
+    const [lock] = (await fence.query('SELECT pg_try_advisory_lock_shared(hashtext($1), hashtext($2)) AS locked', [SEND_FENCE, botId])) as Array<{
+      locked: boolean;
+    }>;
+    if (!lock?.locked) return undefined;
+    try {
+      // A statement of its own, after the lock: it sees a STOPPED committed before the lock was granted.
+      const [bot] = (await fence.query('SELECT state FROM bot WHERE id = $1', [botId])) as Array<{ state: string }>;
+      if (bot?.state !== 'RUNNING') return undefined;
+      return await send();
+    } finally {
+      // On a broken connection the lock is gone with the session; the next send opens another one.
+      await fence.query('SELECT pg_advisory_unlock_shared(hashtext($1), hashtext($2))', [SEND_FENCE, botId]).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Waits until no send of the bot is in flight: takes its send fence exclusively, then lets it go. Called
+   * once the bot is STOPPED (committed): no send of it starts after that. False when a send still held the
+   * fence after `timeoutMs`. Holds one pooled connection while it waits.
+   */
+  async awaitSends(botId: string, timeoutMs: number): Promise<boolean> {
+    try {
+      await this.ds.transaction(async (em) => {
+        await em.query("SELECT set_config('lock_timeout', $1, true)", [`${Math.max(1, Math.ceil(timeoutMs))}ms`]);
+        await em.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [SEND_FENCE, botId]);
+      });
+      return true;
+    } catch (err) {
+      // 55P03 lock_not_available: lock_timeout passed.
+      if (err instanceof QueryFailedError && (err.driverError as { code?: unknown }).code === '55P03') return false;
+      throw err;
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const fence = this.fence;
+    this.fence = undefined;
+    if (fence && !fence.runner.isReleased) await fence.runner.release();
+  }
+
+  /** The fence connection, opened on first use and again after it broke (TypeORM releases a broken one). */
+  private async fenceConnection(): Promise<QueryRunner> {
+    if (!this.fence || this.fence.runner.isReleased) {
+      const runner = this.ds.createQueryRunner();
+      this.fence = { runner, connected: runner.connect() };
+    }
+    const fence = this.fence;
+    try {
+      await fence.connected;
+    } catch (err) {
+      if (this.fence === fence) this.fence = undefined;
+      throw err;
+    }
+    return fence.runner;
+  }
 
   /**
    * Inserts a bot and its creation row in the history. `build` runs under the kill-switch lock, so
@@ -152,37 +264,96 @@ export class BotRepository {
     });
   }
 
-  /** RUNNING bots with what the strategy engine keeps for each (null before its first step). */
-  async runningForEngine(): Promise<Array<{ bot: BotRow; engine: unknown; syncedAt: Date | null }>> {
-    const rows: Array<Omit<RawHaltedRow, 'from_state'> & { engine_state: unknown; synced_at: Date | null }> = await this.ds.query(
-      "SELECT * FROM bot WHERE state = 'RUNNING' ORDER BY created_at, id",
+  /** RUNNING bots, with when the engine last read the gateway for each (the engine state is read by its owner only). */
+  async runningForEngine(): Promise<Array<{ bot: BotRow; syncedAt: Date | null }>> {
+    const rows: Array<Omit<RawHaltedRow, 'from_state'> & { synced_at: Date | null }> = await this.ds.query(
+      `SELECT id, name, strategy, parameters, exchange_id, symbol, state, state_reason, state_actor, state_since, created_at, version, synced_at
+       FROM bot WHERE state = 'RUNNING' ORDER BY created_at, id`,
     );
-    return rows.map((r) => ({ bot: fromRaw({ ...r, from_state: 'RUNNING' }), engine: r.engine_state, syncedAt: r.synced_at }));
+    return rows.map((r) => ({ bot: fromRaw({ ...r, from_state: 'RUNNING' }), syncedAt: r.synced_at }));
+  }
+
+  /** Orders the strategies count as open, per bot state, from the saved engine states. */
+  async openOrdersByState(): Promise<Map<string, number>> {
+    const rows = await this.ds.query<Array<{ state: string; strategy: string; engine_state: { strategy?: unknown } | null }>>(
+      'SELECT state, strategy, engine_state FROM bot WHERE engine_state IS NOT NULL',
+    );
+    const counts = new Map<string, number>();
+    for (const row of rows) {
+      if (!isStrategyName(row.strategy) || row.engine_state?.strategy === undefined) continue;
+      const open = STRATEGIES[row.strategy].openOrders(row.engine_state.strategy as never).length;
+      counts.set(row.state, (counts.get(row.state) ?? 0) + open);
+    }
+    return counts;
+  }
+
+  /** What the strategy engine saved for a bot (null before its first step). */
+  async engineState(botId: string): Promise<unknown> {
+    const [row] = await this.ds.query<Array<{ engine_state: unknown }>>('SELECT engine_state FROM bot WHERE id = $1', [botId]);
+    return row?.engine_state ?? null;
   }
 
   /**
    * One engine step, in one transaction, only while the bot is still RUNNING (else undefined): records
-   * the fills not applied before (each exactly once, ever), computes the next engine state from them
-   * (`next` gets their `<clientOrderId>/<tradeId>` keys and the engine state as locked now, so two steps
-   * of one bot never both start from the same state) and saves it with the time the gateway was read.
+   * the fills not applied before (each exactly once, ever, with what it was), computes the next engine
+   * state from them (`next` gets their `<clientOrderId>/<tradeId>` keys and the engine state as locked
+   * now, so two steps of one bot never both start from the same state) and saves it with the time the
+   * gateway was read.
    */
-  async engineStep<E>(
-    botId: string,
-    fills: Array<{ clientOrderId: string; tradeId: string }>,
-    syncedAt: Date,
-    next: (fresh: Set<string>, engine: unknown) => E,
-  ): Promise<E | undefined> {
+  async engineStep<E>(botId: string, fills: RecordedFill[], syncedAt: Date | null, next: (fresh: Set<string>, engine: unknown) => E): Promise<E | undefined> {
     return this.ds.transaction(async (em) => {
       const [bot] = await em.query<Array<{ state: string; engine_state: unknown }>>('SELECT state, engine_state FROM bot WHERE id = $1 FOR UPDATE', [botId]);
       if (bot?.state !== 'RUNNING') return undefined;
       const inserted = await em.query<Array<{ client_order_id: string; trade_id: string }>>(
-        `INSERT INTO bot_fill (client_order_id, trade_id, bot_id) SELECT c, t, $3 FROM unnest($1::text[], $2::text[]) AS f(c, t)
+        `INSERT INTO bot_fill (client_order_id, trade_id, bot_id, side, price, quantity, fee, fee_currency, filled_at)
+         SELECT c, t, $9, s, p, q, fee, cur, ts
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::text[], $8::timestamptz[]) AS f(c, t, s, p, q, fee, cur, ts)
          ON CONFLICT DO NOTHING RETURNING client_order_id, trade_id`,
-        [fills.map((f) => f.clientOrderId), fills.map((f) => f.tradeId), botId],
+        [
+          fills.map((f) => f.clientOrderId),
+          fills.map((f) => f.tradeId),
+          fills.map((f) => f.side),
+          fills.map((f) => f.price),
+          fills.map((f) => f.quantity),
+          fills.map((f) => f.fee),
+          fills.map((f) => f.feeCurrency),
+          fills.map((f) => f.at),
+          botId,
+        ],
       );
       const engine = next(new Set(inserted.map((r) => `${r.client_order_id}/${r.trade_id}`)), bot.engine_state);
       await em.query('UPDATE bot SET engine_state = $2, synced_at = $3 WHERE id = $1', [botId, JSON.stringify(engine), syncedAt]);
       return engine;
+    });
+  }
+
+  /**
+   * What `bot:status` shows of these bots besides their row, read in one snapshot: the engine state,
+   * every fill recorded (one query for all the bots, in the order the venue executed them) and the
+   * latest move of each to ERROR. Bots that do not exist are absent.
+   */
+  async statusDetails(botIds: string[]): Promise<Map<string, BotStatusDetails>> {
+    return this.ds.transaction('REPEATABLE READ', async (em) => {
+      const details = new Map<string, BotStatusDetails>();
+      const bots = await em.query<Array<{ id: string; engine_state: unknown }>>('SELECT id, engine_state FROM bot WHERE id = ANY($1::text[])', [botIds]);
+      for (const b of bots) details.set(b.id, { engine: b.engine_state, fills: [], lastFailure: null });
+      const fills = await em.query<Array<StoredFill & { bot_id: string }>>(
+        `SELECT bot_id, side, price::text AS price, quantity::text AS quantity, fee::text AS fee, fee_currency AS "feeCurrency"
+         FROM bot_fill WHERE bot_id = ANY($1::text[])
+         ORDER BY bot_id, filled_at NULLS FIRST, applied_at, client_order_id, trade_id`,
+        [botIds],
+      );
+      for (const { bot_id, ...fill } of fills) details.get(bot_id)?.fills.push(fill);
+      const failures = await em.query<Array<{ bot_id: string; reason: string; at: Date }>>(
+        `SELECT DISTINCT ON (bot_id) bot_id, reason, at FROM bot_transition
+         WHERE bot_id = ANY($1::text[]) AND to_state = 'ERROR' ORDER BY bot_id, id DESC`,
+        [botIds],
+      );
+      for (const f of failures) {
+        const d = details.get(f.bot_id);
+        if (d) d.lastFailure = { reason: f.reason, at: f.at };
+      }
+      return details;
     });
   }
 

@@ -1,8 +1,10 @@
 import type { Command } from '../command.js';
 import { auditErrors, auditTrail, auditVerify } from './audit.js';
+import { auditExport, auditPublicKey, auditPurge } from './audit-export.js';
 import { hashToken } from './auth.js';
 import { botCreate, botPause, botResume, botStart, botStatus, botStop } from './bots.js';
 import { activateKillSwitch, deactivateKillSwitch, killSwitchStatus } from './kill-switch.js';
+import { riskLimitsSet, riskLimitsShow } from './risk-limits.js';
 import { orderSubmit } from './orders.js';
 import { orderCancel } from './order-cancel.js';
 import { exchangeHealthCheck } from './exchange-health.js';
@@ -16,6 +18,8 @@ export const COMMANDS: readonly Command[] = [
   activateKillSwitch,
   deactivateKillSwitch,
   killSwitchStatus,
+  riskLimitsShow,
+  riskLimitsSet,
   botCreate,
   botStatus,
   botStart,
@@ -36,5 +40,8 @@ export const COMMANDS: readonly Command[] = [
   auditVerify,
   auditErrors,
   auditTrail,
+  auditExport,
+  auditPublicKey,
+  auditPurge,
   hashToken,
 ];

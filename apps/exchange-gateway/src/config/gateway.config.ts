@@ -46,6 +46,13 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   GARDE_API_TOKENS: ApiTokens,
   /** How long the API waits for another service's answer. */
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /** How long the API waits for the audit-service's long reads: verifying the chain, sealing an export, a purge (each reads every row of its range). */
+  AUDIT_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
+  /**
+   * How long the API waits for `bot:stop --cancel-orders` (the stop, the bot's sends in flight, then the
+   * cancel-all and the venues' confirmation): more than bot-service's STOP_FENCE_TIMEOUT_MS + STOP_CANCEL_TIMEOUT_MS.
+   */
+  BOT_STOP_TIMEOUT_MS: z.coerce.number().int().positive().default(45_000),
   GARDE_MASTER_KEY: MasterKey,
   /** How long a call to a venue may take before it counts as failed (ccxt's timeout). */
   VENUE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
@@ -107,6 +114,12 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   MARKET_DATA_POLL_MS: z.coerce.number().int().positive().default(1000),
   /** A ticker older than this is shown and published as stale. */
   MARKET_DATA_STALE_MS: z.coerce.number().int().positive().default(5000),
+  /**
+   * How long a market-info query (`gateway.qry.market.info`, asked before a bot is created) waits for its
+   * venue's markets to load before it answers EXCHANGE_UNAVAILABLE: less than bot-service's
+   * CREATE_MARKET_CHECK_TIMEOUT_MS, so that the caller learns why rather than a timeout.
+   */
+  MARKET_INFO_WAIT_MS: z.coerce.number().int().positive().default(2000),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

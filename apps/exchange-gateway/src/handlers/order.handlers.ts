@@ -1,12 +1,16 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { BalancesQry, BotOrdersQry, OpenOrdersQry, OrderCancelCmd, OrderSubmitCmd } from '@garde/contracts';
+import { BalancesQry, BotOrdersQry, OpenOrdersQry, OrderCancelCmd, OrderSubmitCmd, OrdersCancelForBotCmd } from '@garde/contracts';
 import { MessageBus } from '@garde/platform';
 import { ReadVenueAccounts } from '../use-cases/read-venue-accounts/read-venue-accounts.use-case.js';
 import { SubmitOrderUseCase } from '../use-cases/submit-order/submit-order.use-case.js';
 import { CancelOrderUseCase } from '../use-cases/cancel-order/cancel-order.use-case.js';
 import { ListBotOrders } from '../use-cases/list-bot-orders/list-bot-orders.use-case.js';
+import { CancelBotOrders } from '../use-cases/cancel-bot-orders/cancel-bot-orders.use-case.js';
 
-/** The gateway on the bus: orders and cancels from bots, a bot's orders, and the venues' balances and open orders for reconciliation. */
+/**
+ * The gateway on the bus: orders and cancels from bots, a stopped bot's cancel-all, a bot's orders, and the venues' balances and
+ * open orders for reconciliation.
+ */
 @Injectable()
 export class OrderHandlers implements OnApplicationBootstrap {
   constructor(
@@ -15,6 +19,7 @@ export class OrderHandlers implements OnApplicationBootstrap {
     private readonly venueAccounts: ReadVenueAccounts,
     private readonly cancelOrder: CancelOrderUseCase,
     private readonly botOrders: ListBotOrders,
+    private readonly cancelBotOrders: CancelBotOrders,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -23,6 +28,10 @@ export class OrderHandlers implements OnApplicationBootstrap {
       this.submitOrder.execute(order, { correlationId: env.correlationId, causationId: env.messageId, actor: env.actor }, Date.parse(env.occurredAt)),
     );
     this.bus.serve(OrderCancelCmd, queue, (cancel, env) => this.cancelOrder.execute(cancel, { correlationId: env.correlationId, actor: env.actor }));
+    // The requester's actor (the operator who stopped the bot) and story go on every cancel.
+    this.bus.serve(OrdersCancelForBotCmd, queue, (input, env) =>
+      this.cancelBotOrders.execute(input, { correlationId: env.correlationId, causationId: env.messageId, ...(env.actor ? { actor: env.actor } : {}) }),
+    );
     this.bus.serve(BotOrdersQry, queue, (q) => this.botOrders.execute(q.botId, q.since === undefined ? undefined : new Date(q.since)));
     this.bus.serve(BalancesQry, queue, (q) => this.venueAccounts.balances(q.accountId));
     this.bus.serve(OpenOrdersQry, queue, (q) => this.venueAccounts.openOrders(q.accountId));

@@ -3,6 +3,10 @@ import {
   AuditChainVerifyQry,
   AuditEventsQry,
   type AuditEventsQuery,
+  AuditExportPageQry,
+  AuditExportSealQry,
+  AuditPurgeCmd,
+  AuditSignerQry,
   BotCreateCmd,
   BotGetQry,
   BotListQry,
@@ -61,7 +65,10 @@ const LIFECYCLE: Record<string, RequestDef> = { start: BotStartCmd, pause: BotPa
 
 @Controller('api/v1/bots')
 export class BotsController {
-  constructor(private readonly services: ServiceClient) {}
+  constructor(
+    private readonly services: ServiceClient,
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
+  ) {}
 
   @Get()
   @RequireRole('viewer')
@@ -87,7 +94,10 @@ export class BotsController {
   lifecycle(@Req() req: AuthenticatedRequest, @Param('id') id: string, @Param('action') action: string, @Body() body: unknown) {
     const def = LIFECYCLE[action];
     if (!def) throw new GatewayException('NOT_FOUND', `unknown bot action "${action}": expected ${Object.keys(LIFECYCLE).join(', ')}`);
-    return this.services.call(def, { ...object(body), botId: id }, req.actor);
+    const input = object(body);
+    // A stop that cancels the bot's orders waits for its sends in flight, then for the venues.
+    const slow = def === BotStopCmd && input.cancelOrders === true;
+    return this.services.call(def, { ...input, botId: id }, req.actor, slow ? this.config.BOT_STOP_TIMEOUT_MS : undefined);
   }
 }
 
@@ -138,36 +148,82 @@ export class OrdersController {
 
 @Controller('api/v1/audit')
 export class AuditController {
-  constructor(private readonly services: ServiceClient) {}
+  constructor(
+    private readonly services: ServiceClient,
+    @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
+  ) {}
 
+  /** Reads every row of its range: the audit-service's long timeout. */
   @Get('verify')
   @RequireRole('viewer')
   verify(@Req() req: AuthenticatedRequest, @Query('from') from?: string, @Query('to') to?: string) {
-    return this.services.call(AuditChainVerifyQry, { ...(from ? { fromSequence: Number(from) } : {}), ...(to ? { toSequence: Number(to) } : {}) }, req.actor);
+    const range = { ...(from ? { fromSequence: positiveInt(from, 'from') } : {}), ...(to ? { toSequence: positiveInt(to, 'to') } : {}) };
+    return this.services.call(AuditChainVerifyQry, range, req.actor, this.config.AUDIT_REQUEST_TIMEOUT_MS);
   }
 
   @Get('events')
   @RequireRole('viewer')
   events(@Req() req: AuthenticatedRequest, @Query() query: Record<string, string | undefined>) {
-    const { type, actorId, correlationId, order, level, service, since, before, limit } = query;
-    const number = (value: string | undefined, name: string) => {
-      if (value === undefined) return undefined;
-      if (!/^[1-9][0-9]*$/.test(value)) throw new GatewayException('INVALID_REQUEST', `${name} must be a positive integer, not "${value}"`);
-      return Number(value);
-    };
+    const { type, actorId, correlationId, order, bot, level, service, since, before, limit } = query;
     const filter: AuditEventsQuery = {
       ...(type ? { type } : {}),
       ...(actorId ? { actorId } : {}),
       ...(correlationId ? { correlationId } : {}),
       ...(order ? { clientOrderId: order } : {}),
+      ...(bot ? { botId: bot } : {}),
       ...(level ? { levels: level.split(',') as NonNullable<AuditEventsQuery['levels']> } : {}),
       ...(service ? { producer: service } : {}),
       ...(since ? { since } : {}),
-      ...(before ? { beforeSequence: number(before, 'before') } : {}),
-      ...(limit ? { limit: number(limit, 'limit') } : {}),
+      ...(before ? { beforeSequence: positiveInt(before, 'before') } : {}),
+      ...(limit ? { limit: positiveInt(limit, 'limit') } : {}),
     };
     return this.services.call(AuditEventsQry, filter, req.actor);
   }
+
+  /** The audit-service's public key: what a verifier of exports pins (RB-013). */
+  @Get('signer')
+  @RequireRole('viewer')
+  signer(@Req() req: AuthenticatedRequest) {
+    return this.services.call(AuditSignerQry, {}, req.actor);
+  }
+
+  /** The signed manifest of an export (the audit-service reads and verifies the whole period first). */
+  @Post('exports')
+  @HttpCode(200)
+  @RequireRole('viewer')
+  seal(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
+    return this.services.call(AuditExportSealQry, object(body), req.actor, this.config.AUDIT_REQUEST_TIMEOUT_MS);
+  }
+
+  /** The next bytes of an export file. */
+  @Get('exports/page')
+  @RequireRole('viewer')
+  page(@Req() req: AuthenticatedRequest, @Query() query: Record<string, string | undefined>) {
+    const { format, from, to, after } = query;
+    return this.services.call(
+      AuditExportPageQry,
+      {
+        format,
+        fromSequence: from === undefined ? undefined : positiveInt(from, 'from'),
+        toSequence: to === undefined ? undefined : positiveInt(to, 'to'),
+        ...(after === undefined ? {} : { afterSequence: after === '0' ? 0 : positiveInt(after, 'after') }),
+      },
+      req.actor,
+    );
+  }
+
+  /** Deletes rows older than the retention, through a signed checkpoint (admin). */
+  @Post('purge')
+  @HttpCode(200)
+  @RequireRole('admin')
+  purge(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
+    return this.services.call(AuditPurgeCmd, object(body), req.actor, this.config.AUDIT_REQUEST_TIMEOUT_MS);
+  }
+}
+
+function positiveInt(value: string, name: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) throw new GatewayException('INVALID_REQUEST', `${name} must be a positive integer, not "${value}"`);
+  return Number(value);
 }
 
 @Controller('api/v1')

@@ -16,10 +16,11 @@ export class ServiceClient {
     @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  async call<D extends RequestDef>(def: D, payload: unknown, actor: Actor): Promise<z.infer<D['result']>> {
+  /** `timeoutMs`: how long to wait for the answer (REQUEST_TIMEOUT_MS unless said). */
+  async call<D extends RequestDef>(def: D, payload: unknown, actor: Actor, timeoutMs = this.config.REQUEST_TIMEOUT_MS): Promise<z.infer<D['result']>> {
     const checked = def.payload.safeParse(payload);
     if (!checked.success) throw new GatewayException('CONTRACT_VIOLATION', describeIssues(checked.error));
-    const reply = await this.bus.request(def, checked.data as z.input<D['payload']>, { actor }, this.config.REQUEST_TIMEOUT_MS);
+    const reply = await this.bus.request(def, checked.data as z.input<D['payload']>, { actor }, timeoutMs);
     if (!reply.ok) throw new GatewayException(reply.error.code, reply.error.message, reply.error.details);
     return reply.result;
   }

@@ -1,15 +1,30 @@
-import { Injectable } from '@nestjs/common';
-import { BotCreatedEvt, type Bot, type CreateBot, type ScopeState, type TypedEnvelope } from '@garde/contracts';
+import { Inject, Injectable } from '@nestjs/common';
+import { BotCreatedEvt, MarketInfoQry, type Bot, type CreateBot, type MarketInfo, type ScopeState, type TypedEnvelope } from '@garde/contracts';
 import { parseStrategyParameters } from '@garde/domain';
-import { MessageBus } from '@garde/platform';
+import { MessageBus, SERVICE_CONFIG, type MessageContext } from '@garde/platform';
+import type { BotConfig } from '../../config/bot.config.js';
 import { BotException } from '../../errors/bot.exception.js';
 import { BotRepository, toBot } from '../../persistence/index.js';
 import { KillSwitchGate } from '../../state/kill-switch.gate.js';
 import { authorizeMutation, contextOf, haltReason, newBotId } from '../bot-rules.js';
+import { describeMarket, marketRefusal, withVenueSteps } from './market-check.js';
 
 /**
- * Records a new bot, once its strategy and parameters are valid (every problem is named). In a HALTED scope it is created HALTED: no bot of a halted scope is ever
- * CREATED, RUNNING or PAUSED.
+ * Records a new bot, once its definition is valid; otherwise nothing is written and the refusal says what
+ * was wrong:
+ * - its strategy and parameters (every problem is named): INVALID_REQUEST;
+ * - its market, as the gateway knows it (`gateway.qry.market.info`, the gateway being the only process
+ *   that knows exchange accounts and venue markets): no account for the exchange (NO_VENUE_CONFIGURED), a
+ *   symbol the venue does not list (UNKNOWN_SYMBOL), venue markets that could not be loaded
+ *   (EXCHANGE_UNAVAILABLE), or no answer within CREATE_MARKET_CHECK_TIMEOUT_MS (UNAVAILABLE);
+ * - its parameters against the venue's price and quantity steps, which a running strategy trades with
+ *   (the strategies' own checks: e.g. a grid whose orderSize is below one lot, or whose levels are closer
+ *   than one tick): INVALID_REQUEST.
+ * Not checked here: the venue's minimum quantity and notional (the strategies have no such check; an
+ * order below them is rejected by the venue, and repeated rejections put the bot in ERROR, RB-002), and
+ * DCA's quoteAmount against the quantity step (it depends on the price at each buy: UNTRADABLE then).
+ *
+ * In a HALTED scope the bot is created HALTED: no bot of a halted scope is ever CREATED, RUNNING or PAUSED.
  */
 @Injectable()
 export class CreateBotUseCase {
@@ -17,6 +32,7 @@ export class CreateBotUseCase {
     private readonly repository: BotRepository,
     private readonly gate: KillSwitchGate,
     private readonly bus: MessageBus,
+    @Inject(SERVICE_CONFIG) private readonly config: BotConfig,
   ) {}
 
   async execute(input: CreateBot, env: TypedEnvelope<unknown>): Promise<Bot> {
@@ -29,6 +45,22 @@ export class CreateBotUseCase {
       });
     }
     const ctx = contextOf(env);
+    const market = await this.marketOf(input, ctx);
+    const fitted = parseStrategyParameters(input.strategy, withVenueSteps(input.parameters, market));
+    if (!fitted.ok) {
+      throw new BotException(
+        'INVALID_REQUEST',
+        `bot not created: ${input.strategy} parameters do not fit ${describeMarket(market)}: ${fitted.errors.join('; ')}`,
+        {
+          strategy: input.strategy,
+          errors: fitted.errors,
+          exchangeId: market.exchangeId,
+          symbol: market.symbol,
+          tickSize: market.tickSize,
+          stepSize: market.stepSize,
+        },
+      );
+    }
     const id = input.id ?? newBotId();
     const at = new Date();
     const result = await this.repository.insert(() => {
@@ -62,5 +94,13 @@ export class CreateBotUseCase {
       });
     }
     return bot;
+  }
+
+  /** The bot's market as the gateway knows it, or the refusal that says why there is none (nothing is written). */
+  private async marketOf(input: CreateBot, ctx: MessageContext): Promise<MarketInfo> {
+    const timeoutMs = this.config.CREATE_MARKET_CHECK_TIMEOUT_MS;
+    const reply = await this.bus.request(MarketInfoQry, { exchangeId: input.exchangeId, symbol: input.symbol }, ctx, timeoutMs);
+    if (!reply.ok) throw marketRefusal(input, reply.error, timeoutMs);
+    return reply.result;
   }
 }

@@ -1,15 +1,21 @@
 import { Injectable } from '@nestjs/common';
-import type { Bot } from '@garde/contracts';
+import type { BotStatus } from '@garde/contracts';
 import { BotException } from '../../errors/bot.exception.js';
-import { BotRepository, toBot } from '../../persistence/index.js';
+import { BotRepository } from '../../persistence/index.js';
+import { BotStatusReader } from '../bot-status/bot-status.reader.js';
 
 @Injectable()
 export class GetBotUseCase {
-  constructor(private readonly repository: BotRepository) {}
+  constructor(
+    private readonly repository: BotRepository,
+    private readonly status: BotStatusReader,
+  ) {}
 
-  async execute(query: { botId: string }): Promise<Bot> {
+  /** The bot with its position, PnL, open orders and last error (bot:status <id>). */
+  async execute(query: { botId: string }): Promise<BotStatus> {
     const row = await this.repository.get(query.botId);
     if (!row) throw new BotException('NOT_FOUND', `no bot with id "${query.botId}"`, { botId: query.botId });
-    return toBot(row);
+    const [status] = await this.status.statusOf([row]);
+    return status!;
   }
 }

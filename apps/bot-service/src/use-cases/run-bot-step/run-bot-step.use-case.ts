@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BotOrdersQry, MarketSubscribeCmd, OrderCancelCmd, OrderSubmitCmd, TickersQry, type ErrorCode, type Order } from '@garde/contracts';
+import { BotOrdersQry, OrderCancelCmd, OrderSubmitCmd, type ErrorCode, type Order, type OrderFill } from '@garde/contracts';
 import { Decimal, STRATEGIES, isStrategyName, type MarketSnapshot, type StrategyFill, type StrategyIntent } from '@garde/domain';
 import { MessageBus, SERVICE_CONFIG } from '@garde/platform';
 import type { BotConfig } from '../../config/bot.config.js';
 import type { BotRow } from '../../persistence/bot.entities.js';
-import { BotRepository } from '../../persistence/index.js';
+import { BotRepository, type RecordedFill } from '../../persistence/index.js';
 import { ENGINE_ACTOR } from '../fail-bot/fail-bot.use-case.js';
 
 /** An intent as kept in PostgreSQL until the gateway has it (decimals as strings). */
-type StoredIntent =
+export type StoredIntent =
   | { kind: 'place'; clientOrderId: string; side: 'buy' | 'sell'; type: 'limit' | 'market'; price?: string; quantity: string; reduceOnly: boolean }
   | { kind: 'cancel'; clientOrderId: string };
 
@@ -35,6 +35,8 @@ const NEVER_MADE: ReadonlySet<ErrorCode> = new Set([
   'RISK_DENIED',
   'NO_VENUE_CONFIGURED',
 ]);
+/** Refusals that say nothing about the bot itself: they never count towards ENGINE_MAX_ERRORS. */
+const NOT_FAILURES: ReadonlySet<ErrorCode> = new Set(['RATE_LIMITED', 'KILL_SWITCH_ACTIVE', 'RISK_STATE_UNKNOWN']);
 const ENDED_UNFILLED = new Set(['CANCELED', 'REJECTED', 'EXPIRED', 'LOST']);
 /** Orders changed this long before the last read are read again (clock and commit skew between services). */
 const RESYNC_MARGIN_MS = 60_000;
@@ -42,42 +44,94 @@ const RESYNC_MARGIN_MS = 60_000;
 /** Why a step did not run (metric label). */
 export type SkipReason = 'no-market-data' | 'stale-market-data' | 'gateway-unavailable';
 
+/** What a step did (metric label): ran the strategy, found nothing to do, sent intents left over, or why it could not run. */
+export type StepOutcome = 'stepped' | 'idle' | 'sent' | 'not-running' | SkipReason;
+
+/** What the engine keeps in memory for a bot whose lease it holds. */
+export interface BotRun {
+  readonly bot: BotRow;
+  /** The engine state as this replica last saved it; undefined until read from PostgreSQL. */
+  engine?: EngineState;
+  /** When the gateway's orders and fills were last read for this bot (persisted as `synced_at`). */
+  syncedAt: Date | null;
+  /** Read the bot's orders and fills from the gateway before stepping (a lease just taken, a read that failed). */
+  needsSync: boolean;
+  /**
+   * Order events of this bot seen since its last step (core NATS, at most once): the changes they carry
+   * are stepped on without asking the gateway; one missed is caught by the read every ENGINE_RESYNC_MS.
+   */
+  seen: { orders: Map<string, Order>; fills: OrderFill[] };
+  /** When this replica last read the gateway for this bot (epoch ms; 0: not since it took the lease). */
+  lastSyncAt: number;
+}
+
 /**
- * One step of one RUNNING bot (DESIGN §5): market data from the gateway, the bot's orders and fills
- * since its last step, the strategy's step (pure), then its intents sent to the gateway.
+ * One step of one RUNNING bot (DESIGN §5), run by the replica holding its lease: the market from the
+ * gateway's broadcast tickers, the bot's orders and fills read from the gateway when an order event of
+ * the bot was seen (and every ENGINE_RESYNC_MS anyway), the strategy's step (pure), then its intents
+ * sent to the gateway.
  *
  * Nothing is lost or doubled across a crash: the fills applied, the next strategy state and the intents
  * are saved in one transaction before anything is sent (an outbox); intents still in the outbox are
  * sent first at the next step, with the same client order ids, which the gateway makes idempotent.
+ * A step with nothing new from the gateway runs the strategy on the state in memory first, and writes
+ * nothing when that changes nothing: most market ticks cost no database round trip.
  */
 @Injectable()
 export class RunBotStepUseCase {
-  private readonly subscribedAt = new Map<string, number>();
-
   constructor(
     private readonly repository: BotRepository,
     private readonly bus: MessageBus,
     @Inject(SERVICE_CONFIG) private readonly config: BotConfig,
   ) {}
 
-  /** Runs the step; answers why it did not, if it did not. A strategy's failure is thrown (the bot goes to ERROR). */
-  async execute(bot: BotRow, saved: EngineState | null, syncedAt: Date | null): Promise<SkipReason | undefined> {
+  /**
+   * Runs the step on `market`; `mayRun` says whether this replica still holds the bot's lease (checked
+   * before anything is sent). Answers what it did and the intents it made. A strategy's failure is
+   * thrown (the bot goes to ERROR).
+   */
+  async execute(run: BotRun, market: MarketSnapshot, mayRun: () => boolean): Promise<{ outcome: StepOutcome; intents: StoredIntent[] }> {
+    const bot = run.bot;
     if (!isStrategyName(bot.strategy)) throw new Error(`unknown strategy "${bot.strategy}"`);
     const strategy = STRATEGIES[bot.strategy];
     const parsed = strategy.parseParameters(bot.parameters);
     if (!parsed.ok) throw new Error(`invalid ${bot.strategy} parameters: ${parsed.errors.join('; ')}`);
-    const engine: EngineState = saved ?? { strategy: strategy.initialState(bot.id, bot.symbol), outbox: [], refused: [] };
+    const engine: EngineState = (run.engine ??= ((await this.repository.engineState(bot.id)) as EngineState | null) ?? {
+      strategy: strategy.initialState(bot.id, bot.symbol),
+      outbox: [],
+      refused: [],
+    });
     if (engine.outbox.length > 0) {
-      await this.repository.saveEngine(bot.id, await this.send(bot, engine));
-      return undefined;
+      run.engine = await this.flush(run, engine, mayRun);
+      return { outcome: 'sent', intents: [] };
     }
-    const market = await this.market(bot);
-    if (typeof market === 'string') return market;
-    const since = new Date((syncedAt ?? bot.createdAt).getTime() - RESYNC_MARGIN_MS).toISOString();
-    const read = await this.bus.request(BotOrdersQry, { botId: bot.id, since }, { actor: ENGINE_ACTOR }, this.config.ENGINE_REQUEST_TIMEOUT_MS);
-    if (!read.ok) return 'gateway-unavailable';
-    const orders = new Map<string, Order>(read.result.orders.map((o) => [o.clientOrderId, o]));
-    const next = await this.repository.engineStep(bot.id, read.result.fills, new Date(), (fresh, locked) => {
+
+    const sync = run.needsSync || Date.now() - run.lastSyncAt >= this.config.ENGINE_RESYNC_MS;
+    let read: { orders: Order[]; fills: OrderFill[] } = { orders: [], fills: [] };
+    const readAt = new Date();
+    const events = run.seen;
+    // Taken before the read: events arriving meanwhile are stepped on next time (applying one twice is harmless).
+    run.seen = { orders: new Map(), fills: [] };
+    if (sync) {
+      run.needsSync = false;
+      const since = new Date((run.syncedAt ?? bot.createdAt).getTime() - RESYNC_MARGIN_MS).toISOString();
+      const reply = await this.bus.request(BotOrdersQry, { botId: bot.id, since }, { actor: ENGINE_ACTOR }, this.config.ENGINE_REQUEST_TIMEOUT_MS);
+      if (!reply.ok) {
+        run.needsSync = true;
+        return { outcome: 'gateway-unavailable', intents: [] };
+      }
+      read = reply.result;
+      run.lastSyncAt = readAt.getTime();
+    } else if (events.orders.size > 0) {
+      read = { orders: [...events.orders.values()], fills: events.fills };
+    } else if (engine.refused.length === 0) {
+      const dry = strategy.step(parsed.params as never, { state: engine.strategy as never, market, fills: [], endedOrders: [] });
+      if (dry.intents.length === 0 && JSON.stringify(dry.state) === JSON.stringify(engine.strategy)) return { outcome: 'idle', intents: [] };
+    }
+
+    const orders = new Map<string, Order>(read.orders.map((o) => [o.clientOrderId, o]));
+    let made: StoredIntent[] = [];
+    const next = await this.repository.engineStep(bot.id, withSide(read.fills, orders), sync ? readAt : run.syncedAt, (fresh, locked) => {
       // The state as it is now (another step of this bot may have saved one since it was read).
       const current = (locked as EngineState | null) ?? engine;
       const state = current.strategy as never;
@@ -86,7 +140,7 @@ export class RunBotStepUseCase {
         ...[...orders.values()].filter((o) => ENDED_UNFILLED.has(o.state) && open.has(o.clientOrderId)).map((o) => o.clientOrderId),
         ...current.refused,
       ];
-      const fills: StrategyFill[] = read.result.fills
+      const fills: StrategyFill[] = read.fills
         .filter((f) => fresh.has(`${f.clientOrderId}/${f.tradeId}`) && orders.has(f.clientOrderId))
         .map((f) => ({
           clientOrderId: f.clientOrderId,
@@ -98,93 +152,83 @@ export class RunBotStepUseCase {
         }));
       const rejected = [...orders.values()].filter((o) => o.state === 'REJECTED' && open.has(o.clientOrderId));
       const errors = this.recentErrors(
+        bot,
         current,
         rejected.map((o) => `order ${o.clientOrderId} rejected by the venue: ${o.lastError ?? 'no reason given'}`),
       );
       const step = strategy.step(parsed.params as never, { state, market, fills, endedOrders: ended });
-      return { strategy: step.state, outbox: [...current.outbox, ...step.intents.map(stored)], refused: [], errors } satisfies EngineState;
+      made = step.intents.map(stored);
+      return { strategy: step.state, outbox: [...current.outbox, ...made], refused: [], errors } satisfies EngineState;
     });
     // No longer RUNNING (halted, paused or stopped meanwhile): nothing is sent.
-    if (next && next.outbox.length > 0) await this.repository.saveEngine(bot.id, await this.send(bot, next));
-    return undefined;
+    if (!next) return { outcome: 'not-running', intents: [] };
+    if (sync) run.syncedAt = readAt;
+    run.engine = next.outbox.length > 0 ? await this.flush(run, next, mayRun) : next;
+    return { outcome: 'stepped', intents: made };
   }
 
-  /** The bot's market now, subscribing to its ticker (renewed before its TTL ends). */
-  private async market(bot: BotRow): Promise<MarketSnapshot | SkipReason> {
-    const key = `${bot.exchangeId}/${bot.symbol}`;
-    if (Date.now() - (this.subscribedAt.get(key) ?? 0) > this.config.ENGINE_SUBSCRIPTION_TTL_MS / 3) {
-      const subscribed = await this.bus.request(
-        MarketSubscribeCmd,
-        { exchangeId: bot.exchangeId, symbol: bot.symbol, ttlMs: this.config.ENGINE_SUBSCRIPTION_TTL_MS },
-        { actor: ENGINE_ACTOR },
-        this.config.ENGINE_REQUEST_TIMEOUT_MS,
-      );
-      if (!subscribed.ok) return 'no-market-data';
-      this.subscribedAt.set(key, Date.now());
-    }
-    const reply = await this.bus.request(
-      TickersQry,
-      { exchangeId: bot.exchangeId, symbol: bot.symbol },
-      { actor: ENGINE_ACTOR },
-      this.config.ENGINE_REQUEST_TIMEOUT_MS,
-    );
-    const ticker = reply.ok ? reply.result.tickers[0] : undefined;
-    if (!ticker?.bid || !ticker.ask || !ticker.last) return 'no-market-data';
-    if (ticker.stale) return 'stale-market-data';
-    return {
-      symbol: bot.symbol,
-      bid: Decimal.of(ticker.bid),
-      ask: Decimal.of(ticker.ask),
-      last: Decimal.of(ticker.last),
-      at: Date.now(),
-      ...(ticker.tickSize ? { tickSize: Decimal.of(ticker.tickSize) } : {}),
-      ...(ticker.stepSize ? { stepSize: Decimal.of(ticker.stepSize) } : {}),
-    };
+  /** Sends the outbox while this replica holds the lease (else the next owner will) and saves what is left. */
+  private async flush(run: BotRun, engine: EngineState, mayRun: () => boolean): Promise<EngineState> {
+    const bot = run.bot;
+    if (!mayRun()) return engine;
+    const after = await this.send(bot, engine);
+    await this.repository.saveEngine(bot.id, after);
+    return after;
   }
 
-  /** Sends the outbox in order; answers what is left to send and what the gateway refused for good. */
+  /**
+   * Sends the outbox in order; answers what is left to send and what the gateway refused for good.
+   * Only while the bot is RUNNING, inside its send fence (BotRepository.whileRunning): a stop with
+   * --cancel-orders waits for a send in flight before it cancels the bot's orders, and a send after the
+   * stop sends nothing (its intents stay in the outbox, unsent: a STOPPED bot never steps again).
+   */
   private async send(bot: BotRow, engine: EngineState): Promise<EngineState> {
-    const outbox: StoredIntent[] = [];
-    const refused = [...engine.refused];
-    const failures: string[] = [];
-    const ctx = { actor: ENGINE_ACTOR, correlationId: bot.id };
-    for (const intent of engine.outbox) {
-      const reply =
-        intent.kind === 'place'
-          ? await this.bus.request(
-              OrderSubmitCmd,
-              {
-                clientOrderId: intent.clientOrderId,
-                botId: bot.id,
-                exchangeId: bot.exchangeId,
-                symbol: bot.symbol,
-                side: intent.side,
-                type: intent.type,
-                quantity: intent.quantity,
-                ...(intent.price === undefined ? {} : { price: intent.price }),
-                reduceOnly: intent.reduceOnly,
-              },
-              ctx,
-              this.config.ENGINE_REQUEST_TIMEOUT_MS,
-            )
-          : await this.bus.request(
-              OrderCancelCmd,
-              { clientOrderId: intent.clientOrderId, reason: `${bot.strategy} strategy of bot ${bot.id}` },
-              ctx,
-              this.config.ENGINE_REQUEST_TIMEOUT_MS,
-            );
-      if (reply.ok) continue;
-      failures.push(`${intent.kind} ${intent.clientOrderId}: ${reply.error.code}: ${reply.error.message}`);
-      if (intent.kind === 'place') {
-        // A place refused for good never became an order: the strategy hears it ended.
-        if (NEVER_MADE.has(reply.error.code)) refused.push(intent.clientOrderId);
-        else outbox.push(intent);
-      } else if (reply.error.code !== 'NOT_FOUND' && reply.error.code !== 'INVALID_TRANSITION') {
-        // A cancel of an order already over (or never made) has nothing left to do; any other failure, again.
-        outbox.push(intent);
+    const sent = await this.repository.whileRunning(bot.id, async () => {
+      const outbox: StoredIntent[] = [];
+      const refused = [...engine.refused];
+      const failures: string[] = [];
+      const ctx = { actor: ENGINE_ACTOR, correlationId: bot.id };
+      for (const intent of engine.outbox) {
+        const reply =
+          intent.kind === 'place'
+            ? await this.bus.request(
+                OrderSubmitCmd,
+                {
+                  clientOrderId: intent.clientOrderId,
+                  botId: bot.id,
+                  exchangeId: bot.exchangeId,
+                  symbol: bot.symbol,
+                  side: intent.side,
+                  type: intent.type,
+                  quantity: intent.quantity,
+                  ...(intent.price === undefined ? {} : { price: intent.price }),
+                  reduceOnly: intent.reduceOnly,
+                },
+                ctx,
+                this.config.ENGINE_REQUEST_TIMEOUT_MS,
+              )
+            : await this.bus.request(
+                OrderCancelCmd,
+                { clientOrderId: intent.clientOrderId, reason: `${bot.strategy} strategy of bot ${bot.id}` },
+                ctx,
+                this.config.ENGINE_REQUEST_TIMEOUT_MS,
+              );
+        if (reply.ok) continue;
+        // Not the bot's failures: the gateway's own rate budget (the intent waits for room), a kill switch
+        // (the bot is being HALTED, not broken).
+        if (!NOT_FAILURES.has(reply.error.code)) failures.push(`${intent.kind} ${intent.clientOrderId}: ${reply.error.code}: ${reply.error.message}`);
+        if (intent.kind === 'place') {
+          // A place refused for good never became an order: the strategy hears it ended.
+          if (NEVER_MADE.has(reply.error.code)) refused.push(intent.clientOrderId);
+          else outbox.push(intent);
+        } else if (reply.error.code !== 'NOT_FOUND' && reply.error.code !== 'INVALID_TRANSITION') {
+          // A cancel of an order already over (or never made) has nothing left to do; any other failure, again.
+          outbox.push(intent);
+        }
       }
-    }
-    return { strategy: engine.strategy, outbox, refused, errors: this.recentErrors(engine, failures) };
+      return { strategy: engine.strategy, outbox, refused, errors: this.recentErrors(bot, engine, failures) };
+    });
+    return sent ?? engine;
   }
 
   /**
@@ -192,14 +236,21 @@ export class RunBotStepUseCase {
    * bot (thrown: the engine puts it in ERROR with this cause), so a strategy whose orders the venue keeps
    * rejecting, or a gateway that keeps failing, does not loop.
    */
-  private recentErrors(engine: EngineState, fresh: string[]): Array<{ at: number; what: string }> {
+  private recentErrors(bot: BotRow, engine: EngineState, fresh: string[]): Array<{ at: number; what: string }> {
     const now = Date.now();
-    const errors = [...(engine.errors ?? []).filter((e) => now - e.at < this.config.ENGINE_ERROR_WINDOW_MS), ...fresh.map((what) => ({ at: now, what }))];
+    // Errors from before the bot last became RUNNING are over: a bot resumed from ERROR starts afresh.
+    const since = Math.max(now - this.config.ENGINE_ERROR_WINDOW_MS, bot.stateSince.getTime());
+    const errors = [...(engine.errors ?? []).filter((e) => e.at >= since), ...fresh.map((what) => ({ at: now, what }))];
     if (errors.length >= this.config.ENGINE_MAX_ERRORS) {
       throw new Error(`${errors.length} venue or gateway errors within ${this.config.ENGINE_ERROR_WINDOW_MS / 1000} s (last: ${errors.at(-1)!.what})`);
     }
     return errors;
   }
+}
+
+/** The fills as the bot records them: with their order's side (null when the gateway did not list the order), for its position (bot:status). */
+function withSide(fills: OrderFill[], orders: ReadonlyMap<string, Order>): RecordedFill[] {
+  return fills.map((f) => ({ ...f, side: orders.get(f.clientOrderId)?.side ?? null }));
 }
 
 function stored(intent: StrategyIntent): StoredIntent {

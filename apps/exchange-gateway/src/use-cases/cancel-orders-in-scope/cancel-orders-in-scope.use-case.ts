@@ -1,21 +1,61 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { FlatConfirmedEvt, FlatFailedEvt, type ScopeState } from '@garde/contracts';
-import { parseScope } from '@garde/domain';
-import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
+import { ORDER_STATES, isFinal, parseScope, type OrderState, type ParsedScope } from '@garde/domain';
+import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type ContextLogger, type MessageContext } from '@garde/platform';
 import type { GatewayConfig } from '../../config/gateway.config.js';
 import { GatewayMetrics } from '../../metrics/gateway.metrics.js';
 import type { ExchangeAccountRow } from '../../persistence/exchange-account.entity.js';
 import { ExchangeAccountRepository } from '../../persistence/exchange-account.repository.js';
+import type { VenueOrderRow } from '../../persistence/venue-order.entity.js';
 import { VenueOrderRepository } from '../../persistence/venue-order.repository.js';
 import { VenueClients } from '../../venues/venue-clients.js';
 import { CancelOrderUseCase } from '../cancel-order/cancel-order.use-case.js';
+
+/** How a sweep treats the live orders of its scope. */
+export interface SweepPolicy {
+  /** The states of the orders it cancels through the book. */
+  cancel: ReadonlySet<OrderState>;
+  /** Cancel such an order again at every round while it is still live (false: once). */
+  retry: boolean;
+  /** Settled only once the book has no live order of the scope left either (sends settled, cancels confirmed). */
+  untilBookSettled: boolean;
+}
+
+/** The kill switch: every live order once, at once, whatever its state (as soon as the scope halts). */
+const KILL_SWITCH_SWEEP: SweepPolicy = { cancel: new Set(ORDER_STATES.filter((s) => !isFinal(s))), retry: false, untilBookSettled: false };
+
+/**
+ * A bot's cancel-all (`bot:stop --cancel-orders`): the orders the venue has answered for, again until
+ * the venue confirms; UNKNOWN and PENDING_SUBMIT ones are awaited (settled by the order tracker or their
+ * own send), never cancelled blindly: a cancel that finds nothing would record as cancelled an order that
+ * may still land. Those still unsettled at the deadline are reported as such.
+ */
+export const BOT_CANCEL_ALL_SWEEP: SweepPolicy = { cancel: new Set(['OPEN', 'PARTIALLY_FILLED', 'PENDING_CANCEL']), retry: true, untilBookSettled: true };
+
+/** What a sweep did and found. */
+export interface Sweep {
+  /** Client order ids of the scope's orders seen live during the sweep. */
+  seen: string[];
+  /** How many of them it cancelled through the book. */
+  canceled: number;
+  /** Orders still open at the venues at the last check (client order ids, or venue ids of orders the gateway did not send), per account. */
+  stillOpen: Record<string, string[]>;
+  /** Accounts whose venue could not be asked at the last check. */
+  unreachable: string[];
+  /** Accounts asked. */
+  accounts: string[];
+  elapsedMs: number;
+  /** The venues confirmed none open (and, when the policy asks, the book has none live). */
+  settled: boolean;
+}
 
 /**
  * What the gateway does when a scope goes HALTED (DESIGN §3): cancel every open order of the scope on
  * every venue, then ask the venues until none is left ("flat confirmed"), or raise a critical event
  * when some are still open after FLAT_CONFIRM_TIMEOUT_MS. For global and exchange scopes, every order
  * open on the accounts concerned is cancelled, including ones the gateway did not send; for a bot
- * scope, only that bot's. It never flattens positions.
+ * scope, only that bot's. It never flattens positions. The same sweep cancels a stopped bot's orders
+ * on request (CancelBotOrders).
  */
 @Injectable()
 export class CancelOrdersInScope {
@@ -36,47 +76,70 @@ export class CancelOrdersInScope {
 
   /** `stopping` ends the confirmation loop early (the gateway is shutting down): nothing is published then. */
   async execute(halt: ScopeState, stopping: () => boolean = () => false): Promise<'flat' | 'not-flat' | 'interrupted'> {
-    const started = Date.now();
     const scope = parseScope(halt.scope);
     if ('error' in scope) return 'flat';
     const ctx = { actor: halt.actor, correlationId: `kill-switch:${halt.scope}:v${halt.version}` };
-    const reason = `kill switch ${halt.scope}: ${halt.reason}`;
-    const live = await this.orders.liveInScope(scope);
+    const swept = await this.sweep(scope, `kill switch ${halt.scope}: ${halt.reason}`, ctx, KILL_SWITCH_SWEEP, stopping);
+    if (swept === 'interrupted') return 'interrupted';
+    const { canceled, stillOpen, unreachable, accounts, elapsedMs } = swept;
+    if (swept.settled) {
+      this.metrics.flatDuration.observe(elapsedMs / 1000);
+      this.log.info('flat confirmed', { scope: halt.scope, canceled, elapsedMs });
+      await this.bus.publish(FlatConfirmedEvt, { scope: halt.scope, version: halt.version, canceled, accounts, elapsedMs }, ctx);
+      return 'flat';
+    }
+    this.metrics.flatFailures.inc();
+    this.log.fatal('NOT FLAT: orders still open after the kill switch', { scope: halt.scope, stillOpen, unreachable, elapsedMs });
+    await this.bus.publish(FlatFailedEvt, { scope: halt.scope, version: halt.version, stillOpen, unreachable, elapsedMs }, ctx);
+    return 'not-flat';
+  }
+
+  /**
+   * Cancels the live orders of a scope through the book (PENDING_CANCEL → CANCELED, each with its event
+   * under `ctx`), then asks each venue concerned for its open orders and cancels again there what is
+   * still open, every 250 ms until the venues confirm none is left (and, with `untilBookSettled`, the
+   * book has no live order of the scope left), or FLAT_CONFIRM_TIMEOUT_MS has passed. A bot scope
+   * looks only at that bot's orders; global and exchange scopes at every open order of their accounts.
+   */
+  async sweep(
+    scope: ParsedScope,
+    reason: string,
+    ctx: MessageContext,
+    policy: SweepPolicy,
+    stopping: () => boolean = () => false,
+  ): Promise<Sweep | 'interrupted'> {
+    const started = Date.now();
     const byId = new Map((await this.accounts.list()).map((a) => [a.id, a]));
-    const accounts =
-      scope.kind === 'bot'
-        ? [...new Set(live.map((o) => o.accountId))].flatMap((id) => byId.get(id) ?? [])
-        : [...byId.values()].filter((a) => scope.kind === 'global' || a.exchangeId === scope.id);
-    const botOrders = new Set(live.map((o) => o.clientOrderId));
-
+    const seen = new Map<string, VenueOrderRow>();
+    const tried = new Set<string>();
     let canceled = 0;
-    await Promise.all(
-      live.map(async (row) => {
-        const account = byId.get(row.accountId);
-        if (!account) return;
-        try {
-          if ((await this.cancelOrder.cancel(row, account, reason, ctx)).state === 'CANCELED') canceled += 1;
-        } catch (err) {
-          this.log.warn('cancel on kill switch failed; the venue check will retry', { clientOrderId: row.clientOrderId, ...errorFields(err) });
-        }
-      }),
-    );
-
     for (;;) {
       if (stopping()) return 'interrupted';
-      const { stillOpen, unreachable } = await this.openAtVenues(accounts, scope.kind === 'bot' ? botOrders : undefined, reason);
+      const live = await this.orders.liveInScope(scope);
+      for (const row of live) seen.set(row.clientOrderId, row);
+      const due = live.filter((row) => policy.cancel.has(row.state as OrderState) && (policy.retry || !tried.has(row.clientOrderId)));
+      await Promise.all(
+        due.map(async (row) => {
+          tried.add(row.clientOrderId);
+          const account = byId.get(row.accountId);
+          if (!account) return;
+          try {
+            if ((await this.cancelOrder.cancel(row, account, reason, ctx)).state === 'CANCELED') canceled += 1;
+          } catch (err) {
+            this.log.warn('cancel failed; the venue check will retry', { clientOrderId: row.clientOrderId, reason, ...errorFields(err) });
+          }
+        }),
+      );
+      const accounts =
+        scope.kind === 'bot'
+          ? [...new Set([...seen.values()].map((o) => o.accountId))].flatMap((id) => byId.get(id) ?? [])
+          : [...byId.values()].filter((a) => scope.kind === 'global' || a.exchangeId === scope.id);
+      const { stillOpen, unreachable } = await this.openAtVenues(accounts, scope.kind === 'bot' ? new Set(seen.keys()) : undefined, reason);
+      const bookSettled = !policy.untilBookSettled || (await this.orders.liveInScope(scope)).length === 0;
+      const settled = Object.keys(stillOpen).length === 0 && unreachable.length === 0 && bookSettled;
       const elapsedMs = Date.now() - started;
-      if (Object.keys(stillOpen).length === 0 && unreachable.length === 0) {
-        this.metrics.flatDuration.observe(elapsedMs / 1000);
-        this.log.info('flat confirmed', { scope: halt.scope, canceled, elapsedMs });
-        await this.bus.publish(FlatConfirmedEvt, { scope: halt.scope, version: halt.version, canceled, accounts: accounts.map((a) => a.id), elapsedMs }, ctx);
-        return 'flat';
-      }
-      if (elapsedMs >= this.config.FLAT_CONFIRM_TIMEOUT_MS) {
-        this.metrics.flatFailures.inc();
-        this.log.fatal('NOT FLAT: orders still open after the kill switch', { scope: halt.scope, stillOpen, unreachable, elapsedMs });
-        await this.bus.publish(FlatFailedEvt, { scope: halt.scope, version: halt.version, stillOpen, unreachable, elapsedMs }, ctx);
-        return 'not-flat';
+      if (settled || elapsedMs >= this.config.FLAT_CONFIRM_TIMEOUT_MS) {
+        return { seen: [...seen.keys()], canceled, stillOpen, unreachable, accounts: accounts.map((a) => a.id), elapsedMs, settled };
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

@@ -1,0 +1,332 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  BotCreateCmd,
+  BotOrdersCanceledEvt,
+  BotOrdersCancelFailedEvt,
+  BotOrdersQry,
+  BotStartCmd,
+  BotStateChangedEvt,
+  BotStopCmd,
+  OrderCanceledEvt,
+  type Actor,
+  type BotOrdersCancellation,
+  type Envelope,
+  type EventDef,
+  type Order,
+} from '@garde/contracts';
+import type { RunningService } from '@garde/platform';
+import { runConsole, until } from '@garde/testing';
+import { TEST_TOKENS, apiClient } from '../../exchange-gateway/test/api-client.js';
+import { setFaults, startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
+import { startBotService } from '../src/app.js';
+import { BotRepository } from '../src/persistence/index.js';
+
+const KEY = 'sim-key-stop';
+const SECRET = 'sim-secret-stop';
+const alice: Actor = { id: 'alice', kind: 'operator', role: 'operator' };
+/** The actor of TEST_TOKENS.operator, as the gateway's API records it. */
+const OPERATOR = 'operator-person';
+const GRID = { lower: '59000', upper: '61000', levels: 5, orderSize: '0.001' };
+const FENCE_TIMEOUT_MS = 3000;
+
+/**
+ * `bot:stop` against the whole chain (console → gateway API → bot-service → gateway → simulator):
+ * with --cancel-orders the bot is STOPPED, then its orders are cancelled at the venue once no send of
+ * it is in flight; without, its orders stay open, and the console says so.
+ */
+describe('bot:stop [--cancel-orders], through the gateway to the simulator', () => {
+  let stack: TradingStack;
+  let bots: RunningService;
+  const bus = () => bots.runtime.bus;
+  const cli = (...args: string[]) => runConsole(args, { GARDE_API_URL: stack.gateway.url, GARDE_TOKEN: TEST_TOKENS.operator });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** Every order of the bot the gateway has. */
+  const orders = async (botId: string): Promise<Order[]> => {
+    const reply = await bus().request(BotOrdersQry, { botId, since: new Date(0).toISOString() });
+    if (!reply.ok) throw new Error(reply.error.message);
+    return reply.result.orders;
+  };
+  /** The bot's orders open at the venue, as the simulator itself has them. */
+  const openAtVenue = async (botId: string): Promise<string[]> => {
+    const ids = new Set((await orders(botId)).map((o) => o.clientOrderId));
+    const state = (await (await fetch(`${stack.sim.venue('stop-venue').url}/__sim/state`)).json()) as {
+      orders: Array<{ clientOrderId: string; status: string }>;
+    };
+    return state.orders
+      .filter((o) => ids.has(o.clientOrderId) && ['NEW', 'PARTIALLY_FILLED'].includes(o.status))
+      .map((o) => o.clientOrderId)
+      .sort();
+  };
+  const stateOf = async (botId: string) => (await stack.sandbox.sql<{ state: string }>('SELECT state FROM bots.bot WHERE id = $1', [botId]))[0]?.state;
+  const transitions = async (botId: string) =>
+    Number((await stack.sandbox.sql<{ n: string }>('SELECT count(*) AS n FROM bots.bot_transition WHERE bot_id = $1', [botId]))[0]?.n);
+
+  /** Every event of a type (and key) in the AUDIT stream, oldest first. */
+  const events = async (def: EventDef, key?: string): Promise<Envelope[]> => {
+    const topology = bus().topology;
+    const jsm = await jetstreamManager(bots.runtime.nc);
+    const filter = topology.subject(def, key);
+    const { state } = await jsm.streams.info(topology.auditStream, { subjects_filter: filter });
+    const found: Envelope[] = [];
+    if ((state.subjects?.[filter] ?? 0) === 0) return found;
+    const consumer = await jetstream(bots.runtime.nc).consumers.get(topology.auditStream, { filter_subjects: filter });
+    for (;;) {
+      const msg = await consumer.next({ expires: 2000 });
+      if (!msg) break;
+      found.push(msg.json<Envelope>());
+      if (msg.info.pending === 0) break;
+    }
+    return found;
+  };
+
+  /** A RUNNING grid bot with (at least the buy side of) its ladder open at the venue: the ids open there. */
+  const gridWithLadder = async (id: string, exchangeId = 'sim-stop'): Promise<string[]> => {
+    const created = await bus().request(BotCreateCmd, { id, name: id, strategy: 'grid', exchangeId, symbol: 'BTC/USDT', parameters: GRID }, { actor: alice });
+    if (!created.ok) throw new Error(created.error.message);
+    const started = await bus().request(BotStartCmd, { botId: id, reason: 'stop test' }, { actor: alice });
+    if (!started.ok) throw new Error(started.error.message);
+    if (exchangeId !== 'sim-stop') return [];
+    const ladder = await until(
+      () => openAtVenue(id),
+      (open) => open.length >= 2,
+      25_000,
+      200,
+    );
+    expect(ladder.length).toBeGreaterThanOrEqual(2);
+    return ladder;
+  };
+
+  beforeAll(async () => {
+    stack = await startTradingStack({
+      label: 'bot-stop',
+      venues: [{ id: 'stop-venue', port: 0, tickIntervalMs: 0, accounts: [{ apiKey: KEY, secret: SECRET, balances: { USDT: '100000', BTC: '1' } }] }],
+      gatewayEnv: {
+        MARKET_DATA_POLL_MS: '200',
+        ORDER_POLL_MS: '300',
+        ORDER_TRACKER_INTERVAL_MS: '100',
+        FLAT_CONFIRM_TIMEOUT_MS: '1500',
+        VENUE_TIMEOUT_MS: '1000',
+      },
+      accounts: [
+        { id: 'stop-main', exchangeId: 'sim-stop', venue: 'stop-venue', apiKey: KEY, secret: SECRET },
+        // For the send fence's bots, removed once they are created (see there).
+        { id: 'fence-account', exchangeId: 'no-venue', venue: 'stop-venue', apiKey: KEY, secret: SECRET },
+      ],
+    });
+    await fetch(`${stack.sim.venue('stop-venue').controlUrl}/price`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ symbol: 'BTC/USDT', price: '60000' }),
+    });
+    bots = await startBotService(stack.sandbox.env({ BOT_TICK_MS: '200', STOP_FENCE_TIMEOUT_MS: String(FENCE_TIMEOUT_MS) }));
+  });
+  afterAll(async () => {
+    await bots?.close();
+    await stack?.stop();
+  });
+
+  it('--cancel-orders: STOPPED, then every open order of the bot cancelled at the venue, listed, audited with the operator and the story', async () => {
+    const ladder = await gridWithLadder('stop-cancel');
+
+    const res = await cli('bot:stop', 'stop-cancel', '--reason=retire the grid', '--cancel-orders');
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('Bot stop-cancel is now STOPPED (retire the grid)');
+    expect(res.stdout).toMatch(/Cancelled \d+ order\(s\); the venue confirmed no order of stop-cancel is open/);
+    for (const id of ladder) expect(res.stdout).toContain(id);
+
+    expect(await openAtVenue('stop-cancel')).toEqual([]);
+    expect(await stateOf('stop-cancel')).toBe('STOPPED');
+    const after = await orders('stop-cancel');
+    expect(after.filter((o) => ladder.includes(o.clientOrderId)).map((o) => o.state)).toEqual(ladder.map(() => 'CANCELED'));
+    expect(after.every((o) => ['CANCELED', 'FILLED', 'REJECTED', 'EXPIRED'].includes(o.state))).toBe(true);
+    // Nothing is sent for it any more.
+    await sleep(1000);
+    expect((await orders('stop-cancel')).length).toBe(after.length);
+
+    // The story: the stop (operator, reason), each cancel and the cancel-all share its correlation id.
+    const [stopped] = (await events(BotStateChangedEvt, 'stop-cancel')).filter((e) => (e.payload as { to: string }).to === 'STOPPED');
+    expect(stopped).toMatchObject({ actor: { id: OPERATOR, role: 'operator' }, payload: { reason: 'retire the grid' } });
+    const cancels = (await events(OrderCanceledEvt)).filter((e) => (e.payload as { order: Order }).order.botId === 'stop-cancel');
+    expect(cancels.map((e) => (e.payload as { order: Order }).order.clientOrderId).sort()).toEqual(expect.arrayContaining(ladder));
+    for (const e of cancels) {
+      expect(e).toMatchObject({
+        correlationId: stopped!.correlationId,
+        actor: { id: OPERATOR },
+        payload: { reason: 'bot stop-cancel stopped: retire the grid' },
+      });
+    }
+    const [done] = await events(BotOrdersCanceledEvt, 'stop-cancel');
+    expect(done).toMatchObject({
+      correlationId: stopped!.correlationId,
+      actor: { id: OPERATOR },
+      payload: { botId: 'stop-cancel', flat: true, stillOpen: [] },
+    });
+
+    // --json gives the bot and the cancellation; asked again of the STOPPED bot, it cancels again (nothing left).
+    const again = await cli('bot:stop', 'stop-cancel', '--reason=once more', '--cancel-orders', '--json');
+    expect(again.code).toBe(0);
+    const json = JSON.parse(again.stdout) as { state: string; cancellation: BotOrdersCancellation };
+    expect(json).toMatchObject({
+      id: 'stop-cancel',
+      state: 'STOPPED',
+      stateReason: 'retire the grid',
+      cancellation: { flat: true, canceled: [], stillOpen: [] },
+    });
+  }, 60_000);
+
+  it('a plain stop leaves the orders open and says so; a second plain stop is refused; --cancel-orders on the STOPPED bot cancels them', async () => {
+    const ladder = await gridWithLadder('stop-plain');
+
+    const res = await cli('bot:stop', 'stop-plain', '--reason=retire, keep the orders');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('Bot stop-plain is now STOPPED (retire, keep the orders)');
+    expect(res.stdout).toContain('stay at the venue (not cancelled)');
+    expect(res.stdout).toContain('bin/console bot:stop stop-plain --reason="…" --cancel-orders');
+    await sleep(1000);
+    const left = await openAtVenue('stop-plain');
+    expect(left).toEqual(expect.arrayContaining(ladder));
+    expect((await cli('bot:status', 'stop-plain')).stdout).toContain('stay at the venue unless stopped with --cancel-orders');
+
+    const twice = await cli('bot:stop', 'stop-plain', '--reason=again');
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('INVALID_TRANSITION');
+    const history = await transitions('stop-plain');
+
+    const retry = await cli('bot:stop', 'stop-plain', '--reason=now cancel them', '--cancel-orders');
+    expect(retry.code).toBe(0);
+    expect(retry.stdout).toContain(`Cancelled ${left.length} order(s)`);
+    for (const id of left) expect(retry.stdout).toContain(id);
+    expect(await openAtVenue('stop-plain')).toEqual([]);
+    // The bot was not transitioned again: only its orders were.
+    expect(await transitions('stop-plain')).toBe(history);
+    const [done] = await events(BotOrdersCanceledEvt, 'stop-plain');
+    expect(done).toMatchObject({ actor: { id: OPERATOR }, payload: { reason: 'now cancel them', flat: true } });
+  }, 60_000);
+
+  it('a venue that does not answer: the reply is an error saying the bot IS stopped and which orders are still open; run again, it cancels them', async () => {
+    const ladder = await gridWithLadder('stop-venue-down');
+    await setFaults(stack.sim.venue('stop-venue').controlUrl, { unavailable: true });
+    const failed = await cli('bot:stop', 'stop-venue-down', '--reason=venue trouble', '--cancel-orders').finally(() =>
+      setFaults(stack.sim.venue('stop-venue').controlUrl, null),
+    );
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/error \[UNAVAILABLE\]: bot stop-venue-down is STOPPED, but .*order\(s\) still open at the venue or not confirmed cancelled/);
+    expect(failed.stderr).toContain('STILL OPEN at the venue');
+    for (const id of ladder) expect(failed.stderr).toContain(id);
+    expect(failed.stderr).toContain('--cancel-orders again');
+    expect(await stateOf('stop-venue-down')).toBe('STOPPED');
+    expect(await openAtVenue('stop-venue-down')).toEqual(expect.arrayContaining(ladder));
+    const [alarm] = await events(BotOrdersCancelFailedEvt, 'stop-venue-down');
+    expect(alarm).toMatchObject({ actor: { id: OPERATOR }, payload: { flat: false, stillOpen: expect.arrayContaining([expect.anything()]) } });
+
+    const retried = await until(
+      () => cli('bot:stop', 'stop-venue-down', '--reason=venue back', '--cancel-orders', '--json'),
+      (r) => r.code === 0,
+      15_000,
+      500,
+    );
+    expect(retried.code).toBe(0);
+    expect(JSON.parse(retried.stdout)).toMatchObject({ state: 'STOPPED', cancellation: { flat: true, stillOpen: [], unsettled: [] } });
+    expect(await openAtVenue('stop-venue-down')).toEqual([]);
+  }, 60_000);
+
+  it('an unknown bot: NOT_FOUND, nothing stopped, nothing cancelled', async () => {
+    const before = await stack.sandbox.sql('SELECT id, state, version FROM bots.bot ORDER BY id');
+    const res = await cli('bot:stop', 'no-such-bot', '--reason=typo', '--cancel-orders');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('error [NOT_FOUND]: no bot with id "no-such-bot"');
+    expect(await stack.sandbox.sql('SELECT id, state, version FROM bots.bot ORDER BY id')).toEqual(before);
+    expect(await events(BotOrdersCanceledEvt, 'no-such-bot')).toEqual([]);
+    expect(await events(BotOrdersCancelFailedEvt, 'no-such-bot')).toEqual([]);
+  });
+
+  describe('the send fence', () => {
+    // Bots whose exchange account was removed once they were created (bot:create needs one): the engine
+    // gets no market for them and never sends; the test holds the sends.
+    beforeAll(async () => {
+      for (const id of ['fence-wait', 'fence-stuck']) {
+        const created = await bus().request(
+          BotCreateCmd,
+          { id, name: id, strategy: 'grid', exchangeId: 'no-venue', symbol: 'BTC/USDT', parameters: GRID },
+          { actor: alice },
+        );
+        if (!created.ok) throw new Error(created.error.message);
+      }
+      const removed = await apiClient(() => stack.gateway.url)('admin', 'POST', '/api/v1/exchange-accounts/fence-account/remove', {
+        reason: 'fence test: no venue',
+      });
+      expect(removed.status).toBe(200);
+    });
+    const start = async (id: string) => {
+      const started = await bus().request(BotStartCmd, { botId: id, reason: 'stop test' }, { actor: alice });
+      if (!started.ok) throw new Error(started.error.message);
+    };
+
+    it('a stop waits for a send of the bot in flight before it cancels; a send after STOPPED sends nothing', async () => {
+      await start('fence-wait');
+      const repository = bots.app.get(BotRepository);
+      let release!: () => void;
+      const sending = repository.whileRunning('fence-wait', () => new Promise<string>((resolve) => (release = () => resolve('sent'))));
+      await until(
+        () => Promise.resolve(release),
+        (r) => r !== undefined,
+      );
+      let answeredAt = 0;
+      const stopping = bus()
+        .request(BotStopCmd, { botId: 'fence-wait', reason: 'fence test', cancelOrders: true }, { actor: alice }, 30_000)
+        .finally(() => (answeredAt = Date.now()));
+      await until(
+        () => stateOf('fence-wait'),
+        (s) => s === 'STOPPED',
+      );
+      // STOPPED is committed: a send that comes now runs nothing.
+      let ran = false;
+      expect(await repository.whileRunning('fence-wait', () => Promise.resolve((ran = true)))).toBeUndefined();
+      expect(ran).toBe(false);
+      await sleep(1000);
+      expect(answeredAt).toBe(0);
+      const releasedAt = Date.now();
+      release();
+      expect(await sending).toBe('sent');
+      expect(await stopping).toMatchObject({ ok: true, result: { state: 'STOPPED', cancellation: { flat: true, canceled: [] } } });
+      expect(answeredAt).toBeGreaterThanOrEqual(releasedAt);
+    });
+
+    it(`a send still in flight after STOP_FENCE_TIMEOUT_MS: an error that says the bot IS stopped; asked again, the cancellation runs`, async () => {
+      await start('fence-stuck');
+      const repository = bots.app.get(BotRepository);
+      let release!: () => void;
+      const sending = repository.whileRunning('fence-stuck', () => new Promise<void>((resolve) => (release = resolve)));
+      await until(
+        () => Promise.resolve(release),
+        (r) => r !== undefined,
+      );
+      const stuck = await bus().request(BotStopCmd, { botId: 'fence-stuck', reason: 'fence test', cancelOrders: true }, { actor: alice }, 30_000);
+      expect(stuck).toMatchObject({
+        ok: false,
+        error: {
+          code: 'UNAVAILABLE',
+          message: expect.stringMatching(
+            /^bot fence-stuck is STOPPED, but an order send of it was still in flight after 3000 ms: its orders were not cancelled/,
+          ),
+          details: { botId: 'fence-stuck', state: 'STOPPED' },
+        },
+      });
+      release();
+      await sending;
+      const history = await transitions('fence-stuck');
+      expect(await bus().request(BotStopCmd, { botId: 'fence-stuck', reason: 'retry', cancelOrders: true }, { actor: alice }, 30_000)).toMatchObject({
+        ok: true,
+        result: { state: 'STOPPED', stateReason: 'fence test', cancellation: { flat: true } },
+      });
+      expect(await transitions('fence-stuck')).toBe(history);
+      expect(await bus().request(BotStopCmd, { botId: 'fence-stuck', reason: 'plain again' }, { actor: alice })).toMatchObject({
+        ok: false,
+        error: { code: 'INVALID_TRANSITION' },
+      });
+    }, 30_000);
+  });
+});
