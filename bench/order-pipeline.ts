@@ -128,7 +128,9 @@ async function main(): Promise<void> {
     // `npm run simulator`, configured through SIM_CONFIG.
     simulator = await startServiceProcess('exchange-simulator', { SIM_CONFIG: JSON.stringify(simConfig) }, venuePort, 'bench', { readyPath: '/api/v3/ping' });
     const venueUrl = simulator.url;
-    services.push(await startServiceProcess('risk-service', env, await freePort(), 'bench'));
+    // Every order is the same buy of the same bot, hundreds a second: risk-service's duplicate window and
+    // message-rate limit would refuse them. The checks still run on each order; they just all pass.
+    services.push(await startServiceProcess('risk-service', { ...env, DUPLICATE_ORDER_WINDOW_MS: '0' }, await freePort(), 'bench'));
     const gatewayEnv = { ...env, ORDER_POLL_MS: String(ORDER_POLL_MS) };
     if (PROFILE) {
       const profileDir = path.join(REPO_ROOT, '.garde', 'profiles', `order-pipeline-${suffix}`);
@@ -147,6 +149,16 @@ async function main(): Promise<void> {
       });
       if (res.status !== 201) throw new Error(`could not add exchange account ${a.id}: ${res.status} ${await res.text()}`);
     }
+    const limits = await fetch(`${gatewayUrl}/api/v1/risk/limits`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        scope: 'firm',
+        changes: { maxMessagesPerSecond: 100_000, maxOpenNotional: '1000000000000' },
+        reason: 'bench: rate and exposure out of the way',
+      }),
+    });
+    if (!limits.ok) throw new Error(`could not widen the firm's risk limits: ${limits.status} ${await limits.text()}`);
     const bus = new MessageBus(nc, busTopology(namespace), 'bench', new JsonLogger('bench', 'error').child('bus'));
 
     const order = (seq: number, prefix: string): SubmitOrder => ({

@@ -12,18 +12,7 @@ import {
   type Order,
   type OrderFill,
 } from '@garde/contracts';
-import {
-  JsonLogger,
-  MessageBus,
-  NATS_CONNECTION,
-  SERVICE_CONFIG,
-  errorFields,
-  openBucket,
-  runEvery,
-  type ContextLogger,
-  type NatsConnection,
-  type PeriodicTask,
-} from '@garde/platform';
+import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, openBucket, runEvery, type ContextLogger, type PeriodicTask } from '@garde/platform';
 import type { BotConfig } from '../config/bot.config.js';
 import { BotMetrics } from '../metrics/bot.metrics.js';
 import type { BotRow } from '../persistence/bot.entities.js';
@@ -86,7 +75,6 @@ export class BotEngine implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly fail: FailBotUseCase,
     private readonly metrics: BotMetrics,
     private readonly bus: MessageBus,
-    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SERVICE_CONFIG) private readonly config: BotConfig,
     logger: JsonLogger,
   ) {
@@ -119,7 +107,7 @@ export class BotEngine implements OnApplicationBootstrap, OnApplicationShutdown 
       '>',
     );
 
-    const kv = await openBucket(this.nc, this.bus.topology.botLeasesBucket, { history: 1 });
+    const kv = await openBucket(this.bus.nc, this.bus.topology.botLeasesBucket, { history: 1 });
     const counted = (event: string) => () => this.metrics.leaseEvents.inc({ event });
     this.leases = new BotLeaseTable(
       kv,
