@@ -3,7 +3,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { AuditExportManifest, AuditRecord } from '@garde/contracts';
+import { BotStateChangedEvt, OrderAcceptedEvt, OrderFilledEvt, type AuditExportManifest, type AuditRecord } from '@garde/contracts';
 import { ed25519KeyId, signedStatementBytes } from '@garde/domain';
 import type { RunningService } from '@garde/platform';
 import { createSandbox, type TestSandbox } from '@garde/testing';
@@ -211,7 +211,7 @@ describe('audit export (RB-013) and audit:verify through bin/console', () => {
       expect(p.botId ?? p.order?.botId).toBe('bot-7');
     }
     // bot-7's stories come every 50 stories: its state changes, its orders accepted and filled.
-    expect(new Set(events.map((e) => e.event.type))).toEqual(new Set(['bot.evt.bot.state-changed', 'gateway.evt.order.accepted', 'gateway.evt.order.filled']));
+    expect(new Set(events.map((e) => e.event.type))).toEqual(new Set([BotStateChangedEvt.type, OrderAcceptedEvt.type, OrderFilledEvt.type]));
     // Rejections of manual orders (no bot) are errors, but no bot's.
     const errors = await cli('audit:errors', '--since=2020-01-01T00:00:00Z', '--bot=bot-7', '--json');
     expect(JSON.parse(errors.stdout)).toEqual({ events: [] });

@@ -1,5 +1,5 @@
 import { randomUUID, sign } from 'node:crypto';
-import { eventLevel } from '@garde/contracts';
+import { BotStateChangedEvt, OrderAcceptedEvt, OrderFilledEvt, OrderRejectedEvt, eventLevel } from '@garde/contracts';
 import { GENESIS_HASH, canonicalJson, chainHash, signedStatementBytes } from '@garde/domain';
 import type { TestSandbox } from '@garde/testing';
 import { loadAuditConfig } from '../src/config/audit.config.js';
@@ -52,16 +52,16 @@ export function sampleEnvelope(i: number, occurredAt: string, bots = 50): Record
   });
   switch (i % 4) {
     case 0:
-      return envelope('bot.evt.bot.state-changed', 'bot-service/pod-1', { botId, from: 'RUNNING', reason: `drill ${i}`, to: 'PAUSED' });
+      return envelope(BotStateChangedEvt.type, 'bot-service/pod-1', { botId, from: 'RUNNING', reason: `drill ${i}`, to: 'PAUSED' });
     case 1:
-      return envelope('gateway.evt.order.accepted', 'exchange-gateway/pod-1', order(`o-${i}`, botId, 'OPEN'));
+      return envelope(OrderAcceptedEvt.type, 'exchange-gateway/pod-1', order(`o-${i}`, botId, 'OPEN'));
     case 2:
-      return envelope('gateway.evt.order.filled', 'exchange-gateway/pod-1', {
+      return envelope(OrderFilledEvt.type, 'exchange-gateway/pod-1', {
         fill: { at: occurredAt, fee: '0.06', feeCurrency: 'USDT', price: '60000.5', quantity: '0.001', tradeId: `t-${i}` },
         order: order(`o-${i - 1}`, botId, 'FILLED'),
       });
     default:
-      return envelope('gateway.evt.order.rejected', 'exchange-gateway/pod-1', order(`manual-${i}`, null, 'REJECTED'), {
+      return envelope(OrderRejectedEvt.type, 'exchange-gateway/pod-1', order(`manual-${i}`, null, 'REJECTED'), {
         id: 'alice',
         kind: 'operator',
         role: 'operator',

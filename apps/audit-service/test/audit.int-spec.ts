@@ -9,6 +9,7 @@ import {
   busTopology,
   type Actor,
   type KillSwitchChange,
+  BotCreatedEvt,
 } from '@garde/contracts';
 import { GENESIS_HASH, canonicalJson, chainHash } from '@garde/domain';
 import { JsonLogger, MessageBus, type RunningService } from '@garde/platform';
@@ -244,7 +245,7 @@ describe('audit-service', () => {
 
     // The query columns (what the API filters on) must say what the hashed event says.
     await asSuperuser(`UPDATE audit.audit_event SET envelope = '${original.canonical.replace(/'/g, "''")}'::jsonb WHERE sequence = 2`);
-    await asSuperuser("UPDATE audit.audit_event SET actor_id = 'mallory', type = 'bot.evt.bot.created' WHERE sequence = 4");
+    await asSuperuser(`UPDATE audit.audit_event SET actor_id = 'mallory', type = '${BotCreatedEvt.type}' WHERE sequence = 4`);
     expect(await verify()).toMatchObject({
       ok: true,
       result: {

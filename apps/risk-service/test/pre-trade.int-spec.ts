@@ -126,7 +126,7 @@ describe('risk-service pre-trade checks, through the gateway to the simulator', 
       (e) => e !== undefined,
     );
     expect(denial).toMatchObject({
-      type: 'risk.evt.order.denied',
+      type: OrderDeniedEvt.type,
       correlationId: 'too-much',
       actor: { id: 'operator-person', role: 'operator' },
       payload: { reason: 'ORDER_NOTIONAL_OVER_LIMIT', scope: 'firm', context: { notional: '1180', limit: '1000', referencePrice: '60000' } },

@@ -115,7 +115,7 @@ export const GatewayConfigSchema = BaseServiceEnv.extend({
   /** A ticker older than this is shown and published as stale. */
   MARKET_DATA_STALE_MS: z.coerce.number().int().positive().default(5000),
   /**
-   * How long a market-info query (`gateway.qry.market.info`, asked before a bot is created) waits for its
+   * How long a market-info query (MarketInfoQry, asked before a bot is created) waits for its
    * venue's markets to load before it answers EXCHANGE_UNAVAILABLE: less than bot-service's
    * CREATE_MARKET_CHECK_TIMEOUT_MS, so that the caller learns why rather than a timeout.
    */

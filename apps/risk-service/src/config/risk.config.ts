@@ -7,7 +7,7 @@ export const RiskConfigSchema = BaseServiceEnv.extend({
   DUPLICATE_ORDER_WINDOW_MS: z.coerce.number().int().min(0).default(1000),
   /**
    * When an order's market has no ticker yet, how long the check waits for the gateway to poll it
-   * (`gateway.cmd.market.subscribe`) before it denies REFERENCE_PRICE_MISSING: under the gateway's
+   * (MarketSubscribeCmd) before it denies REFERENCE_PRICE_MISSING: under the gateway's
    * RISK_CHECK_TIMEOUT_MS, so that the gateway hears why.
    */
   REFERENCE_LOOKUP_TIMEOUT_MS: z.coerce.number().int().positive().default(300),

@@ -62,7 +62,7 @@ const ORDER_EVENTS = [OrderAcceptedEvt, OrderRejectedEvt, OrderUnknownEvt, Order
 
 /**
  * The exposure book of this replica, fed from the AUDIT stream: every order event of the gateway
- * (`gateway.evt.order.*`) and every approval of any risk-service replica (`risk.evt.order.approved`),
+ * (the gateway's order events) and every approval of any risk-service replica (OrderApprovedEvt),
  * through a JetStream ordered consumer of this replica's own, from the start of the stream.
  *
  * Why not core NATS (`MessageBus.observe`): at most once is not good enough here. A missed cancel

@@ -12,7 +12,7 @@ const dec = (v: string | null | undefined) => (v ? Decimal.of(v) : null);
 /**
  * The reference prices and instrument steps the checks use: the gateway's ticker broadcasts
  * (`gateway.md.ticker.updated.>`, core NATS), the latest per market. The gateway polls only the markets
- * in use, so risk-service asks it (`gateway.cmd.market.subscribe`) to keep polling each market an order
+ * in use, so risk-service asks it (MarketSubscribeCmd) to keep polling each market an order
  * is checked on, and, for a market it has never seen a ticker of, waits up to REFERENCE_LOOKUP_TIMEOUT_MS
  * for the first one. A missed broadcast is replaced by the next; a price is judged by its age.
  */

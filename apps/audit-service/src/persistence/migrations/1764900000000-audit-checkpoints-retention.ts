@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { BotCreatedEvt } from '@garde/contracts';
 
 /**
  * Signed checkpoints, the one purge path, the privileges of the service's own role, and the indexes of
@@ -122,7 +123,7 @@ export class AuditCheckpointsRetention1764900000000 implements MigrationInterfac
         SELECT coalesce(
           envelope #>> '{payload,botId}',
           envelope #>> '{payload,order,botId}',
-          CASE WHEN envelope ->> 'type' = 'bot.evt.bot.created' THEN envelope #>> '{payload,id}' END,
+          CASE WHEN envelope ->> 'type' = '${BotCreatedEvt.type}' THEN envelope #>> '{payload,id}' END,
           CASE WHEN starts_with(envelope #>> '{payload,current,scope}', 'bot:') THEN substr(envelope #>> '{payload,current,scope}', 5) END)
       $$`);
     await q.query('CREATE INDEX audit_event_bot_idx ON audit_event (audit_event_bot_id(envelope), sequence) WHERE audit_event_bot_id(envelope) IS NOT NULL');

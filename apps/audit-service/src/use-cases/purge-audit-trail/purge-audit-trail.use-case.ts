@@ -29,7 +29,7 @@ export interface PurgeContext {
  * checkpoint signed before the cutoff: the kept chain then starts from that checkpoint (verify anchors
  * there). The rows to go are verified first (a broken chain is evidence: nothing is purged); the delete
  * is audit_purge() in the database, the one path past the append-only trigger; the purge is recorded
- * in audit_purge and announced in the trail itself (`audit.evt.trail.purged`).
+ * in audit_purge and announced in the trail itself (AuditTrailPurgedEvt).
  */
 @Injectable()
 export class PurgeAuditTrail {
@@ -100,7 +100,7 @@ export class PurgeAuditTrail {
       );
     } catch (err) {
       // The purge is done and recorded in audit_purge; only its announcement in the trail is missing.
-      log.error('could not publish audit.evt.trail.purged (the purge is recorded in audit_purge)', errorFields(err));
+      log.error(`could not publish ${AuditTrailPurgedEvt.type} (the purge is recorded in audit_purge)`, errorFields(err));
     }
     return { ...result, rows };
   }

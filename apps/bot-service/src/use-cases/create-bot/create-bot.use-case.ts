@@ -13,7 +13,7 @@ import { describeMarket, marketRefusal, withVenueSteps } from './market-check.js
  * Records a new bot, once its definition is valid; otherwise nothing is written and the refusal says what
  * was wrong:
  * - its strategy and parameters (every problem is named): INVALID_REQUEST;
- * - its market, as the gateway knows it (`gateway.qry.market.info`, the gateway being the only process
+ * - its market, as the gateway knows it (MarketInfoQry, the gateway being the only process
  *   that knows exchange accounts and venue markets): no account for the exchange (NO_VENUE_CONFIGURED), a
  *   symbol the venue does not list (UNKNOWN_SYMBOL), venue markets that could not be loaded
  *   (EXCHANGE_UNAVAILABLE), or no answer within CREATE_MARKET_CHECK_TIMEOUT_MS (UNAVAILABLE);

@@ -4,7 +4,7 @@ import { BotException } from '../../errors/bot.exception.js';
 type BotMarket = Pick<CreateBot, 'exchangeId' | 'symbol'>;
 
 /**
- * Why a bot is not created when the gateway did not confirm its market (`gateway.qry.market.info`): the
+ * Why a bot is not created when the gateway did not confirm its market (MarketInfoQry): the
  * gateway's closed code kept where it says what is wrong with the definition, UNAVAILABLE when no answer
  * came (no gateway, a timeout, a failure): then nobody knows, and nothing is created either.
  */

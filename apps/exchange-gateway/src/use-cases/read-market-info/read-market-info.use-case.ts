@@ -15,7 +15,7 @@ const CCXT_TICK_SIZE = 4;
 const decimalOrNull = (v: number | string | undefined | null): string | null => (v === undefined || v === null ? null : toDecimalString(v));
 
 /**
- * Whether an exchange can trade a symbol (`gateway.qry.market.info`), from what the order pipeline itself
+ * Whether an exchange can trade a symbol (MarketInfoQry), from what the order pipeline itself
  * would use: the exchange's one account (orders that name no account, a bot's, go there; with none they
  * are refused NO_VENUE_CONFIGURED, with several INVALID_REQUEST) and the markets ccxt loaded for it (an
  * order on a market it does not list is refused). The accounts are read from PostgreSQL, not from the
