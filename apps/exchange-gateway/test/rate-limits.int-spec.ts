@@ -82,8 +82,10 @@ describe('exchange-gateway rate limits against the simulator', () => {
     expect(Number(open[0]!.n)).toBeGreaterThanOrEqual(20);
     const before = weight(await status());
     await new Promise((r) => setTimeout(r, 3000));
-    // Polled every second: one query per order would weigh 4 × 20+ orders × 3 passes ≥ 240; one list per pass weighs 6.
-    expect(weight(await status()) - before).toBeLessThan(100);
+    // Polled every second: one query per order would weigh 4 × 20+ orders × 3 passes ≥ 240; one list per pass
+    // weighs 6. The rest is the health probe (every 200 ms here) and the ticker risk-service keeps polled for
+    // its reference price (since the pre-trade checks): about 100 in all, well under a query per order.
+    expect(weight(await status()) - before).toBeLessThan(150);
   });
 
   it('429 storm: the account pauses for Retry-After, new orders are refused at once, a cancel still goes through, and no 418 is reached', async () => {
