@@ -11,7 +11,7 @@ const bots = Array.from({ length: 10 }, (_, i) => `lease-bot-${i}`);
 const running = new Set(bots);
 
 /** One replica's lease table on the real KV bucket, with what it reported; `failing` makes its KV writes fail (NATS trouble). */
-function replica(kv: KV, instanceId: string, regainTimeoutMs = 60_000) {
+function replica(kv: KV, nc: NatsConnection, instanceId: string, regainTimeoutMs = 60_000) {
   const state = { failing: false, acquired: [] as string[], lost: [] as Array<{ botId: string; reason: LossReason }>, unregained: [] as string[] };
   const flaky = new Proxy(kv, {
     get(target, prop, receiver) {
@@ -25,6 +25,7 @@ function replica(kv: KV, instanceId: string, regainTimeoutMs = 60_000) {
   });
   const table = new BotLeaseTable(
     flaky,
+    nc,
     { instanceId, ttlMs: TTL_MS, regainTimeoutMs, clockSkewMs: 100 },
     {
       acquired: (botId) => state.acquired.push(botId),
@@ -60,8 +61,8 @@ describe('BotLeaseTable on the KV bucket', () => {
 
   it('two replicas split the bots between them, each bot held by exactly one', async () => {
     const kv = await freshKv();
-    const a = replica(kv, 'a');
-    const b = replica(kv, 'b');
+    const a = replica(kv, nc, 'a');
+    const b = replica(kv, nc, 'b');
     await a.table.start();
     await b.table.start();
     for (let round = 0; round < 4; round++) await Promise.all([a.table.cycle(running), b.table.cycle(running)]);
@@ -77,8 +78,8 @@ describe('BotLeaseTable on the KV bucket', () => {
 
   it('a replica that cannot renew stops its bots when their leases end, and the other one takes them over', async () => {
     const kv = await freshKv();
-    const a = replica(kv, 'a');
-    const b = replica(kv, 'b');
+    const a = replica(kv, nc, 'a');
+    const b = replica(kv, nc, 'b');
     await a.table.start();
     await a.table.cycle(running);
     expect(a.table.heldIds()).toHaveLength(bots.length);
@@ -107,7 +108,7 @@ describe('BotLeaseTable on the KV bucket', () => {
 
   it('a lease lost and regained by nobody within the regain timeout is reported (the bot goes to ERROR)', async () => {
     const kv = await freshKv();
-    const a = replica(kv, 'a', 1000);
+    const a = replica(kv, nc, 'a', 1000);
     await a.table.start();
     await a.table.cycle(new Set([bots[0]!]));
     a.state.failing = true;
@@ -123,7 +124,7 @@ describe('BotLeaseTable on the KV bucket', () => {
 
   it('a lease overwritten by another replica is given up at once, without waiting for the next renewal', async () => {
     const kv = await freshKv();
-    const a = replica(kv, 'a');
+    const a = replica(kv, nc, 'a');
     await a.table.start();
     await a.table.cycle(new Set([bots[0]!]));
     expect(a.table.holds(bots[0]!)).toBe(true);

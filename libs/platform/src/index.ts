@@ -7,5 +7,6 @@ export * from './jetstream-setup.js';
 export * from './persistence.js';
 export * from './metrics.js';
 export * from './runtime.js';
+export * from './bucket-follower.js';
 export * from './kill-switch-watcher.js';
 export * from './periodic.js';

@@ -1,9 +1,10 @@
-import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ScopeState, scopeFromKillSwitchKey, type BusTopology } from '@garde/contracts';
 import { effectiveState, type ScopeTarget, type TradingState } from '@garde/domain';
 import { openBucket } from './jetstream-setup.js';
-import { errorFields, type ContextLogger } from './logger.js';
+import { BucketFollower } from './bucket-follower.js';
+import type { ContextLogger } from './logger.js';
 
 export interface ScopeChange {
   scope: string;
@@ -23,23 +24,28 @@ export class KillSwitchWatcher {
   private readonly states = new Map<string, { state: ScopeState; revision: number }>();
   private readonly changeListeners: Array<(change: ScopeChange) => void> = [];
   private readonly knownListeners: Array<(known: boolean) => void> = [];
-  private kv?: KV;
-  private watch?: { stop(): void };
+  private readonly follower: BucketFollower;
   private isKnown = false;
   private snapshotRead = false;
-  private stopped = false;
-  private generation = 0;
 
   constructor(
-    private readonly nc: NatsConnection,
-    private readonly topology: BusTopology,
+    nc: NatsConnection,
+    topology: BusTopology,
     private readonly log: ContextLogger,
-  ) {}
+  ) {
+    let kv: KV | undefined;
+    this.follower = new BucketFollower(
+      nc,
+      async () => (kv ??= await openBucket(nc, topology.killSwitchBucket, { history: 16 })),
+      { entry: (entry) => this.apply(entry), synced: (synced) => this.synced(synced) },
+      log,
+      'kill-switch',
+    );
+  }
 
   /** Reads the bucket and starts watching; resolves once the state is known. */
-  async start(): Promise<void> {
-    void this.followConnection();
-    await this.resync();
+  start(): Promise<void> {
+    return this.follower.start();
   }
 
   get known(): boolean {
@@ -73,9 +79,7 @@ export class KillSwitchWatcher {
   }
 
   stop(): Promise<void> {
-    this.stopped = true;
-    this.watch?.stop();
-    this.setKnown(false);
+    this.follower.stop();
     return Promise.resolve();
   }
 
@@ -87,47 +91,11 @@ export class KillSwitchWatcher {
     for (const l of this.knownListeners) l(known);
   }
 
-  /** Start watching for updates first, then read every key: nothing written in between is missed. */
-  private async resync(): Promise<void> {
-    const generation = ++this.generation;
-    this.snapshotRead = false;
-    this.setKnown(false);
-    this.watch?.stop();
-    this.kv ??= await openBucket(this.nc, this.topology.killSwitchBucket, { history: 16 });
-    const kv = this.kv;
-    const iter = await kv.watch({ include: KvWatchInclude.UpdatesOnly });
-    this.watch = iter;
-    void (async () => {
-      try {
-        for await (const entry of iter) this.apply(entry);
-      } catch (err) {
-        this.log.error('kill-switch watch failed', errorFields(err));
-      }
-      // The watch ended: unless we stopped it ourselves, the view can no longer be trusted.
-      if (!this.stopped && generation === this.generation) {
-        this.setKnown(false);
-        setTimeout(() => void this.retry(generation), 500);
-      }
-    })();
-    const keys: string[] = [];
-    for await (const key of await kv.keys()) keys.push(key);
-    for (const key of keys) {
-      const entry = await kv.get(key);
-      if (entry) this.apply(entry);
-    }
-    if (generation === this.generation && !this.stopped) {
-      this.snapshotRead = true;
-      this.setKnown(this.states.has('global'));
-      if (!this.states.has('global')) this.log.warn('kill-switch bucket has no global scope: risk-service has not published its state yet');
-    }
-  }
-
-  private async retry(generation: number): Promise<void> {
-    if (this.stopped || generation !== this.generation || this.nc.isClosed()) return;
-    await this.resync().catch((err: unknown) => {
-      this.log.error('kill-switch resync failed', errorFields(err));
-      setTimeout(() => void this.retry(this.generation), 1000);
-    });
+  /** Fail-closed: known only once the bucket has been read since the last (re)connect and holds `global`. */
+  private synced(synced: boolean): void {
+    this.snapshotRead = synced;
+    this.setKnown(synced && this.states.has('global'));
+    if (synced && !this.states.has('global')) this.log.warn('kill-switch bucket has no global scope: risk-service has not published its state yet');
   }
 
   private apply(entry: KvEntry): void {
@@ -148,23 +116,6 @@ export class KillSwitchWatcher {
     if (scope === 'global' && this.snapshotRead) this.setKnown(true);
     if (current?.state.state !== parsed.data.state) {
       for (const l of this.changeListeners) l({ scope, state: parsed.data, previous: current?.state });
-    }
-  }
-
-  /** A dropped connection makes the view unknown at once; a reconnect reads the bucket again. */
-  private async followConnection(): Promise<void> {
-    for await (const status of this.nc.status()) {
-      if (this.stopped) return;
-      if (status.type === 'disconnect') {
-        this.generation += 1;
-        this.snapshotRead = false;
-        this.setKnown(false);
-      } else if (status.type === 'reconnect') {
-        await this.resync().catch((err: unknown) => {
-          this.log.error('kill-switch resync after reconnect failed', errorFields(err));
-          setTimeout(() => void this.retry(this.generation), 1000);
-        });
-      }
     }
   }
 }

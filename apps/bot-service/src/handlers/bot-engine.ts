@@ -111,6 +111,7 @@ export class BotEngine implements OnApplicationBootstrap, OnApplicationShutdown 
     const counted = (event: string) => () => this.metrics.leaseEvents.inc({ event });
     this.leases = new BotLeaseTable(
       kv,
+      this.bus.nc,
       {
         instanceId: this.config.INSTANCE_ID,
         ttlMs: this.config.LEASE_TTL_MS,

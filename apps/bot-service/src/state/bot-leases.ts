@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
-import { errorFields, type ContextLogger } from '@garde/platform';
+import type { KV, KvEntry } from '@nats-io/kv';
+import { BucketFollower, errorFields, type ContextLogger, type NatsConnection } from '@garde/platform';
 
 /** What a lease holds in KV: which replica owns the bot, and until when (epoch ms, the owner's clock). */
 interface LeaseValue {
@@ -56,38 +56,29 @@ export class BotLeaseTable {
   private readonly held = new Map<string, { revision: number; validUntil: number; renewError?: string }>();
   /** Leases lost otherwise than taken over: when, and the last error (for ERROR after the regain timeout). */
   private readonly lostAt = new Map<string, { at: number; cause: string }>();
-  private watch?: { stop(): void };
+  private readonly follower: BucketFollower;
   private readonly me: string;
 
   constructor(
     private readonly kv: KV,
+    nc: NatsConnection,
     private readonly settings: LeaseSettings,
     private readonly events: LeaseEvents,
     private readonly counters: LeaseCounters,
     private readonly log: ContextLogger,
   ) {
     this.me = settings.instanceId.replace(/[^-\w]/g, '_');
+    // Leases count by their own end (validUntil), not by the view being in sync: nothing to do on `synced`.
+    this.follower = new BucketFollower(nc, () => Promise.resolve(kv), { entry: (entry) => this.apply(entry), synced: () => undefined }, log, 'bot-lease');
   }
 
-  /** Watches the bucket (updates first, then the current values: nothing written in between is missed). */
-  async start(): Promise<void> {
-    const iter = await this.kv.watch({ include: KvWatchInclude.UpdatesOnly });
-    this.watch = iter;
-    void (async () => {
-      try {
-        for await (const entry of iter) this.apply(entry);
-      } catch (err) {
-        this.log.error('bot lease watch failed', errorFields(err));
-      }
-    })();
-    for await (const key of await this.kv.keys()) {
-      const entry = await this.kv.get(key);
-      if (entry) this.apply(entry);
-    }
+  /** Follows the bucket (watched, then read in full; read again after a reconnect or a broken watch). */
+  start(): Promise<void> {
+    return this.follower.start();
   }
 
   stop(): void {
-    this.watch?.stop();
+    this.follower.stop();
   }
 
   /** Whether this replica may run the bot now. */

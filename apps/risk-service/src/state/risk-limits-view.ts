@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { KvWatchInclude, type KvEntry } from '@nats-io/kv';
+import type { KvEntry } from '@nats-io/kv';
 import { RiskLimitsVersion, type RiskLimitValues } from '@garde/contracts';
 import { Decimal, FIRM_SCOPE, type RiskLimits } from '@garde/domain';
-import { JsonLogger, NATS_CONNECTION, errorFields, type ContextLogger, type NatsConnection } from '@garde/platform';
+import { BucketFollower, JsonLogger, NATS_CONNECTION, type ContextLogger, type NatsConnection } from '@garde/platform';
 import { RiskLimitsBucket } from './risk-limits.bucket.js';
 
 /** Wire limits (decimal strings) as the checks use them (Decimal). */
@@ -33,18 +33,19 @@ interface Held {
 export class RiskLimitsView implements OnApplicationShutdown {
   private readonly scopes = new Map<string, Held>();
   private readonly log: ContextLogger;
-  private watch?: { stop(): void };
+  private readonly follower: BucketFollower;
   private isKnown = false;
   private snapshotRead = false;
-  private stopped = false;
-  private generation = 0;
 
-  constructor(
-    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
-    private readonly bucket: RiskLimitsBucket,
-    logger: JsonLogger,
-  ) {
+  constructor(@Inject(NATS_CONNECTION) nc: NatsConnection, bucket: RiskLimitsBucket, logger: JsonLogger) {
     this.log = logger.child('risk-limits-view');
+    this.follower = new BucketFollower(
+      nc,
+      () => bucket.open(),
+      { entry: (entry) => this.entry(entry), synced: (synced) => this.synced(synced) },
+      this.log,
+      'risk-limits',
+    );
   }
 
   get known(): boolean {
@@ -52,9 +53,8 @@ export class RiskLimitsView implements OnApplicationShutdown {
   }
 
   /** Reads the bucket and starts watching it. */
-  async start(): Promise<void> {
-    void this.followConnection();
-    await this.resync();
+  start(): Promise<void> {
+    return this.follower.start();
   }
 
   /** A scope's limits in force; undefined for a scope without limits of its own. */
@@ -74,9 +74,7 @@ export class RiskLimitsView implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    this.stopped = true;
-    this.watch?.stop();
-    this.setKnown(false);
+    this.follower.stop();
   }
 
   private setKnown(known: boolean): void {
@@ -86,36 +84,10 @@ export class RiskLimitsView implements OnApplicationShutdown {
     else this.log.warn('risk limits unknown: denying orders until they are read again');
   }
 
-  /** Watch first, then read every key: nothing written in between is missed. */
-  private async resync(): Promise<void> {
-    const generation = ++this.generation;
-    this.snapshotRead = false;
-    this.setKnown(false);
-    this.watch?.stop();
-    const kv = await this.bucket.open();
-    const iter = await kv.watch({ include: KvWatchInclude.UpdatesOnly });
-    this.watch = iter;
-    void (async () => {
-      try {
-        for await (const entry of iter) this.entry(entry);
-      } catch (err) {
-        this.log.error('risk-limits watch failed', errorFields(err));
-      }
-      if (!this.stopped && generation === this.generation) {
-        this.setKnown(false);
-        setTimeout(() => void this.retry(generation), 500);
-      }
-    })();
-    const keys: string[] = [];
-    for await (const key of await kv.keys()) keys.push(key);
-    for (const key of keys) {
-      const entry = await kv.get(key);
-      if (entry) this.entry(entry);
-    }
-    if (generation === this.generation && !this.stopped) {
-      this.snapshotRead = true;
-      this.setKnown(this.scopes.has(FIRM_SCOPE));
-    }
+  /** Fail-closed: known only once the bucket has been read since the last (re)connect and holds `firm`. */
+  private synced(synced: boolean): void {
+    this.snapshotRead = synced;
+    this.setKnown(synced && this.scopes.has(FIRM_SCOPE));
   }
 
   private entry(entry: KvEntry): void {
@@ -126,29 +98,5 @@ export class RiskLimitsView implements OnApplicationShutdown {
       return;
     }
     this.apply(parsed.data);
-  }
-
-  private async retry(generation: number): Promise<void> {
-    if (this.stopped || generation !== this.generation || this.nc.isClosed()) return;
-    await this.resync().catch((err: unknown) => {
-      this.log.error('risk-limits resync failed', errorFields(err));
-      setTimeout(() => void this.retry(this.generation), 1000);
-    });
-  }
-
-  private async followConnection(): Promise<void> {
-    for await (const status of this.nc.status()) {
-      if (this.stopped) return;
-      if (status.type === 'disconnect') {
-        this.generation += 1;
-        this.snapshotRead = false;
-        this.setKnown(false);
-      } else if (status.type === 'reconnect') {
-        await this.resync().catch((err: unknown) => {
-          this.log.error('risk-limits resync after reconnect failed', errorFields(err));
-          setTimeout(() => void this.retry(this.generation), 1000);
-        });
-      }
-    }
   }
 }
