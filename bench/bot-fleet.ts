@@ -52,10 +52,8 @@ import {
 import { JsonLogger, MessageBus } from '@garde/platform';
 import { REPO_ROOT, freePort, startServiceProcess, type ServiceProcess } from '@garde/testing';
 import { NATS_URL, createBenchEnvironment } from './environment.js';
-import { percentile, summary } from './stats.js';
+import { arg, percentile, summary } from './stats.js';
 
-const argValue = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-const arg = (name: string, fallback: number) => Number(argValue(name) ?? fallback);
 const BOTS = arg('bots', 1000);
 const SYMBOLS = arg('symbols', 10);
 const SECONDS = arg('seconds', 60);

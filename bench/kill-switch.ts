@@ -23,9 +23,8 @@ import { BotStartCmd, KillSwitchActivateCmd, OrderSubmitCmd, busTopology, type A
 import { JsonLogger, MessageBus } from '@garde/platform';
 import { freePort, startServiceProcess, testOrder, type ServiceProcess } from '@garde/testing';
 import { NATS_URL, createBenchEnvironment } from './environment.js';
-import { histogramLine, ms, summary } from './stats.js';
+import { arg, histogramLine, ms, summary } from './stats.js';
 
-const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const BOTS = arg('bots', 1000);
 const ACTIVATIONS = arg('activations', 30);
 /** Activations run first and not counted: the first ones pay for JIT compilation and cold connections. */

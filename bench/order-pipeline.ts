@@ -54,10 +54,8 @@ import { JsonLogger, MessageBus } from '@garde/platform';
 import { REPO_ROOT, freePort, startServiceProcess, type ServiceProcess } from '@garde/testing';
 import { createCcxtClient } from '../apps/exchange-gateway/src/venues/ccxt-client.js';
 import { NATS_URL, createBenchEnvironment } from './environment.js';
-import { histogramLine, ms, percentile, summary } from './stats.js';
+import { arg, argValue, histogramLine, ms, percentile, summary } from './stats.js';
 
-const argValue = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-const arg = (name: string, fallback: number) => Number(argValue(name) ?? fallback);
 const SECONDS = arg('seconds', 20);
 /** Orders per second offered in total (open loop); ignored with --concurrency. */
 const RATE = arg('rate', 500);

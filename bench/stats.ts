@@ -26,3 +26,8 @@ export function histogramLine(label: string, text: string, name: string, labels:
   const under = (le: string) => `${((100 * value('_bucket', `le="${le}"`)) / count).toFixed(0)}% <= ${Number(le) * 1000} ms`;
   return `${label.padEnd(58)} n=${String(count).padStart(4)}  mean ${((1000 * value('_sum')) / count).toFixed(2)} ms  (${bounds.map(under).join(', ')})`;
 }
+
+/** A `--name=value` argument of the benchmark's command line. */
+export const argValue = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+/** A numeric `--name=N` argument, or `fallback`. */
+export const arg = (name: string, fallback: number): number => Number(argValue(name) ?? fallback);
