@@ -219,6 +219,7 @@ async function main(): Promise<void> {
     const openBefore = openOrdersCounted(await metricsOf('exchange-gateway'));
     const gatewayResult = await drive(gatewaySubmit, SECONDS);
     const gatewayMetrics = await metricsOf('exchange-gateway');
+    const riskMetrics = await metricsOf('risk-service');
     const openDuring = openOrdersCounted(gatewayMetrics) - openBefore;
 
     console.log(
@@ -240,6 +241,14 @@ async function main(): Promise<void> {
         '0.01',
         '0.025',
         '0.05',
+      ]),
+    );
+    console.log(
+      histogramLine('  risk-service: pre-trade check (inside, approved)', riskMetrics, 'garde_risk_order_check_seconds', 'decision="APPROVED"', [
+        '0.0005',
+        '0.001',
+        '0.0025',
+        '0.005',
       ]),
     );
     for (const [name, r] of [

@@ -16,6 +16,17 @@ export interface ExposureProbe {
   ready(): Record<'kill_switch' | 'limits' | 'exposure', boolean>;
 }
 
+/** The loss and runaway limits a utilization is reported for (label `limit`). */
+export type LossLimitLabel = 'max_drawdown' | 'max_daily_loss' | 'max_fills_per_minute' | 'max_denials_per_minute';
+
+/** What the loss gauges read at scrape time (set by the loss-limit watch once it runs). */
+export interface LossProbe {
+  /** Per scope kind and limit, the highest figure / limit among the scopes that have that limit. */
+  utilization(): Array<{ scopeKind: 'firm' | 'bot'; limit: LossLimitLabel; ratio: number }>;
+  /** The firm's equity and its drawdown from the peak, in quote (null while unknown). */
+  firm(): { equity: number; drawdown: number } | null;
+}
+
 @Injectable()
 export class RiskMetrics {
   /** Kill-switch changes by action and scope kind (never the scope id: bounded labels). */
@@ -28,7 +39,11 @@ export class RiskMetrics {
   readonly limitChanges: Counter<'scope_kind'>;
   /** From request received to reply (PostgreSQL + KV + event). */
   readonly changeDuration: Histogram<'action'>;
+  readonly approvalsUnrecorded: Counter;
+  /** Scopes risk-service halted by itself, by trigger (drawdown, daily-loss, runaway-fills, runaway-denials) and scope kind. */
+  readonly autoKillSwitch: Counter<'trigger' | 'scope_kind'>;
   private probe: ExposureProbe | undefined;
+  private lossProbe: LossProbe | undefined;
 
   constructor(registry: Registry, repository: KillSwitchRepository, logger: JsonLogger) {
     const log = logger.child('metrics');
@@ -49,6 +64,17 @@ export class RiskMetrics {
       help: 'Time to decide a pre-trade check, by decision',
       labelNames: ['decision'],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+      registers: [registry],
+    });
+    this.approvalsUnrecorded = new Counter({
+      name: 'garde_risk_approvals_unrecorded_total',
+      help: 'Approvals the AUDIT stream did not acknowledge (other replicas count those orders only from their gateway events)',
+      registers: [registry],
+    });
+    this.autoKillSwitch = new Counter({
+      name: 'garde_risk_auto_kill_switch_activations_total',
+      help: 'Kill-switch scopes risk-service activated by itself (loss limit or runaway bot), by trigger and scope kind',
+      labelNames: ['trigger', 'scope_kind'],
       registers: [registry],
     });
     this.limitChanges = new Counter({
@@ -94,12 +120,15 @@ export class RiskMetrics {
     });
     // Exposure, from this replica's book (every replica reads every order event): computed at scrape.
     const probe = () => this.probe;
+    const lossProbe = () => this.lossProbe;
     new Gauge({
       name: 'garde_risk_limit_utilization_ratio',
-      help: 'Highest exposure / maxOpenNotional among the scopes of each kind that have such a limit',
+      help: 'Highest figure / limit among the scopes of each kind that have the limit: exposure / maxOpenNotional, drawdown / maxDrawdown, daily loss / maxDailyLoss, fills or denials of the last minute / maxFillsPerMinute or maxDenialsPerMinute',
       labelNames: ['scope_kind', 'limit'],
       registers: [registry],
       collect() {
+        this.reset();
+        for (const { scopeKind, limit, ratio } of lossProbe()?.utilization() ?? []) this.set({ scope_kind: scopeKind, limit }, ratio);
         const utilization = probe()?.utilization() ?? {};
         for (const kind of LIMIT_SCOPE_KINDS) {
           const value = utilization[kind];
@@ -115,6 +144,24 @@ export class RiskMetrics {
       collect() {
         const value = probe()?.firmExposure();
         if (value !== null && value !== undefined) this.set(value);
+      },
+    });
+    new Gauge({
+      name: 'garde_risk_firm_drawdown',
+      help: "The firm's equity (realized + unrealized PnL − fees, from the fills) below its peak, in quote",
+      registers: [registry],
+      collect() {
+        const firm = lossProbe()?.firm();
+        if (firm) this.set(firm.drawdown);
+      },
+    });
+    new Gauge({
+      name: 'garde_risk_firm_equity',
+      help: "The firm's equity from the fills (realized + unrealized PnL − fees), in quote",
+      registers: [registry],
+      collect() {
+        const firm = lossProbe()?.firm();
+        if (firm) this.set(firm.equity);
       },
     });
     new Gauge({
@@ -140,5 +187,10 @@ export class RiskMetrics {
   /** Set by the pre-trade check when it starts. */
   setExposureProbe(probe: ExposureProbe | undefined): void {
     this.probe = probe;
+  }
+
+  /** Set by the loss-limit watch when it starts. */
+  setLossProbe(probe: LossProbe | undefined): void {
+    this.lossProbe = probe;
   }
 }

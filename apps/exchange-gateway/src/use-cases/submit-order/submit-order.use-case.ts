@@ -96,7 +96,7 @@ export class SubmitOrderUseCase {
       const row = await this.record(order.clientOrderId, outcome);
       if (outcome.kind === 'answered' && !Decimal.of(outcome.filled).isZero()) await this.fills.record(row, client);
       const recorded = toOrder(row);
-      await this.events.sent(recorded, outcome, ctx, started);
+      this.events.sent(recorded, outcome, ctx, started);
       return recorded;
     } catch (err) {
       if (err instanceof GatewayException) this.events.refused(order, err, ctx, routedTo);

@@ -15,9 +15,9 @@ const APPROVED: OrderCheckDecision = { decision: 'APPROVED' };
  * The pre-trade check (DESIGN §4, §6) the gateway asks for every order before it persists it. Fail
  * closed: until this replica knows the kill-switch state, the limits and the order events up to now,
  * every order is denied. Then the pure checks of libs/domain/src/risk decide, on the order's fresh
- * reference price and this replica's exposure book. An approval is counted in the book at once and
- * published (acknowledged) before the reply, so that every replica counts it; a denial is data with a
- * closed reason, replied and published.
+ * reference price and this replica's exposure book. An approval is counted in this replica's book at
+ * once and published to the AUDIT stream before the reply (the other replicas count it from there); a
+ * denial is data with a closed reason, replied and published.
  */
 @Injectable()
 export class CheckOrder {
@@ -75,15 +75,8 @@ export class CheckOrder {
     }
     // Checked and counted in one go (no await in between): a concurrent check of this replica sees it.
     if (!this.feed.book.approve(bookOrder, Date.now(), result.referencePrice)) return APPROVED;
-    if (!(await this.events.approved(order, result.referencePrice, result.notional, ctx))) {
-      this.feed.book.refused(order.clientOrderId);
-      return {
-        decision: 'DENIED',
-        reason: 'EXPOSURE_UNKNOWN',
-        message: 'the approval could not be recorded in the AUDIT stream, so the other risk-service replicas would not count the order: denied (fail closed)',
-        context: {},
-      };
-    }
+    // Sent to the stream before the reply goes (same connection, in order); its ack is not awaited.
+    this.events.approved(order, result.referencePrice, result.notional, ctx);
     return APPROVED;
   }
 
