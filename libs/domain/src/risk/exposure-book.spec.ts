@@ -100,7 +100,26 @@ describe('ExposureBook: an order counts from its approval until the gateway says
     expect([book.status('stale'), book.status('fresh'), book.status('ended')]).toEqual([undefined, 'approved', 'final']);
     book.sweep(700_000);
     expect(book.status('ended')).toBeUndefined();
-    expect(book.recentApprovals()).toEqual([]);
+    expect(book.approvalsOfBotAfter('b-1', -Infinity)).toBe(0);
+    expect(book.approvalsOfAccountAfter(order('any'), -Infinity)).toBe(0);
+    expect(book.sameOrderApprovals(order('any'))).toEqual([]);
+  });
+
+  it('counts recent approvals per bot, per account and per same order, in time order even when they arrive out of it', () => {
+    const book = new ExposureBook({ approvalTtlMs: 60_000, tombstoneTtlMs: 3_600_000, recentWindowMs: 2000 });
+    book.approve(order('a1'), 1000);
+    book.approve(order('a2', { price: D('101') }), 3000);
+    // Another replica's approval, seen late: earlier than the last one.
+    book.approve(order('a3', { botId: 'b-2' }), 2500);
+    book.approve(order('a4', { accountId: 'other' }), 3100);
+    // Each approval forgets its lists' entries older than the window: a1 (1000) is gone from b-1's lists at 3100.
+    expect(book.approvalsOfBotAfter('b-1', 0)).toBe(2);
+    expect(book.approvalsOfBotAfter('b-1', 3050)).toBe(1);
+    expect(book.approvalsOfAccountAfter(order('q'), 2400)).toBe(2); // a3 (2500, sorted in) and a2 (3000)
+    expect(book.approvalsOfAccountAfter(order('q'), 2600)).toBe(1);
+    expect(book.approvalsOfAccountAfter(order('q', { accountId: 'other' }), 0)).toBe(1);
+    expect(book.sameOrderApprovals(order('q')).map((r) => r.order.clientOrderId)).toEqual(['a4']);
+    expect(book.sameOrderApprovals(order('q', { botId: undefined }))).toEqual([]);
   });
 
   it('worst case: a sell of a long position adds nothing, both sides count once', () => {

@@ -272,11 +272,8 @@ export function checkOrderSize(order: PreTradeOrder, reference: Decimal, limits:
  */
 export function checkDuplicate(order: PreTradeOrder, book: ExposureBook, now: number, windowMs: number): PreTradeDenial | undefined {
   if (order.botId === undefined) return undefined;
-  for (const { at, order: o } of book.recentApprovals()) {
-    if (at <= now - windowMs || o.botId !== order.botId || o.clientOrderId === order.clientOrderId) continue;
-    if (!book.working(o.clientOrderId)) continue;
-    if (o.exchangeId !== order.exchangeId || o.symbol !== order.symbol || o.side !== order.side || !o.quantity.eq(order.quantity)) continue;
-    if ((o.price === undefined) !== (order.price === undefined) || (o.price && order.price && !o.price.eq(order.price))) continue;
+  for (const { at, order: o } of book.sameOrderApprovals(order)) {
+    if (at <= now - windowMs || o.clientOrderId === order.clientOrderId || !book.working(o.clientOrderId)) continue;
     return deny(
       'DUPLICATE_ORDER',
       `bot ${order.botId} sent the same order (${describe(order)}) as ${o.clientOrderId} ${Math.max(0, now - at)} ms ago (window ${windowMs} ms)`,
@@ -291,13 +288,9 @@ export function checkDuplicate(order: PreTradeOrder, book: ExposureBook, now: nu
 export function checkMessageRate(order: PreTradeOrder, book: ExposureBook, now: number, limits: LimitLookup): PreTradeDenial | undefined {
   const { bot, account } = messageRateLimits(order, limits);
   if (!bot && !account) return undefined;
-  let byBot = 0;
-  let byAccount = 0;
-  for (const { at, order: o } of book.recentApprovals()) {
-    if (at <= now - MESSAGE_RATE_WINDOW_MS) continue;
-    if (order.botId !== undefined && o.botId === order.botId) byBot++;
-    if (sameAccount(o, order)) byAccount++;
-  }
+  const after = now - MESSAGE_RATE_WINDOW_MS;
+  const byBot = bot && order.botId !== undefined ? book.approvalsOfBotAfter(order.botId, after) : 0;
+  const byAccount = account ? book.approvalsOfAccountAfter(order, after) : 0;
   const over = (count: number, limit: AppliedLimit<number>, who: string) =>
     deny(
       'MESSAGE_RATE_OVER_LIMIT',
@@ -309,9 +302,6 @@ export function checkMessageRate(order: PreTradeOrder, book: ExposureBook, now: 
   if (account && byAccount >= account.value) return over(byAccount, account, `account ${order.accountId ?? order.exchangeId}`);
   return undefined;
 }
-
-const sameAccount = (a: BookOrder, b: BookOrder) =>
-  a.accountId !== undefined && b.accountId !== undefined ? a.accountId === b.accountId : a.exchangeId === b.exchangeId;
 
 /**
  * Every covering scope's maxOpenNotional: the scope's exposure with the order must stay within it. An
