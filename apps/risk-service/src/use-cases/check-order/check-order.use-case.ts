@@ -16,7 +16,7 @@ const APPROVED: OrderCheckDecision = { decision: 'APPROVED' };
  * closed: until this replica knows the kill-switch state, the limits and the order events up to now,
  * every order is denied. Then the pure checks of libs/domain/src/risk decide, on the order's fresh
  * reference price and this replica's exposure book. An approval is counted in this replica's book at
- * once and published to the AUDIT stream before the reply (the other replicas count it from there); a
+ * once and published to the AUDIT stream just after the reply (the other replicas count it from there); a
  * denial is data with a closed reason, replied and published.
  */
 @Injectable()
@@ -75,7 +75,7 @@ export class CheckOrder {
     }
     // Checked and counted in one go (no await in between): a concurrent check of this replica sees it.
     if (!this.feed.book.approve(bookOrder, Date.now(), result.referencePrice)) return APPROVED;
-    // Sent to the stream before the reply goes (same connection, in order); its ack is not awaited.
+    // Published to the stream right after the reply, its ack not awaited (see DecisionEvents.approved).
     this.events.approved(order, result.referencePrice, result.notional, ctx);
     return APPROVED;
   }
