@@ -274,4 +274,22 @@ describe('audit-service', () => {
     const found = await audit.runtime.metrics.getSingleMetric('garde_audit_poison_messages_total')?.get();
     expect(found?.values.find((v) => v.labels.reason === 'max-deliveries')?.value).toBe(1);
   });
+
+  it('appends once, in order, the events a service publishes without awaiting their ack (publishSoon); a payload breaking its contract is never sent', async () => {
+    const before = (await rows()).length;
+    const failures: unknown[] = [];
+    const onFailure = (err: unknown) => failures.push(err);
+    // Queued in one turn of the event loop and published together after it, as the order path does.
+    publisher.publishSoon(KillSwitchActivatedEvt, change('bot:soon-1', 'reason-soon-1', 'HALTED', alice), { actor: alice }, onFailure);
+    publisher.publishSoon(KillSwitchActivatedEvt, { current: { scope: 'bot:soon-bad' } } as unknown as KillSwitchChange, { actor: alice }, onFailure);
+    publisher.publishSoon(KillSwitchDeactivatedEvt, change('bot:soon-1', 'reason-soon-2', 'ACTIVE', rita), { actor: rita }, onFailure);
+    expect(failures).toEqual([expect.objectContaining({ code: 'CONTRACT_VIOLATION' })]);
+    const stored = (await rowsUntil(before + 2)).slice(before);
+    expect(stored.map((r) => [r.type, r.actor_id, r.canonical.includes('reason-soon-1'), r.canonical.includes('reason-soon-2')])).toEqual([
+      [KillSwitchActivatedEvt.type, 'alice', true, false],
+      [KillSwitchDeactivatedEvt.type, 'rita', false, true],
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await rows()).length).toBe(before + 2);
+  });
 });

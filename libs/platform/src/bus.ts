@@ -40,6 +40,7 @@ const decoder = new TextDecoder();
 export class MessageBus {
   private readonly js: JetStreamClient;
   private readonly subscriptions: Subscription[] = [];
+  private soon: Array<{ subject: string; env: TypedEnvelope<unknown>; onFailure: (err: unknown) => void }> = [];
 
   constructor(
     readonly nc: NatsConnection,
@@ -160,6 +161,29 @@ export class MessageBus {
     const env = this.envelope(def.type, def.schemaVersion, checked.data as z.infer<D['payload']>, ctx);
     await this.js.publish(this.topology.subject(def, key), encoder.encode(JSON.stringify(env)), { msgID: env.messageId });
     return env;
+  }
+
+  /**
+   * Publishes an event to JetStream after the current turn of the event loop, together with the other
+   * events queued in it: one socket write for all of them, after the replies of that turn. For events
+   * whose caller does not wait for the stream's ack (the record is already elsewhere, or a late event is
+   * harmless). Never throws: a payload that breaks its contract (checked now) or a failed publish goes
+   * to `onFailure`.
+   */
+  publishSoon<D extends EventDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext, onFailure: (err: unknown) => void): void {
+    const checked = def.payload.safeParse(payload);
+    if (!checked.success) return onFailure(new ServiceError('CONTRACT_VIOLATION', `${def.type}: ${describeIssues(checked.error)}`));
+    const env = this.envelope(def.type, def.schemaVersion, checked.data as z.infer<D['payload']>, ctx);
+    this.soon.push({ subject: this.topology.subject(def), env, onFailure });
+    if (this.soon.length === 1) setImmediate(() => this.publishQueued());
+  }
+
+  private publishQueued(): void {
+    const batch = this.soon;
+    this.soon = [];
+    for (const { subject, env, onFailure } of batch) {
+      this.js.publish(subject, encoder.encode(JSON.stringify(env)), { msgID: env.messageId }).catch(onFailure);
+    }
   }
 
   /** Publishes market data on core NATS (at most once, no ack, not audited). */

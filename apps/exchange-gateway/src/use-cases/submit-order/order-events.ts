@@ -28,33 +28,30 @@ export class OrderEvents {
    */
   refused(order: SubmitOrder, refusal: GatewayException, ctx: MessageContext, exchange?: string): void {
     this.metrics.orders.inc({ exchange: exchange ?? NOT_ROUTED, result: refusal.code });
-    void this.bus
-      .publish(
-        OrderRefusedEvt,
-        {
-          clientOrderId: order.clientOrderId,
-          botId: order.botId,
-          exchangeId: order.exchangeId,
-          symbol: order.symbol,
-          side: order.side,
-          error: refusal.toBody(),
-        },
-        ctx,
-      )
-      .catch((err: unknown) => this.log.error('could not publish an order refusal', { clientOrderId: order.clientOrderId, ...errorFields(err) }));
+    const payload = {
+      clientOrderId: order.clientOrderId,
+      botId: order.botId,
+      exchangeId: order.exchangeId,
+      symbol: order.symbol,
+      side: order.side,
+      error: refusal.toBody(),
+    };
+    this.bus.publishSoon(OrderRefusedEvt, payload, ctx, (err) =>
+      this.log.error('could not publish an order refusal', { clientOrderId: order.clientOrderId, ...errorFields(err) }),
+    );
   }
 
   /**
-   * The venue's answer (or its absence), recorded: accepted, rejected or unknown. Published before the
-   * caller's reply leaves (same connection, in order) without waiting for the stream's ack: the order is
-   * already in PostgreSQL, and a failed publish is logged either way, so waiting bought nothing but ~1 ms.
+   * The venue's answer (or its absence), recorded: accepted, rejected or unknown. Published just after the
+   * caller's reply, with the other events of that turn (MessageBus.publishSoon), without waiting for the
+   * stream's ack: the order is already in PostgreSQL, and a failed publish is logged either way.
    */
   sent(order: Order, outcome: VenueOutcome, ctx: MessageContext, startedAt: bigint): void {
     this.metrics.orders.inc({ exchange: order.exchangeId, result: order.state });
     this.metrics.submitDuration.observe({ outcome: outcome.kind }, Number(process.hrtime.bigint() - startedAt) / 1e9);
     const def = outcome.kind === 'answered' ? OrderAcceptedEvt : outcome.kind === 'rejected' ? OrderRejectedEvt : OrderUnknownEvt;
-    void this.bus
-      .publish(def, order, ctx)
-      .catch((err: unknown) => this.log.error('could not publish an order event', { clientOrderId: order.clientOrderId, ...errorFields(err) }));
+    this.bus.publishSoon(def, order, ctx, (err) =>
+      this.log.error('could not publish an order event', { clientOrderId: order.clientOrderId, ...errorFields(err) }),
+    );
   }
 }

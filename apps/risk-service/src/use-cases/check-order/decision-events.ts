@@ -10,7 +10,6 @@ export type Denied = Extract<OrderCheckDecision, { decision: 'DENIED' }>;
 @Injectable()
 export class DecisionEvents {
   private readonly log: ContextLogger;
-  private pendingApprovals: Array<{ order: SubmitOrder; referencePrice: string; notional: string; ctx: MessageContext }> = [];
 
   constructor(
     private readonly bus: MessageBus,
@@ -31,41 +30,21 @@ export class DecisionEvents {
    * logged and counted (alert GardeRiskApprovalUnrecorded).
    */
   approved(order: SubmitOrder, referencePrice: Decimal, notional: Decimal, ctx: MessageContext): void {
-    this.pendingApprovals.push({ order, referencePrice: referencePrice.toString(), notional: notional.toString(), ctx });
-    if (this.pendingApprovals.length === 1) setImmediate(() => this.publishApprovals());
-  }
-
-  private publishApprovals(): void {
-    const batch = this.pendingApprovals;
-    this.pendingApprovals = [];
-    for (const { ctx, ...payload } of batch) {
-      void this.bus.publish(OrderApprovedEvt, payload, ctx).catch((err: unknown) => {
-        this.metrics.approvalsUnrecorded.inc();
-        this.log.error('could not record an approval in the AUDIT stream: the other replicas count the order only from its gateway events', {
-          clientOrderId: payload.order.clientOrderId,
-          ...errorFields(err),
-        });
+    this.bus.publishSoon(OrderApprovedEvt, { order, referencePrice: referencePrice.toString(), notional: notional.toString() }, ctx, (err) => {
+      this.metrics.approvalsUnrecorded.inc();
+      this.log.error('could not record an approval in the AUDIT stream: the other replicas count the order only from its gateway events', {
+        clientOrderId: order.clientOrderId,
+        ...errorFields(err),
       });
-    }
+    });
   }
 
   /** A denial: published without keeping the gateway waiting (the audit trail keeps every one). */
   denied(order: SubmitOrder, denial: Denied, ctx: MessageContext): void {
-    void this.bus
-      .publish(
-        OrderDeniedEvt,
-        {
-          order,
-          reason: denial.reason,
-          message: denial.message,
-          ...(denial.scope ? { scope: denial.scope } : {}),
-          context: denial.context ?? {},
-        },
-        ctx,
-      )
-      .catch((err: unknown) =>
-        this.log.error('could not publish an order denial', { clientOrderId: order.clientOrderId, reason: denial.reason, ...errorFields(err) }),
-      );
+    const payload = { order, reason: denial.reason, message: denial.message, ...(denial.scope ? { scope: denial.scope } : {}), context: denial.context ?? {} };
+    this.bus.publishSoon(OrderDeniedEvt, payload, ctx, (err) =>
+      this.log.error('could not publish an order denial', { clientOrderId: order.clientOrderId, reason: denial.reason, ...errorFields(err) }),
+    );
   }
 
   /** Counted by decision and reason, timed from `started` (process.hrtime.bigint()). */
