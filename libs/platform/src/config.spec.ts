@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
+import { Decimal } from '@garde/domain';
 import { BaseServiceEnv, ConfigError, loadConfig, maskSecrets } from './config.js';
 import { JsonLogger } from './logger.js';
 
@@ -32,6 +33,15 @@ describe('secret redaction', () => {
       API_SECRET: '***',
       nested: { token: '***', name: 'ok' },
     });
+  });
+
+  it('logs value objects as they serialize themselves, maps as objects and bigints as strings (a config holding decimals must not crash the logger)', () => {
+    const lines: string[] = [];
+    const logger = new JsonLogger('svc', 'info', (l) => lines.push(l));
+    logger.child('boot').info('starting', {
+      config: { TOLERANCE: Decimal.of('0.00001'), PER_ASSET: new Map([['USDT', Decimal.of('0.01')]]), COUNT: 12n },
+    });
+    expect(JSON.parse(lines[0]!)).toMatchObject({ config: { TOLERANCE: '0.00001', PER_ASSET: { USDT: '0.01' }, COUNT: '12' } });
   });
 
   it('writes one JSON object per line with secrets masked', () => {

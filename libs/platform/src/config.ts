@@ -57,7 +57,11 @@ export function maskSecrets(value: unknown, key = ''): unknown {
     if (key && SECRET_KEY.test(key)) return value.length ? '***' : '';
     return value.replace(/(\/\/[^:/@\s]+:)[^@/\s]+@/g, '$1***@');
   }
+  if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v, key));
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), maskSecrets(v, String(k))]));
+  // A value object (a Decimal, a Date) is logged as it serializes itself, not as its inner fields.
+  if (value && typeof (value as { toJSON?: unknown }).toJSON === 'function') return maskSecrets((value as { toJSON(): unknown }).toJSON(), key);
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, maskSecrets(v, k)]));
   }
