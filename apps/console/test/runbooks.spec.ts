@@ -342,11 +342,11 @@ describe('the runbook checker itself', () => {
   const sample = [
     '# RB-999: exemple',
     '',
-    'Voir `bin/console bot:status --all --state=HALTED` puis `bin/console risk:exposure:report`.',
+    'Voir `bin/console bot:status --all --state=HALTED` puis `bin/console risk:exposure:forecast`.',
     '',
     '```bash',
     'bin/console risk:kill-switch:status --json | jq \'.scopes[] | select(.state=="HALTED")\'',
-    'bin/console portfolio:discrepancies --last=1h',
+    'bin/console portfolio:snapshot --last=1h',
     'bin/console bot:status --all --since=1h',
     'bin/console risk:kill-switch:activate --global=yes --reason="x"',
     "for id in $(bin/console bot:status --all --state=HALTED --json | jq -r '.bots[].id'); do",
@@ -354,7 +354,7 @@ describe('the runbook checker itself', () => {
     '    --reason="Reprise après kill switch"; done',
     '```',
     '',
-    'En prose, bin/console risk:exposure:report est aussi repéré.',
+    'En prose, bin/console risk:exposure:forecast est aussi repéré.',
     '[mort](./rb-999-nulle-part.md) [ok](./README.md#escalade) [ancre](./README.md#nulle-part) [web](https://example.org)',
   ].join('\n');
 
@@ -362,9 +362,9 @@ describe('the runbook checker itself', () => {
     const argvs = extractInvocations(sample).map((i) => [i.line, i.where, ...i.argv]);
     expect(argvs).toEqual([
       [3, 'inline code', 'bot:status', '--all', '--state=HALTED'],
-      [3, 'inline code', 'risk:exposure:report'],
+      [3, 'inline code', 'risk:exposure:forecast'],
       [6, 'code block', 'risk:kill-switch:status', '--json'],
-      [7, 'code block', 'portfolio:discrepancies', '--last=1h'],
+      [7, 'code block', 'portfolio:snapshot', '--last=1h'],
       [8, 'code block', 'bot:status', '--all', '--since=1h'],
       [9, 'code block', 'risk:kill-switch:activate', '--global=yes', '--reason=x'],
       [10, 'code block', 'bot:status', '--all', '--state=HALTED', '--json'],
@@ -375,15 +375,15 @@ describe('the runbook checker itself', () => {
   it('reports missing commands, unknown options and malformed ones', () => {
     const problems = extractInvocations(sample).flatMap(problemsOf);
     expect(problems).toEqual([
-      expect.stringMatching(/line 3 .*no command "risk:exposure:report"/),
-      expect.stringMatching(/line 7 .*no command "portfolio:discrepancies"/),
+      expect.stringMatching(/line 3 .*no command "risk:exposure:forecast"/),
+      expect.stringMatching(/line 7 .*no command "portfolio:snapshot"/),
       expect.stringMatching(/line 8 .*bot:status has no option --since/),
       expect.stringMatching(/line 9 .*--global takes no value/),
     ]);
     expect(unknownCommandsAnywhere(sample)).toEqual([
-      expect.stringContaining('risk:exposure:report'),
-      expect.stringContaining('portfolio:discrepancies'),
-      expect.stringContaining('risk:exposure:report'),
+      expect.stringContaining('risk:exposure:forecast'),
+      expect.stringContaining('portfolio:snapshot'),
+      expect.stringContaining('risk:exposure:forecast'),
     ]);
   });
 

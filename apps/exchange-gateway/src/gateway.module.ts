@@ -17,11 +17,14 @@ import { MarketData } from './market-data/market-data.js';
 import { MarketDataHandlers } from './handlers/market-data.handlers.js';
 import { MarketDataController } from './http/market-data.controller.js';
 import { RiskLimitsController } from './http/risk-limits.controller.js';
+import { PortfolioController } from './http/portfolio.controller.js';
+import { RiskExposureController } from './http/risk-exposure.controller.js';
 import { ReadVenueAccounts } from './use-cases/read-venue-accounts/read-venue-accounts.use-case.js';
 import { OrderFills } from './use-cases/track-open-orders/order-fills.js';
 import { TrackOpenOrders } from './use-cases/track-open-orders/track-open-orders.use-case.js';
 import { CancelOrderUseCase } from './use-cases/cancel-order/cancel-order.use-case.js';
 import { ListBotOrders } from './use-cases/list-bot-orders/list-bot-orders.use-case.js';
+import { ListLiveOrders } from './use-cases/list-live-orders/list-live-orders.use-case.js';
 import { CancelOrdersInScope } from './use-cases/cancel-orders-in-scope/cancel-orders-in-scope.use-case.js';
 import { CancelBotOrders } from './use-cases/cancel-bot-orders/cancel-bot-orders.use-case.js';
 import { ReadMarketInfo } from './use-cases/read-market-info/read-market-info.use-case.js';
@@ -50,6 +53,8 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     VenuesController,
     MarketDataController,
     RiskLimitsController,
+    PortfolioController,
+    RiskExposureController,
     MetaController,
   ],
   providers: [
@@ -72,6 +77,7 @@ import { SubmitOrderUseCase } from './use-cases/submit-order/submit-order.use-ca
     TrackOpenOrders,
     CancelOrderUseCase,
     ListBotOrders,
+    ListLiveOrders,
     CancelOrdersInScope,
     CancelBotOrders,
     OrderTracker,

@@ -56,7 +56,11 @@ export async function startTradingStack(opts: {
 }): Promise<TradingStack> {
   const sandbox = await createSandbox(opts.label);
   const sim = await startSimulator({ venues: opts.venues });
-  const risk = await startRiskService(sandbox.env({ ...(opts.defaultRiskLimits ? {} : { DUPLICATE_ORDER_WINDOW_MS: '0' }), ...opts.riskEnv }));
+  // No periodic reconciliation unless a test asks for it (riskEnv): the venue tests inject faults that
+  // make the venue and the ledger differ on purpose, and a discrepancy halts the bots (RB-003).
+  const risk = await startRiskService(
+    sandbox.env({ ...(opts.defaultRiskLimits ? {} : { DUPLICATE_ORDER_WINDOW_MS: '0' }), RECONCILE_INTERVAL_MS: '0', ...opts.riskEnv }),
+  );
   if (!opts.defaultRiskLimits) {
     const set = await risk.runtime.bus.request(
       RiskLimitsSetCmd,

@@ -8,6 +8,8 @@ export * from './orders.js';
 export * from './audit.js';
 export * from './accounts.js';
 export * from './risk-checks.js';
+export * from './risk-exposure.js';
 export * from './venues.js';
 export * from './registry.js';
 export * from './market-data.js';
+export * from './reconciliation.js';

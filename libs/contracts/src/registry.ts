@@ -19,6 +19,7 @@ import { ExchangeAccountAddedEvt, ExchangeAccountRemovedEvt } from './accounts.j
 import { RateLimitChangedEvt, VenueHealthChangedEvt } from './venues.js';
 import { AuditTrailPurgedEvt } from './audit.js';
 import { OrderApprovedEvt, OrderDeniedEvt, RiskLimitsChangedEvt } from './risk-checks.js';
+import { DiscrepancyFoundEvt, LedgerAdjustedEvt, LedgerOpenedEvt } from './reconciliation.js';
 
 /** Every event type, so a consumer (the audit-service) can validate and grade what it receives. */
 export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
@@ -28,6 +29,9 @@ export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
     OrderApprovedEvt,
     OrderDeniedEvt,
     RiskLimitsChangedEvt,
+    DiscrepancyFoundEvt,
+    LedgerOpenedEvt,
+    LedgerAdjustedEvt,
     BotCreatedEvt,
     BotStateChangedEvt,
     BotFailedEvt,

@@ -107,8 +107,8 @@ export const OrderDeniedEvt = defineEvent({
 /** `firm`, `exchange:<exchangeId>`, `bot:<botId>` or `instrument:<exchangeId>:<BASE/QUOTE>`. */
 export const LimitScope = z.string().regex(LIMIT_SCOPE_PATTERN, 'expected firm, exchange:<exchangeId>, bot:<botId> or instrument:<exchangeId>:<BASE/QUOTE>');
 
-/** A scope's limits; null = this scope sets none (the others that cover an order still apply). See libs/domain/src/risk/limits.ts for how each applies. */
-export const RiskLimitValues = z.object({
+/** Each limit's schema (the values of RiskLimitValues, without the defaults of the later ones). */
+const LIMIT_FIELDS = {
   /** Largest notional of one order, in quote (quantity × limit price, or × the reference price for a market order); the strictest covering scope wins. */
   maxOrderNotional: PositiveDecimal.nullable(),
   /** Largest base quantity of one order; the strictest covering scope wins. */
@@ -126,6 +126,31 @@ export const RiskLimitValues = z.object({
     .positive()
     .max(24 * 3_600_000)
     .nullable(),
+  /**
+   * Largest fall of the equity (realized + unrealized PnL − fees, from the fills) from its peak, in quote:
+   * a bot's on its own equity, the firm's on everyone's. Beyond it risk-service halts the kill-switch
+   * scope itself (`bot:<id>`, or `global` for the firm). Firm and bot scopes only.
+   */
+  maxDrawdown: PositiveDecimal.nullable(),
+  /** Largest loss since 00:00 UTC, in quote (equity now against equity then): a bot's, or the firm's; beyond it, as maxDrawdown. Firm and bot scopes only. */
+  maxDailyLoss: PositiveDecimal.nullable(),
+  /** Runaway bot: most of one bot's orders denied within a minute (not counting kill-switch, unknown-state and stale-price denials); the bot's value, else the firm's; beyond it its bot: scope is halted. */
+  maxDenialsPerMinute: z.number().int().positive().max(1_000_000).nullable(),
+  /** Runaway bot: most fills of one bot within a minute; the bot's value, else the firm's; beyond it its bot: scope is halted. */
+  maxFillsPerMinute: z.number().int().positive().max(1_000_000).nullable(),
+};
+
+/**
+ * A scope's limits; null = this scope sets none (the others that cover an order still apply). See
+ * libs/domain/src/risk/limits.ts for how each applies. The loss and runaway limits came later: a
+ * version written before them reads as null for each.
+ */
+export const RiskLimitValues = z.object({
+  ...LIMIT_FIELDS,
+  maxDrawdown: LIMIT_FIELDS.maxDrawdown.default(null),
+  maxDailyLoss: LIMIT_FIELDS.maxDailyLoss.default(null),
+  maxDenialsPerMinute: LIMIT_FIELDS.maxDenialsPerMinute.default(null),
+  maxFillsPerMinute: LIMIT_FIELDS.maxFillsPerMinute.default(null),
 });
 export type RiskLimitValues = z.infer<typeof RiskLimitValues>;
 
@@ -148,7 +173,7 @@ export const SetRiskLimits = z
   .object({
     scope: LimitScope,
     /** The limits to change: a value sets it, null removes it from this scope; the ones not named keep their value. */
-    changes: RiskLimitValues.partial(),
+    changes: z.object(LIMIT_FIELDS).partial(),
     /** Why: mandatory. */
     reason: Reason,
   })

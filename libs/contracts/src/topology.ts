@@ -18,6 +18,8 @@ export interface BusTopology {
   readonly auditSubjects: string[];
   /** Durable consumer of the audit-service on the audit stream. */
   readonly auditConsumer: string;
+  /** Durable consumer of risk-service's ledger on the audit stream (the fills, OrderFilledEvt). */
+  readonly ledgerConsumer: string;
   /** KV bucket with the current kill-switch state per scope (key = scope with `:` as `.`). */
   readonly killSwitchBucket: string;
   /** KV bucket with bot leases (used from the bots issue on). */
@@ -40,6 +42,7 @@ export function busTopology(namespace = ''): BusTopology {
     auditStream: `${namePrefix}AUDIT`,
     auditSubjects: [`${subjectPrefix}*.evt.>`],
     auditConsumer: 'audit-service',
+    ledgerConsumer: 'risk-service-ledger',
     killSwitchBucket: `${namePrefix}KILL_SWITCH`,
     botLeasesBucket: `${namePrefix}BOT_LEASES`,
     riskLimitsBucket: `${namePrefix}RISK_LIMITS`,

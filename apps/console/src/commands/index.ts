@@ -5,6 +5,8 @@ import { hashToken } from './auth.js';
 import { botCreate, botPause, botResume, botStart, botStatus, botStop } from './bots.js';
 import { activateKillSwitch, deactivateKillSwitch, killSwitchStatus } from './kill-switch.js';
 import { riskLimitsSet, riskLimitsShow } from './risk-limits.js';
+import { riskExposureReport } from './risk-exposure.js';
+import { portfolioDiscrepancies, portfolioReconcile } from './portfolio.js';
 import { orderSubmit } from './orders.js';
 import { orderCancel } from './order-cancel.js';
 import { exchangeHealthCheck } from './exchange-health.js';
@@ -20,6 +22,9 @@ export const COMMANDS: readonly Command[] = [
   killSwitchStatus,
   riskLimitsShow,
   riskLimitsSet,
+  riskExposureReport,
+  portfolioDiscrepancies,
+  portfolioReconcile,
   botCreate,
   botStatus,
   botStart,

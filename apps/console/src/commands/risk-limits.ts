@@ -15,6 +15,10 @@ const LIMIT_OPTIONS: ReadonlyArray<{ option: string; name: LimitName; kind: 'dec
   { option: 'max-messages-per-second', name: 'maxMessagesPerSecond', kind: 'integer', column: 'MSG/S' },
   { option: 'price-collar-percent', name: 'priceCollarPercent', kind: 'decimal', column: 'COLLAR %' },
   { option: 'max-reference-age-ms', name: 'maxReferenceAgeMs', kind: 'integer', column: 'MAX REF AGE MS' },
+  { option: 'max-drawdown', name: 'maxDrawdown', kind: 'decimal', column: 'MAX DRAWDOWN' },
+  { option: 'max-daily-loss', name: 'maxDailyLoss', kind: 'decimal', column: 'MAX DAILY LOSS' },
+  { option: 'max-denials-per-minute', name: 'maxDenialsPerMinute', kind: 'integer', column: 'DENIALS/MIN' },
+  { option: 'max-fills-per-minute', name: 'maxFillsPerMinute', kind: 'integer', column: 'FILLS/MIN' },
 ];
 
 const SCOPE_HELP = '--scope=firm | exchange:<exchange-id> | bot:<bot-id> | instrument:<exchange-id>:<BASE/QUOTE>';
@@ -95,7 +99,7 @@ export const riskLimitsSet: Command = {
   name: 'risk:limits:set',
   summary: "Change a scope's risk limits (risk or admin role): a new version, applied to the next order without restart",
   usage: [
-    'risk:limits:set --scope=<scope> [--max-order-notional=…] [--max-order-quantity=…] [--max-open-notional=…] [--max-messages-per-second=…] [--price-collar-percent=…] [--max-reference-age-ms=…] --reason="…" [--json]',
+    'risk:limits:set --scope=<scope> [--max-order-notional=…] [--max-order-quantity=…] [--max-open-notional=…] [--max-messages-per-second=…] [--price-collar-percent=…] [--max-reference-age-ms=…] [--max-drawdown=…] [--max-daily-loss=…] [--max-denials-per-minute=…] [--max-fills-per-minute=…] --reason="…" [--json]',
     '  --scope                    firm, exchange:<exchange-id>, bot:<bot-id> or instrument:<exchange-id>:<BASE/QUOTE>',
     '  --max-order-notional       largest notional of one order, in quote (quantity × price; × reference price for a market order)',
     '  --max-order-quantity       largest base quantity of one order',
@@ -103,6 +107,10 @@ export const riskLimitsSet: Command = {
     '  --max-messages-per-second  orders per second per bot (bot: or firm scope) and per account (exchange: or firm scope)',
     '  --price-collar-percent     how far a limit price may cross the reference (a buy above, a sell below), in %',
     '  --max-reference-age-ms     oldest reference price an order may be checked against',
+    "  --max-drawdown             largest fall of the equity from its peak, in quote (bot: the bot's; firm: everyone's); beyond it risk-service halts bot:<id> or global itself",
+    '  --max-daily-loss           largest loss since 00:00 UTC, in quote (bot: or firm scope); beyond it, the same automatic halt',
+    "  --max-denials-per-minute   runaway bot: most orders of one bot denied in a minute (bot: or firm scope, the firm's is each bot's default); beyond it bot:<id> is halted",
+    '  --max-fills-per-minute     runaway bot: most fills of one bot in a minute (bot: or firm scope); beyond it bot:<id> is halted',
     '  Limits not named keep their value; "none" removes one from the scope (the firm must keep a collar and a reference age).',
   ],
   values: ['scope', 'reason', ...LIMIT_OPTIONS.map((o) => o.option)],

@@ -1,15 +1,16 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { BalancesQry, BotOrdersQry, OpenOrdersQry, OrderCancelCmd, OrderSubmitCmd, OrdersCancelForBotCmd } from '@garde/contracts';
+import { BalancesQry, BotOrdersQry, LiveOrdersQry, OpenOrdersQry, OrderCancelCmd, OrderSubmitCmd, OrdersCancelForBotCmd } from '@garde/contracts';
 import { MessageBus } from '@garde/platform';
 import { ReadVenueAccounts } from '../use-cases/read-venue-accounts/read-venue-accounts.use-case.js';
 import { SubmitOrderUseCase } from '../use-cases/submit-order/submit-order.use-case.js';
 import { CancelOrderUseCase } from '../use-cases/cancel-order/cancel-order.use-case.js';
 import { ListBotOrders } from '../use-cases/list-bot-orders/list-bot-orders.use-case.js';
 import { CancelBotOrders } from '../use-cases/cancel-bot-orders/cancel-bot-orders.use-case.js';
+import { ListLiveOrders } from '../use-cases/list-live-orders/list-live-orders.use-case.js';
 
 /**
  * The gateway on the bus: orders and cancels from bots, a stopped bot's cancel-all, a bot's orders, and the venues' balances and
- * open orders for reconciliation.
+ * open orders and the orders it holds as not final per account, for reconciliation.
  */
 @Injectable()
 export class OrderHandlers implements OnApplicationBootstrap {
@@ -20,6 +21,7 @@ export class OrderHandlers implements OnApplicationBootstrap {
     private readonly cancelOrder: CancelOrderUseCase,
     private readonly botOrders: ListBotOrders,
     private readonly cancelBotOrders: CancelBotOrders,
+    private readonly liveOrders: ListLiveOrders,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -35,5 +37,6 @@ export class OrderHandlers implements OnApplicationBootstrap {
     this.bus.serve(BotOrdersQry, queue, (q) => this.botOrders.execute(q.botId, q.since === undefined ? undefined : new Date(q.since)));
     this.bus.serve(BalancesQry, queue, (q) => this.venueAccounts.balances(q.accountId));
     this.bus.serve(OpenOrdersQry, queue, (q) => this.venueAccounts.openOrders(q.accountId));
+    this.bus.serve(LiveOrdersQry, queue, (q) => this.liveOrders.execute(q.accountId));
   }
 }

@@ -30,8 +30,13 @@ import {
   Reason,
   RiskLimitsChange,
   RiskLimitsList,
+  ExposureReport,
   SetRiskLimits,
   SubmitOrder,
+  ApplyReconciliation,
+  DiscrepancyList,
+  ReconciliationApplied,
+  ReconciliationReport,
   type Role,
 } from '@garde/contracts';
 
@@ -268,6 +273,44 @@ export const API_ROUTES: Route[] = [
     summary: "Change a scope's limits (a new version; limits not named keep their value, null removes one), applied to the next order without restart",
     body: SetRiskLimits,
     result: RiskLimitsChange,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/risk/exposure',
+    role: 'viewer',
+    summary:
+      'Positions (from the fills, average cost, marked to the latest price), open-order notional, realized and unrealized PnL, fees, drawdown from the peak and loss of the day, each against its limit with its utilization in %, per bot and exchange, and the firm total',
+    query: {
+      exchange: 'only the positions and open orders on this exchange (the firm total stays everyone’s)',
+      bot: 'only this bot’s positions and open orders (the firm total stays everyone’s)',
+    },
+    result: ExposureReport,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/portfolio/discrepancies',
+    role: 'viewer',
+    summary: 'Reconciliation discrepancies (RB-003): the open ones, most recent first; all=true for the cleared ones too (who cleared them and why)',
+    query: { all: 'true: also the cleared ones', exchange: 'only the accounts of this exchange' },
+    result: DiscrepancyList,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/portfolio/reconciliation',
+    role: 'viewer',
+    summary:
+      "Reconcile now (RB-012) and show the differences: each account's venue balances against the ledger per asset (with its tolerance), and the open orders only one side knows. Changes nothing",
+    query: { exchange: 'only the accounts of this exchange' },
+    result: ReconciliationReport,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/portfolio/reconciliation',
+    role: 'risk',
+    summary:
+      'Manual reconciliation (RB-012): adjusting ledger entries so that the ledger matches the venue, with the actor and the reason; clears the discrepancies (risk.evt.ledger.adjusted). Bots halted for them stay HALTED until resumed. Refused UNAVAILABLE while fills are still being booked',
+    body: ApplyReconciliation,
+    result: ReconciliationApplied,
   },
   { method: 'get', path: '/api/v1/whoami', role: 'viewer', summary: "The token's actor and role" },
   { method: 'get', path: '/api/v1/openapi.json', role: null, summary: 'This document' },

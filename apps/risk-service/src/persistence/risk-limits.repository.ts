@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { Actor, RiskLimitValues, RiskLimitsChange, RiskLimitsVersion } from '@garde/contracts';
+import { RiskLimitValues, type Actor, type RiskLimitsChange, type RiskLimitsVersion } from '@garde/contracts';
 import { RiskLimitVersionRow } from './risk-limits.entities.js';
 
 /** PostgreSQL side of the risk limits: an append-only history of versions per scope. */
@@ -66,7 +66,8 @@ function toVersion(row: RiskLimitVersionRow): RiskLimitsVersion {
   return {
     scope: row.scope,
     version: row.version,
-    limits: row.limits,
+    // A version written before a limit existed holds no value for it: read as null (the schema's default).
+    limits: RiskLimitValues.parse(row.limits),
     actor: row.actor,
     reason: row.reason,
     changedAt: row.changedAt.toISOString(),

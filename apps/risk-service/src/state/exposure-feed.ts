@@ -5,16 +5,18 @@ import {
   OrderAcceptedEvt,
   OrderApprovedEvt,
   OrderCanceledEvt,
+  OrderDeniedEvt,
   OrderFilledEvt,
   OrderLostEvt,
   OrderRefusedEvt,
   OrderRejectedEvt,
   OrderSettledEvt,
   OrderUnknownEvt,
+  type Fill,
   type Order,
   type SubmitOrder,
 } from '@garde/contracts';
-import { Decimal, ExposureBook, MESSAGE_RATE_WINDOW_MS, type BookOrder, type OrderReport } from '@garde/domain';
+import { BotActivity, Decimal, ExposureBook, MESSAGE_RATE_WINDOW_MS, PnlLedger, countsAsRunawayDenial, type BookOrder, type OrderReport } from '@garde/domain';
 import {
   JsonLogger,
   MessageBus,
@@ -27,6 +29,7 @@ import {
   type PeriodicTask,
 } from '@garde/platform';
 import type { RiskConfig } from '../config/risk.config.js';
+import { MarketPrices } from './market-prices.js';
 
 /** The order as the checks and the book take it. */
 export function bookOrderOf(order: SubmitOrder): BookOrder {
@@ -72,10 +75,20 @@ const ORDER_EVENTS = [OrderAcceptedEvt, OrderRejectedEvt, OrderUnknownEvt, Order
  * after a reconnect; starting from the stream's beginning rebuilds positions and open orders after a
  * restart. Until it has read up to the stream's end (start-up, or after a disconnect), `known` is false
  * and orders are denied EXPOSURE_UNKNOWN. Each replica consumes every event: no queue group here.
+ *
+ * The same events feed the PnL ledger (every fill, once per trade: positions, PnL, peaks) and the
+ * runaway counts (each bot's fills and the denials of its orders, OrderDeniedEvt being an order event
+ * too). Once the stream is read up to now, each new fill or counted denial is told to the listeners
+ * (the loss-limit watch); events replayed at start-up are not.
  */
 @Injectable()
 export class ExposureFeed implements OnApplicationShutdown {
   readonly book: ExposureBook;
+  /** Positions and PnL per bot (and manual orders) × exchange × instrument, from every fill. */
+  readonly ledger = new PnlLedger();
+  /** Each bot's fills and counted denials of the last minute (runaway bot). */
+  readonly activity = new BotActivity();
+  private readonly listeners: Array<() => void> = [];
   private consumer?: Consumer;
   private messages?: ConsumerMessages;
   private isKnown = false;
@@ -89,6 +102,7 @@ export class ExposureFeed implements OnApplicationShutdown {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly bus: MessageBus,
     @Inject(SERVICE_CONFIG) private readonly config: RiskConfig,
+    private readonly prices: MarketPrices,
     logger: JsonLogger,
   ) {
     this.log = logger.child('exposure-feed');
@@ -102,6 +116,11 @@ export class ExposureFeed implements OnApplicationShutdown {
   /** True once the stream has been read up to its end since the last (re)connect. */
   get known(): boolean {
     return this.isKnown;
+  }
+
+  /** `listener` is called after each fill or counted denial applied once the stream is read up to now (not for the replay). */
+  onActivity(listener: () => void): void {
+    this.listeners.push(listener);
   }
 
   /** Starts consuming; resolves once caught up with the stream (or after EXPOSURE_CATCH_UP_TIMEOUT_MS, still unknown). */
@@ -122,6 +141,7 @@ export class ExposureFeed implements OnApplicationShutdown {
       5000,
       () => {
         this.book.sweep(Date.now());
+        this.activity.sweep(Date.now());
         return Promise.resolve();
       },
       (err) => this.log.error('exposure sweep failed', errorFields(err)),
@@ -204,7 +224,17 @@ export class ExposureFeed implements OnApplicationShutdown {
         }
         case OrderFilledEvt.type: {
           const p = parse(OrderFilledEvt);
-          if (p) this.book.fill(reportOf(p.order), { tradeId: p.fill.tradeId, quantity: Decimal.of(p.fill.quantity), price: Decimal.of(p.fill.price) }, at);
+          if (!p) return;
+          this.book.fill(reportOf(p.order), { tradeId: p.fill.tradeId, quantity: Decimal.of(p.fill.quantity), price: Decimal.of(p.fill.price) }, at);
+          if (this.recordFill(p.order, p.fill)) this.notify();
+          return;
+        }
+        case OrderDeniedEvt.type: {
+          const p = parse(OrderDeniedEvt);
+          if (p?.order.botId !== undefined && countsAsRunawayDenial(p.reason)) {
+            this.activity.recordDenial(p.order.botId, at);
+            this.notify();
+          }
           return;
         }
         default: {
@@ -216,6 +246,40 @@ export class ExposureFeed implements OnApplicationShutdown {
     } catch (err) {
       this.log.error('could not apply an order event', { type: env.type, streamSequence: msg.seq, ...errorFields(err) });
     }
+  }
+
+  /**
+   * A fill into the ledger (at the venue's time of the execution: a gateway that publishes late fills in
+   * a burst, after a restart, is not a runaway bot) and into its bot's count; false when already applied.
+   * A fee in a third currency is valued at that currency's price in quote when a ticker of it is known.
+   */
+  private recordFill(order: Order, fill: Fill): boolean {
+    const at = Date.parse(fill.at);
+    const [base, quote] = order.symbol.split('/');
+    const feeCurrency = fill.feeCurrency;
+    const feeCurrencyPrice =
+      feeCurrency && feeCurrency !== base && feeCurrency !== quote ? this.prices.priceOf(order.exchangeId, `${feeCurrency}/${quote}`) : undefined;
+    const applied = this.ledger.apply({
+      tradeId: fill.tradeId,
+      clientOrderId: order.clientOrderId,
+      botId: order.botId,
+      exchangeId: order.exchangeId,
+      symbol: order.symbol,
+      side: order.side,
+      price: Decimal.of(fill.price),
+      quantity: Decimal.of(fill.quantity),
+      fee: Decimal.of(fill.fee),
+      feeCurrency,
+      at,
+      feeCurrencyPrice,
+    });
+    if (applied && order.botId !== null) this.activity.recordFill(order.botId, at);
+    return applied;
+  }
+
+  private notify(): void {
+    if (!this.isKnown) return;
+    for (const listener of this.listeners) listener();
   }
 
   /** A dropped connection makes the book unknown at once; after a reconnect it is known again once the consumer has caught up. */

@@ -15,6 +15,10 @@ export function limitsFromWire(values: RiskLimitValues): RiskLimits {
     maxMessagesPerSecond: values.maxMessagesPerSecond,
     priceCollarPercent: dec(values.priceCollarPercent),
     maxReferenceAgeMs: values.maxReferenceAgeMs,
+    maxDrawdown: dec(values.maxDrawdown),
+    maxDailyLoss: dec(values.maxDailyLoss),
+    maxDenialsPerMinute: values.maxDenialsPerMinute,
+    maxFillsPerMinute: values.maxFillsPerMinute,
   };
 }
 

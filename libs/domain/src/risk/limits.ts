@@ -11,6 +11,12 @@
  * - `maxMessagesPerSecond`: counted per bot and per exchange account. A bot's limit is its `bot:` scope's
  *   value, else the firm's; an account's is its exchange's value, else the firm's (a firm value is the
  *   default each bot and each account gets; a bot or exchange may be given more or less than it).
+ * - `maxDrawdown`, `maxDailyLoss` (loss limits, see `loss-limits.ts`): a bot's value on the bot's own
+ *   equity, the firm's on the firm's equity (everyone's); beyond one, risk-service halts that bot's
+ *   kill-switch scope, or `global` for the firm. Only on the firm and bot scopes.
+ * - `maxDenialsPerMinute`, `maxFillsPerMinute` (runaway bot): counted per bot over the last minute; a
+ *   bot's limit is its `bot:` scope's value, else the firm's (the default each bot gets). Only on the
+ *   firm and bot scopes.
  */
 import { Decimal } from '../decimal-math.js';
 
@@ -55,6 +61,14 @@ export interface RiskLimits {
   readonly priceCollarPercent: Decimal | null;
   /** Oldest a reference price may be, in milliseconds, for an order to be checked against it. */
   readonly maxReferenceAgeMs: number | null;
+  /** Largest fall of the equity (realized + unrealized PnL − fees) from its peak, in quote: the bot's, or the firm's at the firm scope. */
+  readonly maxDrawdown: Decimal | null;
+  /** Largest loss since 00:00 UTC (equity now against equity then), in quote: the bot's, or the firm's at the firm scope. */
+  readonly maxDailyLoss: Decimal | null;
+  /** Most orders of one bot denied within a minute (runaway bot): the bot's value, else the firm's. */
+  readonly maxDenialsPerMinute: number | null;
+  /** Most fills of one bot within a minute (runaway bot): the bot's value, else the firm's. */
+  readonly maxFillsPerMinute: number | null;
 }
 export type LimitName = keyof RiskLimits;
 export const LIMIT_NAMES: readonly LimitName[] = [
@@ -64,7 +78,15 @@ export const LIMIT_NAMES: readonly LimitName[] = [
   'maxMessagesPerSecond',
   'priceCollarPercent',
   'maxReferenceAgeMs',
+  'maxDrawdown',
+  'maxDailyLoss',
+  'maxDenialsPerMinute',
+  'maxFillsPerMinute',
 ];
+
+/** The limits that trip the kill switch by themselves (loss limits and runaway bot), held only by the firm and bot scopes. */
+export const AUTO_HALT_LIMITS = ['maxDrawdown', 'maxDailyLoss', 'maxDenialsPerMinute', 'maxFillsPerMinute'] as const satisfies readonly LimitName[];
+export type AutoHaltLimitName = (typeof AUTO_HALT_LIMITS)[number];
 
 export const NO_LIMITS: RiskLimits = {
   maxOrderNotional: null,
@@ -73,6 +95,10 @@ export const NO_LIMITS: RiskLimits = {
   maxMessagesPerSecond: null,
   priceCollarPercent: null,
   maxReferenceAgeMs: null,
+  maxDrawdown: null,
+  maxDailyLoss: null,
+  maxDenialsPerMinute: null,
+  maxFillsPerMinute: null,
 };
 
 /** The firm must always set these: without them no reference price could be judged (fail closed). */
@@ -92,6 +118,12 @@ export function limitProblems(kind: LimitScopeKind, limits: RiskLimits): string[
     problems.push(
       'maxMessagesPerSecond cannot be set on an instrument scope: message rates are per bot (bot: or firm scope) and per account (exchange: or firm scope)',
     );
+  }
+  if (kind === 'exchange' || kind === 'instrument') {
+    for (const name of AUTO_HALT_LIMITS) {
+      if (limits[name] !== null)
+        problems.push(`${name} cannot be set on an ${kind} scope: loss and runaway limits are per bot (bot: scope) and firm-wide (firm scope)`);
+    }
   }
   if (kind === 'firm') {
     for (const name of REQUIRED_FIRM_LIMITS)
@@ -145,6 +177,20 @@ export function strictestReferenceAge(target: LimitTarget, lookup: LimitLookup):
     if (value != null && (!best || value < best.value)) best = { value, scope };
   }
   return best;
+}
+
+/** A loss limit (`maxDrawdown`, `maxDailyLoss`) of one scope (`firm` or `bot:<id>`): its own value only, never another scope's. */
+export function ownLossLimit(name: 'maxDrawdown' | 'maxDailyLoss', scope: string, lookup: LimitLookup): AppliedLimit<Decimal> | undefined {
+  const value = lookup(scope)?.[name] ?? null;
+  return value === null ? undefined : { value, scope };
+}
+
+/** A runaway limit of a bot: its `bot:` scope's value, else the firm's. */
+export function runawayLimit(name: 'maxDenialsPerMinute' | 'maxFillsPerMinute', botId: string, lookup: LimitLookup): AppliedLimit<number> | undefined {
+  const own = lookup(botLimitScope(botId))?.[name] ?? null;
+  if (own !== null) return { value: own, scope: botLimitScope(botId) };
+  const firm = lookup(FIRM_SCOPE)?.[name] ?? null;
+  return firm === null ? undefined : { value: firm, scope: FIRM_SCOPE };
 }
 
 /** The message-rate limits of an order's bot (none for a manual order) and of its exchange account. */

@@ -55,7 +55,11 @@ export class ReadVenueAccounts {
       accounts.map(async (account) => {
         const base = { accountId: account.id, exchangeId: account.exchangeId, at: new Date().toISOString() };
         try {
-          return line(base, await read(await this.clients.forAccount(account)));
+          const client = await this.clients.forAccount(account);
+          // The time the venue is asked (a first client loads its markets before): reconciliation books
+          // the fills executed after it on top of balances read then.
+          base.at = new Date().toISOString();
+          return line(base, await read(client));
         } catch (err) {
           return { ...base, ...empty, error: describeVenueError(err).message } as L;
         }

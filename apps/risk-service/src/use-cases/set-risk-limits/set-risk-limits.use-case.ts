@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RiskLimitsChangedEvt, type Actor, type RiskLimitValues, type RiskLimitsChange, type SetRiskLimits } from '@garde/contracts';
-import { limitProblems, parseLimitScope } from '@garde/domain';
+import { LIMIT_NAMES, limitProblems, parseLimitScope } from '@garde/domain';
 import { MessageBus, type MessageContext } from '@garde/platform';
 import { RiskException } from '../../errors/risk.exception.js';
 import { RiskMetrics } from '../../metrics/risk.metrics.js';
@@ -9,14 +9,7 @@ import { RiskLimitsBucket } from '../../state/risk-limits.bucket.js';
 import { RiskLimitsView, limitsFromWire } from '../../state/risk-limits-view.js';
 
 /** A scope never set has no limit of its own. */
-const UNSET: RiskLimitValues = {
-  maxOrderNotional: null,
-  maxOrderQuantity: null,
-  maxOpenNotional: null,
-  maxMessagesPerSecond: null,
-  priceCollarPercent: null,
-  maxReferenceAgeMs: null,
-};
+const UNSET = Object.fromEntries(LIMIT_NAMES.map((name) => [name, null])) as unknown as RiskLimitValues;
 
 /**
  * Changes a scope's limits (risk or admin role only): a new version in PostgreSQL (never an update),
