@@ -20,14 +20,13 @@ export class DecisionEvents {
   }
 
   /**
-   * An approval, for the audit trail and for the other risk-service replicas, which count the order's
-   * exposure from it. Published after the reply, with the other approvals of the same turn of the event
-   * loop, in one write to NATS (a socket write is the dearest part of a check on these machines), and
-   * the stream's ack is not awaited on the order's path. What a lost approval would cost: until the
-   * gateway's own event of that order (accepted, rejected, refused; also in the stream) arrives, the other
-   * replicas do not count it — the same gap as their normal consumption lag; this replica counts it
-   * already, and the book takes the approval and the gateway's events in either order. A failed ack is
-   * logged and counted (alert GardeRiskApprovalUnrecorded).
+   * An approval, for the audit trail (JetStream) and for the other risk-service replicas, which see it
+   * on the bus as it is published and count the order's exposure from it. Published at the end of the
+   * turn with the reply (MessageBus.publishSoon), its ack not awaited on the order's path. What a lost
+   * approval would cost: until the gateway's own event of that order (accepted, rejected, refused; in the
+   * stream) arrives, the other replicas do not count it — the same gap as their normal lag; this replica
+   * counts it already, and the book takes the approval and the gateway's events in either order. A
+   * failed ack is logged and counted (alert GardeRiskApprovalUnrecorded).
    */
   approved(order: SubmitOrder, referencePrice: Decimal, notional: Decimal, ctx: MessageContext): void {
     this.bus.publishSoon(OrderApprovedEvt, { order, referencePrice: referencePrice.toString(), notional: notional.toString() }, ctx, (err) => {
