@@ -315,4 +315,47 @@ describe('PnL ledger properties', () => {
       ),
     );
   });
+
+  it('peaks follow every equity observed, per holder and firm-wide, through fills and marks (firm totals kept per instrument)', () => {
+    const markArb = fc.record({ symbol: fc.nat(1), cents: fc.integer({ min: 1, max: 2_000_000 }) });
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            opArb.map((op) => ({ op })),
+            markArb.map((mark) => ({ mark })),
+          ),
+          { maxLength: 40 },
+        ),
+        (steps) => {
+          const ledger = new PnlLedger();
+          const holders = [null, 'bot0', 'bot1'];
+          const seen = new Map<string | null, Decimal>(holders.map((h) => [h, Decimal.ZERO]));
+          let firmSeen = Decimal.ZERO;
+          let now = T0;
+          steps.forEach((step, i) => {
+            now += 1000;
+            // A fill observes its holder and the firm; marks, once observed, every holder and the firm.
+            let observed = holders;
+            if ('op' in step) {
+              ledger.apply({ ...toFill(step.op, i), at: now });
+              observed = [botOf(step.op.bot)];
+            } else {
+              ledger.mark('ex', SYMBOLS[step.mark.symbol]!, cents(step.mark.cents), now);
+              ledger.observeAll(now);
+            }
+            // What a full valuation says now: the peaks must have seen it.
+            for (const h of observed) seen.set(h, Decimal.max(seen.get(h)!, ledger.holderFigures(h, now).equity));
+            firmSeen = Decimal.max(firmSeen, ledger.firmFigures(now).equity);
+          });
+          // A peak is at least the equity now, observed or not.
+          for (const h of holders) {
+            const figures = ledger.holderFigures(h, now);
+            expect(figures.peak.toString()).toBe(Decimal.max(seen.get(h)!, figures.equity).toString());
+          }
+          expect(ledger.firmFigures(now).peak.toString()).toBe(firmSeen.toString());
+        },
+      ),
+    );
+  });
 });

@@ -22,7 +22,10 @@
  *
  * Equity trackers, per bot, for the manual orders, and for the firm (everyone): the equity starts at
  * zero (PnL, not capital), its peak is the highest equity observed, never below zero; an observation
- * happens after each fill (at the fill's time) and at each `mark` (at the time given). The drawdown is
+ * happens after each fill (its holder's and the firm's, at the fill's time) and at `observeAll` (every
+ * holder's and the firm's, after marks, at the time given). The firm's equity is kept per instrument
+ * as Σ position and Σ (realized − cost − fees), linear in the mark: a fill or a mark costs the same
+ * with 10 bots or 1,000, not a pass over every position. The drawdown is
  * peak − equity now; the daily PnL is equity now − the equity observed last before 00:00 UTC of the
  * day of `now`. Amounts in different quote currencies add up as they are (the firm trades one quote
  * today): `currency` says which quote a total is in, null when mixed.
@@ -158,6 +161,10 @@ export class PnlLedger {
   private readonly fillMarks = new Map<string, Mark>();
   private readonly trackers = new Map<string, Tracker>();
   private readonly firm: Tracker = newTracker();
+  /** instrument key → everyone's Σ quantity and Σ (realized − cost − fees): its equity is mark × quantity + rest. */
+  private readonly instrumentTotals = new Map<string, { exchangeId: string; symbol: string; quantity: Decimal; rest: Decimal }>();
+  /** Σ of the instruments' equity at their marks. */
+  private firmEquity = Decimal.ZERO;
 
   /**
    * Applies one fill (once per client order id and trade id: answers false, changing nothing, on a
@@ -172,6 +179,9 @@ export class PnlLedger {
     if (fill.fee.isNegative()) throw new RangeError(`a fill's fee cannot be negative (got ${fill.fee.toString()})`);
     const holder = fill.botId ?? MANUAL;
     const entry = this.entry(holder, fill.exchangeId, fill.symbol);
+    const k = instrumentKey(fill.exchangeId, fill.symbol);
+    const before = this.instrumentEquity(k);
+    const was = contribution(entry);
     const { base, quote } = entry.position;
     entry.position = applyFill(entry.position, { side: fill.side, price: fill.price, quantity: fill.quantity, fee: Decimal.ZERO });
     if (!fill.fee.isZero()) {
@@ -182,11 +192,16 @@ export class PnlLedger {
       else entry.unpricedFees.set(currency, (entry.unpricedFees.get(currency) ?? Decimal.ZERO).plus(fill.fee));
     }
     this.applied.add(key);
-    const k = instrumentKey(fill.exchangeId, fill.symbol);
     const last = this.fillMarks.get(k);
     if (!last || last.at <= fill.at) this.fillMarks.set(k, { price: fill.price, at: fill.at });
-    this.observe(this.trackerOf(holder), this.holderEntries(holder), fill.at);
-    this.observe(this.firm, this.allEntries(), fill.at);
+    const is = contribution(entry);
+    const instrument = this.instrumentTotals.get(k) ?? { exchangeId: fill.exchangeId, symbol: fill.symbol, quantity: Decimal.ZERO, rest: Decimal.ZERO };
+    instrument.quantity = instrument.quantity.plus(is.quantity).minus(was.quantity);
+    instrument.rest = instrument.rest.plus(is.rest).minus(was.rest);
+    this.instrumentTotals.set(k, instrument);
+    this.firmEquity = this.firmEquity.plus(this.instrumentEquity(k)).minus(before);
+    this.observe(this.trackerOf(holder), this.totals(this.holderEntries(holder)).equity, fill.at);
+    this.observe(this.firm, this.firmEquity, fill.at);
     return true;
   }
 
@@ -194,13 +209,16 @@ export class PnlLedger {
   mark(exchangeId: string, symbol: string, price: Decimal, at: number): void {
     const k = instrumentKey(exchangeId, symbol);
     const held = this.marketMarks.get(k);
-    if (!held || held.at <= at) this.marketMarks.set(k, { price, at });
+    if (held && held.at > at) return;
+    const before = this.instrumentEquity(k);
+    this.marketMarks.set(k, { price, at });
+    this.firmEquity = this.firmEquity.plus(this.instrumentEquity(k)).minus(before);
   }
 
   /** Observes every holder's and the firm's equity at `now` (peaks, day starts): after marking. */
   observeAll(now: number): void {
-    for (const holder of this.byHolder.keys()) this.observe(this.trackerOf(holder), this.holderEntries(holder), now);
-    this.observe(this.firm, this.allEntries(), now);
+    for (const holder of this.byHolder.keys()) this.observe(this.trackerOf(holder), this.totals(this.holderEntries(holder)).equity, now);
+    this.observe(this.firm, this.firmEquity, now);
   }
 
   /** Has this fill been applied? */
@@ -328,9 +346,15 @@ export class PnlLedger {
     };
   }
 
+  /** An instrument's equity (everyone's) at its mark; zero before its first fill. */
+  private instrumentEquity(key: string): Decimal {
+    const instrument = this.instrumentTotals.get(key);
+    if (!instrument) return Decimal.ZERO;
+    return this.markOf(instrument.exchangeId, instrument.symbol).price.times(instrument.quantity).plus(instrument.rest);
+  }
+
   /** Moves a tracker to `now`: a new UTC day starts from the equity last observed; the peak follows the equity up. */
-  private observe(tracker: Tracker, entries: Entry[], now: number): void {
-    const equity = this.totals(entries).equity;
+  private observe(tracker: Tracker, equity: Decimal, now: number): void {
     const day = dayOf(now);
     if (tracker.day === null || day > tracker.day) {
       tracker.dayStartEquity = tracker.lastEquity;
@@ -346,4 +370,9 @@ export class PnlLedger {
     const dayStart = tracker.day === null || dayOf(now) > tracker.day ? tracker.lastEquity : tracker.dayStartEquity;
     return { ...totals, peak, drawdown: peak.minus(totals.equity), dailyPnl: totals.equity.minus(dayStart) };
   }
+}
+
+/** What a position adds to its instrument's totals: its quantity, and realized − cost − fees (its equity is mark × quantity + that). */
+function contribution(e: Entry): { quantity: Decimal; rest: Decimal } {
+  return { quantity: e.position.quantity, rest: e.position.realizedPnl.minus(e.position.cost).minus(e.fees) };
 }
