@@ -60,7 +60,7 @@ describe('audit-service', () => {
     sandbox.sql<Row>(
       'SELECT sequence::int AS sequence, message_id, type, level, actor_id, canonical, prev_hash, hash FROM audit.audit_event ORDER BY sequence',
     );
-  const rowsUntil = (count: number) => waitFor(rows, (r) => r.length >= count, `${count} audit rows`);
+  const rowsUntil = (count: number, timeoutMs?: number) => waitFor(rows, (r) => r.length >= count, `${count} audit rows`, timeoutMs);
   const verify = (range: { fromSequence?: number; toSequence?: number } = {}) => audit.runtime.bus.request(AuditChainVerifyQry, range);
   const metric = async (name: string): Promise<number> => {
     const found = await audit.runtime.metrics.getSingleMetric(name)?.get();
@@ -291,5 +291,20 @@ describe('audit-service', () => {
     ]);
     await new Promise((r) => setTimeout(r, 300));
     expect((await rows()).length).toBe(before + 2);
+  });
+
+  it('appends the last events of a burst at once, not after the ack wait (a batch left waiting for more would be redelivered 30 s later)', async () => {
+    const redeliveries = await metric('garde_audit_redeliveries_total');
+    for (let burst = 0; burst < 3; burst++) {
+      const before = (await rows()).length;
+      await Promise.all(
+        Array.from({ length: 250 }, (_, i) =>
+          publisher.publish(KillSwitchActivatedEvt, change(`bot:burst-${burst}-${i}`, `reason-burst ${burst}`, 'HALTED', alice), { actor: alice }),
+        ),
+      );
+      // Well under AUDIT_ACK_WAIT_MS (30 s here): nothing may wait for a redelivery.
+      await rowsUntil(before + 250, 5000);
+    }
+    expect(await metric('garde_audit_redeliveries_total')).toBe(redeliveries);
   });
 });

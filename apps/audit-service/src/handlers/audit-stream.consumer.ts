@@ -19,6 +19,11 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  /** Messages received, not yet being appended. */
+  private readonly inHand: JsMsg[] = [];
+  private appendScheduled = false;
+  /** The batches being appended, in order. */
+  private appending: Promise<void> = Promise.resolve();
   private advisories: Subscription | undefined;
   private readonly log: ContextLogger;
 
@@ -112,8 +117,15 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
     }
   }
 
+  /**
+   * Messages in hand are appended at the end of the event loop's turn in which they arrived (what came
+   * in one read of the socket goes in one batch; a single event when it is quiet), or at once when a
+   * batch is full, which also holds the loop back until it is written. Batches are appended one after
+   * the other, in arrival order. (Asking the iterator whether more is pending does not work: with
+   * nats.js 3.4 it can answer 1 for the last message of a burst, which then waited for its redelivery,
+   * AUDIT_ACK_WAIT_MS later.)
+   */
   private async run(messages: ConsumerMessages): Promise<void> {
-    let batch: JsMsg[] = [];
     for await (const msg of messages) {
       if (this.stopping) {
         // Not processed: give it straight back so that another replica (or the next start) takes it.
@@ -121,14 +133,29 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
         continue;
       }
       if (msg.info.deliveryCount > 1) this.metrics.redeliveries.inc();
-      batch.push(msg);
-      // Append whatever has arrived: a batch under load, a single event when it is quiet.
-      if (batch.length >= this.config.AUDIT_BATCH_SIZE || messages.getPending() === 0) {
-        await this.flush(batch);
-        batch = [];
+      this.inHand.push(msg);
+      if (this.inHand.length >= this.config.AUDIT_BATCH_SIZE) {
+        await this.appendInHand();
+      } else if (!this.appendScheduled) {
+        this.appendScheduled = true;
+        setImmediate(() => {
+          this.appendScheduled = false;
+          void this.appendInHand();
+        });
       }
     }
-    for (const msg of batch) msg.nak();
+    await this.appending;
+    for (const msg of this.inHand.splice(0)) msg.nak();
+  }
+
+  /** Appends the messages in hand, a batch at a time, after the batches already being appended. */
+  private appendInHand(): Promise<void> {
+    this.appending = this.appending
+      .then(async () => {
+        while (this.inHand.length > 0) await this.flush(this.inHand.splice(0, this.config.AUDIT_BATCH_SIZE));
+      })
+      .catch((err: unknown) => this.log.error('appending a batch failed; its messages come back after AUDIT_ACK_WAIT_MS', errorFields(err)));
+    return this.appending;
   }
 
   /**
