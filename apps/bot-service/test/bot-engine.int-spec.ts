@@ -73,7 +73,8 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
     await create('grid-engine', { lower: '59000', upper: '61000', levels: 5, orderSize: '0.001' });
     const ladder = await until(
       () => orders('grid-engine'),
-      (o) => o.some((x) => x.side === 'buy' && x.state === 'OPEN') && o.some((x) => x.side === 'sell' && x.state === 'OPEN'),
+      // The ladder is placed order by order: wait for the four levels around the price.
+      (o) => [59000, 59500, 60500, 61000].every((p) => o.some((x) => Number(x.price) === p && x.state === 'OPEN')),
       15_000,
       200,
     );

@@ -46,6 +46,8 @@ export class MessageBus {
    * check it answers, and a burst of requests answered one write each queues behind itself.
    */
   private soon: Array<() => void> = [];
+  /** Events published soon whose ack has not come yet: awaited (a while) by `stop`. */
+  private readonly unacked = new Set<Promise<void>>();
 
   constructor(
     readonly nc: NatsConnection,
@@ -194,7 +196,14 @@ export class MessageBus {
     if (!checked.success) return onFailure(new ServiceError('CONTRACT_VIOLATION', `${def.type}: ${describeIssues(checked.error)}`));
     const env = this.envelope(def.type, def.schemaVersion, checked.data as z.infer<D['payload']>, ctx);
     const subject = this.topology.subject(def);
-    this.atEndOfTurn(() => void this.js.publish(subject, encoder.encode(JSON.stringify(env)), { msgID: env.messageId }).catch(onFailure));
+    this.atEndOfTurn(() => {
+      const acked = this.js.publish(subject, encoder.encode(JSON.stringify(env)), { msgID: env.messageId }).then(
+        () => undefined,
+        (err: unknown) => onFailure(err),
+      );
+      this.unacked.add(acked);
+      void acked.finally(() => this.unacked.delete(acked));
+    });
   }
 
   /** Publishes market data on core NATS (at most once, no ack, not audited). */
@@ -237,6 +246,18 @@ export class MessageBus {
   stop(): Promise<void> {
     for (const sub of this.subscriptions.splice(0)) sub.unsubscribe();
     return Promise.resolve();
+  }
+
+  /**
+   * Sends the replies and events queued for the end of this turn now, and waits (up to `timeoutMs`)
+   * for the acks of the events published soon: called once the handlers have finished, before the
+   * connection drains, so that a shutdown does not cut them off.
+   */
+  async settle(timeoutMs = 2000): Promise<void> {
+    this.writeQueued();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.unacked]), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 }
 

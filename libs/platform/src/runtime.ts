@@ -170,6 +170,7 @@ export async function startService<C extends ServiceEnv>(opts: StartOptions<C>):
           log.info('stopping');
           await runtime.bus.stop();
           await app.close();
+          await runtime.bus.settle();
           await drainNats(nc);
           await dataSource?.destroy();
           log.info('stopped');
