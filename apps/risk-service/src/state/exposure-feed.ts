@@ -65,7 +65,7 @@ const ORDER_EVENTS = [OrderAcceptedEvt, OrderRejectedEvt, OrderUnknownEvt, Order
 
 /**
  * The exposure book of this replica, fed from the AUDIT stream: every order event of the gateway
- * (`gateway.evt.order.>`), through a JetStream ordered consumer of this replica's own, from the start
+ * (the subject family of OrderAcceptedEvt), through a JetStream ordered consumer of this replica's own, from the start
  * of the stream; and the other replicas' approvals (OrderApprovedEvt), seen on core NATS as they are
  * published (they are in the stream too, for the audit trail).
  *

@@ -12,7 +12,7 @@ import { ReconcilePortfolio } from '../reconcile-portfolio/reconcile-portfolio.u
  * Manual reconciliation (RB-012), risk or admin role: for each account (of one exchange, or all), the
  * adjusting entries that make the ledger equal the venue — computed under the account's lock from the
  * balances the ledger has then — with the actor and the reason; an account never opened is opened from
- * the venue instead. Its open discrepancies are cleared, and `risk.evt.ledger.adjusted` tells the audit
+ * the venue instead. Its open discrepancies are cleared, and `LedgerAdjustedEvt` tells the audit
  * trail who did what and why. Refused (UNAVAILABLE, nothing written) while fills already published are
  * not booked yet: an adjustment for a fill in flight would count it twice. Bots halted for the cleared
  * discrepancies stay HALTED: an operator resumes them.

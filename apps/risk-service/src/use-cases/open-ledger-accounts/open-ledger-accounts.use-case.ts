@@ -7,7 +7,7 @@ import type { PortfolioLook } from '../reconcile-portfolio/reconcile-portfolio.u
 /**
  * The first reconciliation of an account opens its ledger: the venue's balances, as of the venue's
  * read time, recorded as opening entries (once: another replica opening it at the same time changes
- * nothing), and `risk.evt.ledger.opened`. Only when the ledger has caught up with the fills, so that
+ * nothing), and `LedgerOpenedEvt`. Only when the ledger has caught up with the fills, so that
  * the fills it books next are those after the opening.
  */
 @Injectable()

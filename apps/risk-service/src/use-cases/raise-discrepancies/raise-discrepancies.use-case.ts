@@ -17,7 +17,7 @@ const REASON_MAX = 500;
  * What a confirmed difference over tolerance sets off (RB-003): a discrepancy record (once: a
  * difference already open, or found by another replica, is not recorded again), the account's bots
  * halted through the kill switch (scope `bot:<id>`, system actor, a reason naming the discrepancy),
- * and `risk.evt.reconciliation.discrepancy-found` (error level: `audit:errors` lists it). Which bots:
+ * and `DiscrepancyFoundEvt` (error level: `audit:errors` lists it). Which bots:
  * see AccountBots.
  */
 @Injectable()
