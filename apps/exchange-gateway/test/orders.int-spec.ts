@@ -221,6 +221,12 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     });
     expect(await bus.request(OrderCancelCmd, { clientOrderId: 'nope', reason: 'grid level moved' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     expect(await bus.request(BotOrdersQry, { botId: 'bot-list' })).toMatchObject({ ok: true, result: { orders: [] } });
+
+    // The order tracker writes only over the state it read before asking the venue: its older answer
+    // (OPEN) never overwrites the cancel that landed meanwhile.
+    const repository = gateway.app.get(VenueOrderRepository);
+    expect(await repository.updateIfState('bot-list-rest', 'OPEN', { state: 'OPEN', filled: '0' })).toBeNull();
+    expect((await repository.get('bot-list-rest'))?.state).toBe('CANCELED');
   });
 
   it('refuses malformed orders with a clear error, nothing persisted or sent', async () => {

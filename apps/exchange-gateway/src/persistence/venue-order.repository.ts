@@ -4,6 +4,8 @@ import type { Order } from '@garde/contracts';
 import { VenueFillRow } from './venue-fill.entity.js';
 import { VenueOrderRow } from './venue-order.entity.js';
 
+type OrderChanges = Partial<Pick<VenueOrderRow, 'state' | 'venueOrderId' | 'filled' | 'lastError' | 'lookups' | 'nextCheckAt' | 'venueSeenAt'>>;
+
 /** PostgreSQL side of the orders. TypeORM stays in here. */
 @Injectable()
 export class VenueOrderRepository {
@@ -197,10 +199,22 @@ export class VenueOrderRepository {
     return rows.map((r) => ({ state: r.state, count: Number(r.count) }));
   }
 
-  async update(
-    clientOrderId: string,
-    changes: Partial<Pick<VenueOrderRow, 'state' | 'venueOrderId' | 'filled' | 'lastError' | 'lookups' | 'nextCheckAt' | 'venueSeenAt'>>,
-  ): Promise<VenueOrderRow> {
+  async update(clientOrderId: string, changes: OrderChanges): Promise<VenueOrderRow> {
+    const row = await this.write(clientOrderId, changes);
+    if (!row) throw new Error(`order ${clientOrderId} vanished`);
+    return row;
+  }
+
+  /**
+   * The same, only while the order is still in `expected` (what the caller read before asking the
+   * venue): null, changing nothing, when another writer moved it meanwhile (a cancel that landed while
+   * the tracker was polling must not be overwritten with the venue's older answer).
+   */
+  updateIfState(clientOrderId: string, expected: VenueOrderRow['state'], changes: OrderChanges): Promise<VenueOrderRow | null> {
+    return this.write(clientOrderId, changes, expected);
+  }
+
+  private async write(clientOrderId: string, changes: OrderChanges, expected?: VenueOrderRow['state']): Promise<VenueOrderRow | null> {
     const names = (this.columnNames ??= new Map(this.columns().map((c) => [c.propertyName, c.databaseName])));
     const values: unknown[] = [clientOrderId, new Date()];
     const sets = ['updated_at = $2'];
@@ -211,13 +225,14 @@ export class VenueOrderRepository {
       // A higher filled quantity owes fills until they are recorded (SET sees the row before the update).
       if (property === 'filled') sets.push(`fills_pending = fills_pending OR CAST($${values.length} AS numeric) > filled`);
     }
-    const rows: [Array<Record<string, unknown>>, number] = await this.ds.query(
-      `UPDATE venue_order SET ${sets.join(', ')} WHERE client_order_id = $1 RETURNING *`,
-      values,
-    );
+    let where = 'client_order_id = $1';
+    if (expected !== undefined) {
+      values.push(expected);
+      where += ` AND state = $${values.length}`;
+    }
+    const rows: [Array<Record<string, unknown>>, number] = await this.ds.query(`UPDATE venue_order SET ${sets.join(', ')} WHERE ${where} RETURNING *`, values);
     const [raw] = rows[0];
-    if (!raw) throw new Error(`order ${clientOrderId} vanished`);
-    return this.fromRaw(raw);
+    return raw ? this.fromRaw(raw) : null;
   }
 
   private columns() {

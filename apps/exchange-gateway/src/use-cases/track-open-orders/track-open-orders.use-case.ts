@@ -79,12 +79,18 @@ export class TrackOpenOrders {
     // A PENDING_CANCEL order the venue still reports open stays PENDING_CANCEL until the cancel lands.
     const state: OrderState = order.state === 'PENDING_CANCEL' && !isFinal(seen.state) ? 'PENDING_CANCEL' : seen.state;
     const moreFilled = Decimal.of(seen.filled).gt(order.filled);
-    const updated = await this.orders.update(order.clientOrderId, {
+    // Only over the state read before asking the venue: a cancel (or a settlement) that landed meanwhile wins.
+    const updated = await this.orders.updateIfState(order.clientOrderId, order.state, {
       state,
       filled: seen.filled,
       venueSeenAt: new Date(),
       nextCheckAt: isFinal(state) ? null : later,
     });
+    if (!updated) {
+      // Moved meanwhile: its new state stands, but a fill the venue reported is never dropped.
+      if (moreFilled) await this.fills.record(await this.orders.update(order.clientOrderId, { filled: seen.filled }), client);
+      return;
+    }
     if (moreFilled) await this.fills.record(updated, client);
   }
 
