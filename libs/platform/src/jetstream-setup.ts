@@ -1,4 +1,4 @@
-import { jetstreamManager, RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig, type StreamConfig } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { BusTopology } from '@garde/contracts';
@@ -30,6 +30,31 @@ export async function ensureJetStreamResources(nc: NatsConnection, topology: Bus
   }
   await openBucket(nc, topology.killSwitchBucket, { history: 16 });
   await openBucket(nc, topology.botLeasesBucket, { history: 1 });
+}
+
+/**
+ * Creates a durable consumer of `stream` with explicit acks from the stream's start, when missing; an
+ * existing one (another replica's, or this one's from before a restart) is used as it is, and two
+ * replicas creating it together both go on. `config` adds the consumer's own settings.
+ */
+export async function ensureDurableConsumer(
+  nc: NatsConnection,
+  stream: string,
+  name: string,
+  config: Partial<Pick<ConsumerConfig, 'filter_subject' | 'ack_wait' | 'max_ack_pending' | 'max_deliver'>>,
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.consumers.info(stream, name);
+    return;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  try {
+    await jsm.consumers.add(stream, { durable_name: name, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ...config });
+  } catch (err) {
+    if (!/already in use|exists/i.test(String(err))) throw err;
+  }
 }
 
 /** Opens a KV bucket, creating it when missing. */

@@ -1,7 +1,16 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Subscription } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { JsonLogger, MessageBus, NATS_CONNECTION, SERVICE_CONFIG, errorFields, type ContextLogger, type NatsConnection } from '@garde/platform';
+import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import {
+  JsonLogger,
+  MessageBus,
+  NATS_CONNECTION,
+  SERVICE_CONFIG,
+  ensureDurableConsumer,
+  errorFields,
+  type ContextLogger,
+  type NatsConnection,
+} from '@garde/platform';
 import type { AuditConfig } from '../config/audit.config.js';
 import { AuditMetrics } from '../metrics/audit.metrics.js';
 import { AuditEventRepository } from '../persistence/audit-event.repository.js';
@@ -42,7 +51,12 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
   async onApplicationBootstrap(): Promise<void> {
     this.metrics.chainHeadSequence.set((await this.repository.head())?.sequence ?? 0);
     const { auditStream, auditConsumer } = this.bus.topology;
-    await this.ensureConsumer(auditStream, auditConsumer);
+    await ensureDurableConsumer(this.nc, auditStream, auditConsumer, {
+      max_deliver: this.config.AUDIT_MAX_DELIVER,
+      ack_wait: this.config.AUDIT_ACK_WAIT_MS * 1_000_000,
+      // More in flight than one batch, so the next batch is already here when a commit ends.
+      max_ack_pending: this.config.AUDIT_BATCH_SIZE * 10,
+    });
     const consumer = await jetstream(this.nc).consumers.get(auditStream, auditConsumer);
     this.metrics.setPendingProbe(async () => {
       const info = await consumer.info();
@@ -89,32 +103,6 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
         });
       },
     });
-  }
-
-  /** Creates the durable consumer when missing; an existing one (another replica's) is used as it is. */
-  private async ensureConsumer(stream: string, name: string): Promise<void> {
-    const jsm = await jetstreamManager(this.nc);
-    try {
-      await jsm.consumers.info(stream, name);
-      return;
-    } catch (err) {
-      if (!/not found/i.test(String(err))) throw err;
-    }
-    const config: Partial<ConsumerConfig> = {
-      durable_name: name,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      max_deliver: this.config.AUDIT_MAX_DELIVER,
-      ack_wait: this.config.AUDIT_ACK_WAIT_MS * 1_000_000,
-      // More in flight than one batch, so the next batch is already here when a commit ends.
-      max_ack_pending: this.config.AUDIT_BATCH_SIZE * 10,
-    };
-    try {
-      await jsm.consumers.add(stream, config);
-    } catch (err) {
-      // Two replicas starting together: the other one created it.
-      if (!/already in use|exists/i.test(String(err))) throw err;
-    }
   }
 
   /**

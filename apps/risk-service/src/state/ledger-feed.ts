@@ -1,16 +1,16 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type Consumer,
-  type ConsumerConfig,
-  type ConsumerMessages,
-  type JsMsg,
-} from '@nats-io/jetstream';
+import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { Envelope, OrderFilledEvt } from '@garde/contracts';
-import { JsonLogger, MessageBus, NATS_CONNECTION, ServiceError, errorFields, type ContextLogger, type NatsConnection } from '@garde/platform';
+import {
+  JsonLogger,
+  MessageBus,
+  NATS_CONNECTION,
+  ServiceError,
+  ensureDurableConsumer,
+  errorFields,
+  type ContextLogger,
+  type NatsConnection,
+} from '@garde/platform';
 import { ReconciliationMetrics } from '../metrics/reconciliation.metrics.js';
 import { RecordFill } from '../use-cases/record-fill/record-fill.use-case.js';
 
@@ -46,7 +46,11 @@ export class LedgerFeed implements OnModuleDestroy {
 
   async start(): Promise<void> {
     const { topology } = this.bus;
-    await this.ensureConsumer(topology.auditStream, topology.ledgerConsumer, topology.subject(OrderFilledEvt));
+    await ensureDurableConsumer(this.nc, topology.auditStream, topology.ledgerConsumer, {
+      filter_subject: topology.subject(OrderFilledEvt),
+      ack_wait: ACK_WAIT_MS * 1_000_000,
+      max_ack_pending: 256,
+    });
     this.consumer = await jetstream(this.nc).consumers.get(topology.auditStream, topology.ledgerConsumer);
     this.metrics.setPendingProbe(() => this.pending());
     this.messages = await this.consumer.consume({ max_messages: 64 });
@@ -81,30 +85,6 @@ export class LedgerFeed implements OnModuleDestroy {
       }
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  private async ensureConsumer(stream: string, name: string, filter: string): Promise<void> {
-    const jsm = await jetstreamManager(this.nc);
-    try {
-      await jsm.consumers.info(stream, name);
-      return;
-    } catch (err) {
-      if (!/not found/i.test(String(err))) throw err;
-    }
-    const config: Partial<ConsumerConfig> = {
-      durable_name: name,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: filter,
-      ack_wait: ACK_WAIT_MS * 1_000_000,
-      max_ack_pending: 256,
-    };
-    try {
-      await jsm.consumers.add(stream, config);
-    } catch (err) {
-      // Two replicas starting together: the other one created it.
-      if (!/already in use|exists/i.test(String(err))) throw err;
     }
   }
 

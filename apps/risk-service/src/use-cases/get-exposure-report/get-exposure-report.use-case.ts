@@ -86,6 +86,8 @@ export class GetExposureReport {
     const bots = [...botIds].sort(byHolder).map((botId) => this.bot(botId, positions, now));
     const exchanges = [...new Set(rows.map((r) => r.exchangeId))].sort().map((exchangeId) => this.exchange(exchangeId));
     const firm = ledger.firmFigures(now);
+    // The firm counts everyone, whatever the filters: the rows again only when some were filtered out.
+    const everyone = query.botId === undefined && query.exchangeId === undefined ? positions : this.rows({}).map((r) => this.position(r));
     const report: ExposureReport = {
       generatedAt: new Date(now).toISOString(),
       exchangeId: query.exchangeId ?? null,
@@ -95,13 +97,7 @@ export class GetExposureReport {
       exchanges,
       firm: {
         exposure: this.exposure({ kind: 'firm' }, FIRM_SCOPE),
-        openOrderNotional: str(
-          sum(
-            this.rows({})
-              .map((r) => this.position(r).openOrderNotional)
-              .map((v) => (v === null ? null : Decimal.of(v))),
-          ),
-        ),
+        openOrderNotional: str(sum(everyone.map((p) => (p.openOrderNotional === null ? null : Decimal.of(p.openOrderNotional))))),
         ...this.equity(firm, FIRM_SCOPE),
         killSwitch: this.killSwitch.get(globalScope())?.state ?? 'ACTIVE',
       },
