@@ -123,13 +123,13 @@ export interface AutoHaltInput {
 export function autoHalts(input: AutoHaltInput): AutoHalt[] {
   const { ledger, activity, limits, now } = input;
   const halts: AutoHalt[] = [];
-  const firm = lossHalt(ledger.firmFigures(now), FIRM_SCOPE, globalScope(), 'the firm', limits);
+  const firm = lossHalt(() => ledger.firmFigures(now), FIRM_SCOPE, globalScope(), 'the firm', limits);
   if (firm) halts.push(firm);
   const bots = new Set([...ledger.bots(), ...activity.bots(now)]);
   for (const botId of [...bots].sort()) {
     const scope = botScope(botId);
     const halt =
-      lossHalt(ledger.holderFigures(botId, now), botLimitScope(botId), scope, scope, limits) ??
+      lossHalt(() => ledger.holderFigures(botId, now), botLimitScope(botId), scope, scope, limits) ??
       runawayHalt('runaway-fills', 'maxFillsPerMinute', activity.fillsWithin(botId, now), 'fills', botId, limits) ??
       runawayHalt('runaway-denials', 'maxDenialsPerMinute', activity.denialsWithin(botId, now), 'orders denied', botId, limits);
     if (halt) halts.push(halt);
@@ -137,9 +137,13 @@ export function autoHalts(input: AutoHaltInput): AutoHalt[] {
   return halts;
 }
 
-function lossHalt(figures: EquityFigures, limitScope: string, scope: string, whose: string, limits: LimitLookup): AutoHalt | undefined {
-  const currency = figures.currency ? ` ${figures.currency}` : '';
+/** `figuresOf` is valued only when the scope has a loss limit (most have none: no pass over their positions). */
+function lossHalt(figuresOf: () => EquityFigures, limitScope: string, scope: string, whose: string, limits: LimitLookup): AutoHalt | undefined {
   const drawdown = ownLossLimit('maxDrawdown', limitScope, limits);
+  const daily = ownLossLimit('maxDailyLoss', limitScope, limits);
+  if (!drawdown && !daily) return undefined;
+  const figures = figuresOf();
+  const currency = figures.currency ? ` ${figures.currency}` : '';
   if (drawdown && figures.drawdown.gt(drawdown.value)) {
     return {
       scope,
@@ -151,7 +155,6 @@ function lossHalt(figures: EquityFigures, limitScope: string, scope: string, who
       reason: `automatic: drawdown ${formatAmount(figures.drawdown)}${currency} from peak ${formatAmount(figures.peak)} (equity ${formatAmount(figures.equity)}) exceeds maxDrawdown ${formatLimit(drawdown.value)} for ${whose}`,
     };
   }
-  const daily = ownLossLimit('maxDailyLoss', limitScope, limits);
   const loss = dailyLossOf(figures.dailyPnl);
   if (daily && loss.gt(daily.value)) {
     return {
