@@ -46,7 +46,7 @@ export class MessageBus {
    * check it answers, and a burst of requests answered one write each queues behind itself.
    */
   private soon: Array<() => void> = [];
-  /** Events published soon whose ack has not come yet: awaited (a while) by `stop`. */
+  /** Events published soon whose ack has not come yet: awaited (a while) by `settle`. */
   private readonly unacked = new Set<Promise<void>>();
 
   constructor(
@@ -175,11 +175,7 @@ export class MessageBus {
     ctx: MessageContext = {},
     key?: string,
   ): Promise<TypedEnvelope<z.infer<D['payload']>>> {
-    const checked = def.payload.safeParse(payload);
-    if (!checked.success) {
-      throw new ServiceError('CONTRACT_VIOLATION', `${def.type}: ${describeIssues(checked.error)}`);
-    }
-    const env = this.envelope(def.type, def.schemaVersion, checked.data as z.infer<D['payload']>, ctx);
+    const env = this.checkedEnvelope(def, payload, ctx);
     await this.js.publish(this.topology.subject(def, key), encoder.encode(JSON.stringify(env)), { msgID: env.messageId });
     return env;
   }
@@ -192,9 +188,12 @@ export class MessageBus {
    * to `onFailure`.
    */
   publishSoon<D extends EventDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext, onFailure: (err: unknown) => void): void {
-    const checked = def.payload.safeParse(payload);
-    if (!checked.success) return onFailure(new ServiceError('CONTRACT_VIOLATION', `${def.type}: ${describeIssues(checked.error)}`));
-    const env = this.envelope(def.type, def.schemaVersion, checked.data as z.infer<D['payload']>, ctx);
+    let env: TypedEnvelope<z.infer<D['payload']>>;
+    try {
+      env = this.checkedEnvelope(def, payload, ctx);
+    } catch (err) {
+      return onFailure(err);
+    }
     const subject = this.topology.subject(def);
     this.atEndOfTurn(() => {
       const acked = this.js.publish(subject, encoder.encode(JSON.stringify(env)), { msgID: env.messageId }).then(
@@ -206,11 +205,20 @@ export class MessageBus {
     });
   }
 
-  /** Publishes market data on core NATS (at most once, no ack, not audited). */
-  broadcast<D extends MarketDataDef>(def: D, payload: z.input<D['payload']>, key: string): void {
+  /** The payload checked against its contract (CONTRACT_VIOLATION thrown otherwise), in its envelope. */
+  private checkedEnvelope<D extends EventDef | MarketDataDef>(
+    def: D,
+    payload: z.input<D['payload']>,
+    ctx: MessageContext,
+  ): TypedEnvelope<z.infer<D['payload']>> {
     const checked = def.payload.safeParse(payload);
     if (!checked.success) throw new ServiceError('CONTRACT_VIOLATION', `${def.type}: ${describeIssues(checked.error)}`);
-    const env = this.envelope(def.type, def.schemaVersion, checked.data as z.infer<D['payload']>, {});
+    return this.envelope(def.type, def.schemaVersion, checked.data as z.infer<D['payload']>, ctx);
+  }
+
+  /** Publishes market data on core NATS (at most once, no ack, not audited). */
+  broadcast<D extends MarketDataDef>(def: D, payload: z.input<D['payload']>, key: string): void {
+    const env = this.checkedEnvelope(def, payload, {});
     this.nc.publish(this.topology.subject(def, key), encoder.encode(JSON.stringify(env)));
   }
 
