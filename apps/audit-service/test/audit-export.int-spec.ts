@@ -84,7 +84,7 @@ describe('audit export (RB-013) and audit:verify through bin/console', () => {
       const result = await cli('audit:export', `--from=${start.toISOString()}`, `--to=${to}`, '--format=jsonl', `--output=${exported}`);
       expect([result.code, result.stderr]).toEqual([0, expect.any(String)]);
       expect(result.stdout).toContain(`Exported ${ROWS} audit event(s), sequences 1-${ROWS}`);
-      expect(result.stderr).toMatch(/audit:export: 100000 \/ 100000 rows \(100 %\)/);
+      expect(result.stderr).toMatch(/audit:export: ([0-9.]+ MB) \/ \1 \(100 %\)/);
       manifest = JSON.parse(readFileSync(`${exported}.manifest.json`, 'utf8')) as AuditExportManifest;
       const [head] = await sandbox.sql<{ hash: string }>('SELECT hash FROM audit.audit_event WHERE sequence = $1', [ROWS]);
       expect(manifest).toMatchObject({
@@ -199,6 +199,39 @@ describe('audit export (RB-013) and audit:verify through bin/console', () => {
     expect([empty.code, empty.stderr]).toEqual([1, expect.stringContaining('NOT_FOUND')]);
     expect(existsSync(file('empty.jsonl'))).toBe(false);
     expect((await cli('audit:export', '--from=yesterday', '--to=2020-01-02', `--output=${file('x.jsonl')}`)).code).toBe(2);
+  });
+
+  it('serves the file of a slice over HTTP as a stream; refuses a bad request before any byte; cuts the answer short when rows are missing', async () => {
+    const get = (query: string, token: string | null = TEST_TOKENS.viewer) =>
+      fetch(`${gateway.url}/api/v1/audit/exports/file?${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    // Sequences 101-1,100 as CSV: the header, then exactly the records of the full JSONL export's rows, in order.
+    const slice = await get('format=csv&from=101&to=1100');
+    expect([slice.status, slice.headers.get('content-type')]).toEqual([200, 'text/csv; charset=utf-8']);
+    const lines = (await slice.text()).split('\n');
+    expect(lines).toHaveLength(1 + 1000 + 1);
+    expect(lines.slice(1, -1).map((l) => Number(l.split(',')[0]))).toEqual(Array.from({ length: 1000 }, (_, i) => 101 + i));
+    const jsonl = await (await get('format=jsonl&from=101&to=1100')).text();
+    expect(jsonl).toBe(
+      readFileSync(exported, 'utf8')
+        .split('\n')
+        .slice(100, 1100)
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
+
+    for (const [query, message] of [
+      ['format=xml&from=1&to=2', 'format must be jsonl or csv, not "xml"'],
+      ['format=jsonl&from=1', "to is required (a sequence, from the export's manifest)"],
+      ['format=jsonl&from=9&to=3', 'to (3) is before from (9)'],
+    ] as const) {
+      const res = await get(query);
+      expect([res.status, await res.json()]).toEqual([400, { error: { code: 'INVALID_REQUEST', message } }]);
+    }
+    expect((await get('format=jsonl&from=1&to=2', null)).status).toBe(401);
+    // Past the end of the trail: the rows that exist come, then the answer stops short of a complete body.
+    const short = await get(`format=jsonl&from=${ROWS - 2}&to=${ROWS + 10}`);
+    expect(short.status).toBe(200);
+    await expect(short.text()).rejects.toThrow();
   });
 
   it('--bot lists the events of one bot and its orders, through an index the query uses', async () => {

@@ -138,8 +138,9 @@ export type AuditExportManifest = z.infer<typeof AuditExportManifest>;
 
 export const AuditExportPageQuery = z.object({
   format: AuditExportFormat,
-  /** The slice being exported (from the manifest). */
+  /** The first sequence of the slice being exported (the manifest's). */
   fromSequence: z.number().int().positive(),
+  /** The last sequence this page may hold: the slice's last, or the end of a range asked for ahead of the others. */
   toSequence: z.number().int().positive(),
   /** The last sequence already received; absent for the first page (which starts with the CSV header). */
   afterSequence: z.number().int().nonnegative().optional(),

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Canonical JSON: object keys sorted by code point, no whitespace, `undefined` members dropped.
@@ -19,9 +19,9 @@ export function canonicalJson(value: unknown): string {
 /** Hash of the chain's first link's predecessor. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** `sha256(prevHash ‖ canonical(event))`, hex. */
+/** `sha256(prevHash ‖ canonical(event))`, hex (one-shot: a Hash object per row costs more than hashing it). */
 export function chainHash(prevHash: string, canonicalEvent: string): string {
-  return createHash('sha256').update(prevHash).update(canonicalEvent).digest('hex');
+  return hash('sha256', prevHash + canonicalEvent, 'hex');
 }
 
 export interface ChainRow {

@@ -134,14 +134,15 @@ export class AuditEventRepository {
 
   /** The chain columns of rows after `afterSequence` up to `toSequence`, in order: what an export holds. */
   async exportRows(afterSequence: number, toSequence: number, limit: number): Promise<ExportRow[]> {
-    const rows = await this.ds.query<Array<{ sequence: string; recorded_at: Date; level: string; prev_hash: string; hash: string; canonical: string }>>(
-      `SELECT sequence::text AS sequence, recorded_at, level, prev_hash, hash, canonical FROM audit_event
-        WHERE audit_event.sequence > $1 AND audit_event.sequence <= $2 ORDER BY audit_event.sequence LIMIT $3`,
+    // recorded_at as toISOString writes it, by PostgreSQL: parsing a Date per row, to print it, costs more than reading the row.
+    const rows = await this.ds.query<Array<{ sequence: string; recorded_at: string; level: string; prev_hash: string; hash: string; canonical: string }>>(
+      `SELECT sequence::text AS sequence, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, level, prev_hash, hash, canonical
+         FROM audit_event WHERE audit_event.sequence > $1 AND audit_event.sequence <= $2 ORDER BY audit_event.sequence LIMIT $3`,
       [afterSequence, toSequence, limit],
     );
     return rows.map((r) => ({
       sequence: Number(r.sequence),
-      recordedAt: r.recorded_at.toISOString(),
+      recordedAt: r.recorded_at,
       level: r.level,
       prevHash: r.prev_hash,
       hash: r.hash,

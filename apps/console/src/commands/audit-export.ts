@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { AuditExportManifest, describeIssues, type AuditExportPage, type AuditPurgeResult, type AuditSigner } from '@garde/contracts';
+import { AuditExportManifest, describeIssues, type AuditPurgeResult, type AuditSigner } from '@garde/contracts';
 import {
   AUDIT_EXPORT_FORMATS,
   ExportChainChecker,
@@ -81,51 +81,48 @@ export const auditExport: Command = {
       `audit:export: ${manifest.rows} event(s), sequences ${manifest.firstSequence}-${manifest.lastSequence}, signed by key ${manifest.signer.keyId}; writing ${output}`,
     );
 
-    // Then the file, page by page, hashed as it is written; it takes its name only once it matches the manifest.
+    // Then the file, streamed, hashed as it is written; it takes its name only once it matches the manifest.
     const partial = `${output}.partial`;
     const file = await open(partial, 'w');
     const sha = createHash('sha256');
     let bytes = 0;
-    let rows = 0;
-    let after: number | undefined;
     let lastReport = Date.now();
+    const progress = () =>
+      ctx.err(`audit:export: ${mb(bytes)} / ${mb(manifest.fileBytes)} (${manifest.fileBytes ? Math.floor((bytes * 100) / manifest.fileBytes) : 100} %)`);
     try {
-      while (after === undefined || after < manifest.lastSequence) {
-        const query = new URLSearchParams({ format, from: String(manifest.firstSequence), to: String(manifest.lastSequence) });
-        if (after !== undefined) query.set('after', String(after));
-        const page = await ctx.api.call<AuditExportPage>('GET', `/api/v1/audit/exports/page?${query.toString()}`);
-        if (page.rows === 0) break;
-        const chunk = Buffer.from(page.text, 'utf8');
+      const query = new URLSearchParams({ format, from: String(manifest.firstSequence), to: String(manifest.lastSequence) });
+      for await (const chunk of ctx.api.download(`/api/v1/audit/exports/file?${query.toString()}`)) {
         await file.write(chunk);
         sha.update(chunk);
         bytes += chunk.length;
-        rows += page.rows;
-        after = page.lastSequence;
         if (Date.now() - lastReport >= PROGRESS_EVERY_MS) {
           lastReport = Date.now();
-          ctx.err(`audit:export: ${rows} / ${manifest.rows} rows (${Math.floor((rows * 100) / manifest.rows)} %), ${mb(bytes)}`);
+          progress();
         }
       }
       await file.sync();
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw err;
     } finally {
       await file.close();
     }
     const digest = sha.digest('hex');
-    if (rows !== manifest.rows || bytes !== manifest.fileBytes || digest !== manifest.fileSha256) {
+    if (bytes !== manifest.fileBytes || digest !== manifest.fileSha256) {
       await rm(partial, { force: true });
       return fail(
         ctx,
         'EXPORT_MISMATCH',
-        `the file received (${rows} rows, ${bytes} bytes, SHA-256 ${digest}) is not the one the audit-service signed (${manifest.rows} rows, ${manifest.fileBytes} bytes, SHA-256 ${manifest.fileSha256}); nothing kept, run it again`,
+        `the file received (${bytes} bytes, SHA-256 ${digest}) is not the one the audit-service signed (${manifest.fileBytes} bytes, SHA-256 ${manifest.fileSha256}); nothing kept, run it again`,
       );
     }
     await rename(partial, output);
     await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-    ctx.err(`audit:export: ${rows} / ${manifest.rows} rows (100 %), ${mb(bytes)}`);
+    progress();
     const summary = {
       output,
       manifest: manifestPath,
-      rows,
+      rows: manifest.rows,
       firstSequence: manifest.firstSequence,
       lastSequence: manifest.lastSequence,
       chainHead: manifest.chainHead,
@@ -136,7 +133,7 @@ export const auditExport: Command = {
     else {
       ctx.out(
         [
-          `Exported ${rows} audit event(s), sequences ${manifest.firstSequence}-${manifest.lastSequence}, to ${output} (${mb(bytes)}, ${format})`,
+          `Exported ${manifest.rows} audit event(s), sequences ${manifest.firstSequence}-${manifest.lastSequence}, to ${output} (${mb(bytes)}, ${format})`,
           `Manifest: ${manifestPath} (chain head ${manifest.chainHead}, SHA-256 ${digest})`,
           `Signed by the audit-service's key ${manifest.signer.keyId} (public key ${manifest.signer.publicKey})`,
         ].join('\n'),

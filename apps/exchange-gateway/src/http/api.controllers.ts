@@ -1,7 +1,9 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import {
   AuditChainVerifyQry,
   AuditEventsQry,
+  AuditExportFormat,
   type AuditEventsQuery,
   AuditExportPageQry,
   AuditExportSealQry,
@@ -22,7 +24,7 @@ import {
   describeIssues,
   type RequestDef,
 } from '@garde/contracts';
-import { SERVICE_CONFIG } from '@garde/platform';
+import { JsonLogger, SERVICE_CONFIG, errorFields } from '@garde/platform';
 import { RequireRole, type AuthenticatedRequest } from '../auth/api-auth.guard.js';
 import type { GatewayConfig } from '../config/gateway.config.js';
 import { GatewayException } from '../errors/gateway.exception.js';
@@ -30,6 +32,7 @@ import { VenueOrderRepository, toOrder } from '../persistence/venue-order.reposi
 import { CancelOrderUseCase } from '../use-cases/cancel-order/cancel-order.use-case.js';
 import { ResolveOrder } from '../use-cases/resolve-order/resolve-order.use-case.js';
 import { SubmitOrderUseCase } from '../use-cases/submit-order/submit-order.use-case.js';
+import { exportFileText } from './audit-export-file.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { ServiceClient } from './service-client.js';
 
@@ -151,6 +154,7 @@ export class AuditController {
   constructor(
     private readonly services: ServiceClient,
     @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
+    private readonly logger: JsonLogger,
   ) {}
 
   /** Reads every row of its range: the audit-service's long timeout. */
@@ -195,21 +199,35 @@ export class AuditController {
     return this.services.call(AuditExportSealQry, object(body), req.actor, this.config.AUDIT_REQUEST_TIMEOUT_MS);
   }
 
-  /** The next bytes of an export file. */
-  @Get('exports/page')
+  /**
+   * The export file itself (RB-013), streamed in constant memory: the slice a sealed manifest names
+   * (`from` and `to` are its first and last sequences), whole records in order. Nothing is sent before
+   * the first page is read, so a bad request is a plain error; a failure after that cuts the response
+   * short, and the console keeps nothing (the file would not match its manifest).
+   */
+  @Get('exports/file')
   @RequireRole('viewer')
-  page(@Req() req: AuthenticatedRequest, @Query() query: Record<string, string | undefined>) {
-    const { format, from, to, after } = query;
-    return this.services.call(
-      AuditExportPageQry,
-      {
-        format,
-        fromSequence: from === undefined ? undefined : positiveInt(from, 'from'),
-        toSequence: to === undefined ? undefined : positiveInt(to, 'to'),
-        ...(after === undefined ? {} : { afterSequence: after === '0' ? 0 : positiveInt(after, 'after') }),
-      },
-      req.actor,
-    );
+  async file(@Req() req: AuthenticatedRequest, @Res() res: Response, @Query() query: Record<string, string | undefined>): Promise<void> {
+    const format = AuditExportFormat.safeParse(query.format);
+    if (!format.success) throw new GatewayException('INVALID_REQUEST', `format must be jsonl or csv, not "${query.format ?? ''}"`);
+    const [from, to] = [required(query.from, 'from'), required(query.to, 'to')];
+    const text = exportFileText((page) => this.services.call(AuditExportPageQry, page, req.actor), format.data, from, to);
+    let chunk = await text.next();
+    res.status(200).type(format.data === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+    res.setHeader('cache-control', 'no-store');
+    try {
+      for (; !chunk.done; chunk = await text.next()) {
+        if (!res.write(chunk.value)) await writable(res);
+        if (res.destroyed) {
+          await text.return(undefined);
+          return;
+        }
+      }
+      res.end();
+    } catch (err) {
+      this.logger.child('http').warn('audit export cut short', errorFields(err));
+      res.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** Deletes rows older than the retention, through a signed checkpoint (admin). */
@@ -219,6 +237,24 @@ export class AuditController {
   purge(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
     return this.services.call(AuditPurgeCmd, object(body), req.actor, this.config.AUDIT_REQUEST_TIMEOUT_MS);
   }
+}
+
+function required(value: string | undefined, name: string): number {
+  if (value === undefined) throw new GatewayException('INVALID_REQUEST', `${name} is required (a sequence, from the export's manifest)`);
+  return positiveInt(value, name);
+}
+
+/** Resolves once the response can take more (or is gone). */
+function writable(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function positiveInt(value: string, name: string): number {

@@ -6,7 +6,6 @@ import {
   ExchangeAccountList,
   AuditChainVerdict,
   AuditExportManifest,
-  AuditExportPage,
   AuditPurgeResult,
   AuditRecord,
   AuditSignerQry,
@@ -48,6 +47,8 @@ interface Route {
   body?: z.ZodType;
   query?: Record<string, string>;
   result?: z.ZodType;
+  /** A body that is not JSON: its media types (the result is then text). */
+  produces?: string[];
   /** Success status (200 unless said). */
   status?: number;
 }
@@ -191,11 +192,12 @@ export const API_ROUTES: Route[] = [
   },
   {
     method: 'get',
-    path: '/api/v1/audit/exports/page',
+    path: '/api/v1/audit/exports/file',
     role: 'viewer',
-    summary: 'The next bytes of an export file, whole records (from the manifest: format, first and last sequence)',
-    query: { format: 'jsonl or csv', from: 'first sequence', to: 'last sequence', after: 'the last sequence received (absent: the first page)' },
-    result: AuditExportPage,
+    summary:
+      'The export file of a sealed manifest (RB-013), streamed: whole records in order, the exact bytes whose SHA-256 the manifest signs; a failure midway cuts the response short',
+    query: { format: "jsonl or csv (the manifest's)", from: "the manifest's firstSequence", to: "the manifest's lastSequence" },
+    produces: ['application/x-ndjson', 'text/csv'],
   },
   {
     method: 'post',
@@ -332,7 +334,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       ],
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(r.body, 'input') } } } } : {}),
       responses: {
-        [String(r.status ?? 200)]: { description: 'OK', ...(r.result ? { content: { 'application/json': { schema: schema(r.result, 'output') } } } : {}) },
+        [String(r.status ?? 200)]: {
+          description: 'OK',
+          ...(r.result ? { content: { 'application/json': { schema: schema(r.result, 'output') } } } : {}),
+          ...(r.produces ? { content: Object.fromEntries(r.produces.map((type) => [type, { schema: { type: 'string' } }])) } : {}),
+        },
         default: errors,
       },
     };

@@ -1,14 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { AuditExportFormat, AuditExportManifest, AuditExportManifestBody } from '@garde/contracts';
-import { GENESIS_HASH, exportPreamble, exportRecord, verifyChain } from '@garde/domain';
+import { GENESIS_HASH, exportPreamble, exportRecord, verifyChain, type ExportRow } from '@garde/domain';
 import { AuditException } from '../../errors/audit.exception.js';
 import { AuditMetrics } from '../../metrics/audit.metrics.js';
-import { AuditCheckpointRepository } from '../../persistence/audit-checkpoint.repository.js';
+import { AuditCheckpointRepository, type StoredCheckpoint } from '../../persistence/audit-checkpoint.repository.js';
 import { AuditEventRepository } from '../../persistence/audit-event.repository.js';
 import { AuditSigner } from '../../signing/audit-signer.js';
 import { VerifyAuditChain } from '../verify-audit-chain/verify-audit-chain.use-case.js';
 import { EXPORT_READ_ROWS } from './read-export-page.use-case.js';
+
+interface SlicePart {
+  page: ExportRow[];
+  checkpoints: StoredCheckpoint[];
+}
 
 export interface SealQuery {
   from: string;
@@ -49,18 +54,21 @@ export class SealAuditExport {
     write(exportPreamble(query.format));
     let previous = { sequence: slice.first - 1, hash: previousHash };
     let rows = 0;
-    while (previous.sequence < slice.last) {
-      const page = await this.events.exportRows(previous.sequence, slice.last, EXPORT_READ_ROWS);
+    // Each part is read while the one before is checked and hashed.
+    let next: Promise<SlicePart> | undefined = this.readPart(previous.sequence, slice.last);
+    while (next) {
+      const { page, checkpoints }: SlicePart = await next;
+      const last = page.at(-1);
+      next = last && last.sequence < slice.last ? this.readPart(last.sequence, slice.last) : undefined;
       const verdict = verifyChain(page, previous);
       if (!verdict.ok) this.refuse(verdict.badSequence, verdict.reason);
-      if (page.length === 0) this.refuse(previous.sequence + 1, `row ${previous.sequence + 1} is missing`);
-      for (const cp of await this.checkpoints.between(page[0]!.sequence, page.at(-1)!.sequence)) {
+      if (!last) this.refuse(previous.sequence + 1, `row ${previous.sequence + 1} is missing`);
+      for (const cp of checkpoints) {
         const problem = this.verify.checkpointProblem(cp, page[cp.sequence - page[0]!.sequence]!.hash);
         if (problem) this.refuse(cp.sequence, problem);
       }
-      for (const row of page) write(exportRecord(query.format, row));
+      write(page.map((row) => exportRecord(query.format, row)).join(''));
       rows += page.length;
-      const last = page.at(-1)!;
       previous = { sequence: last.sequence, hash: last.hash };
     }
 
@@ -83,6 +91,19 @@ export class SealAuditExport {
     };
     this.metrics.exportsSigned.inc({ format: query.format });
     return { ...body, signature: this.signer.sign('garde-audit-export-manifest-v1', body) };
+  }
+
+  /**
+   * The rows after `after` (EXPORT_READ_ROWS at most) and the checkpoints signed at their sequences. A
+   * part read ahead and left unused, when the slice is refused, fails quietly.
+   */
+  private readPart(after: number, last: number): Promise<SlicePart> {
+    const through = Math.min(last, after + EXPORT_READ_ROWS);
+    const part = Promise.all([this.events.exportRows(after, through, EXPORT_READ_ROWS), this.checkpoints.between(after + 1, through)]).then(
+      ([page, checkpoints]) => ({ page, checkpoints }),
+    );
+    part.catch(() => undefined);
+    return part;
   }
 
   /** The hash the slice's first row must link to: the row before it, or the signed checkpoint of a purge. */
