@@ -254,6 +254,11 @@ describe('audit export (RB-013) and audit:verify through bin/console', () => {
       "EXPLAIN SELECT * FROM audit.audit_event e WHERE audit.audit_event_bot_id(e.envelope) = 'bot-7' ORDER BY e.sequence DESC LIMIT 100",
     );
     expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain('audit_event_bot_idx');
+    // `--order`: the events that name the order, through its own index.
+    const orderPlan = await sandbox.sql<{ 'QUERY PLAN': string }>(
+      "EXPLAIN SELECT m.correlation_id FROM audit.audit_event m WHERE audit.audit_event_client_order_id(m.envelope) = 'bench-7'",
+    );
+    expect(orderPlan.map((r) => r['QUERY PLAN']).join('\n')).toContain('audit_event_order_idx');
   });
 
   it(

@@ -15,8 +15,15 @@ import type { AuditConfig } from '../config/audit.config.js';
 import { AuditMetrics } from '../metrics/audit.metrics.js';
 import { AuditEventRepository } from '../persistence/audit-event.repository.js';
 import { AppendAuditEvents, type AppendOutcome } from '../use-cases/append-audit-events/append-audit-events.use-case.js';
+import { parseAuditMessage, type ParsedAuditMessage } from '../use-cases/append-audit-events/audit-message.js';
 
 const MAX_RETRY_DELAY_MS = 60_000;
+
+/** A message received and parsed, waiting to be appended. */
+interface InHand {
+  msg: JsMsg;
+  parsed: ParsedAuditMessage;
+}
 
 /**
  * The JetStream boundary: a durable pull consumer of the AUDIT stream with explicit acks. Messages are
@@ -28,8 +35,10 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
-  /** Messages received, not yet being appended. */
-  private readonly inHand: JsMsg[] = [];
+  /** Messages received (parsed as they arrive), not yet being appended. */
+  private readonly inHand: InHand[] = [];
+  /** The receiving loop waits for room in hand: called when the writer takes a batch. */
+  private roomInHand: (() => void) | undefined;
   private appendScheduled = false;
   /** The batches being appended, in order. */
   private appending: Promise<void> = Promise.resolve();
@@ -106,12 +115,13 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
   }
 
   /**
-   * Messages in hand are appended at the end of the event loop's turn in which they arrived (what came
-   * in one read of the socket goes in one batch; a single event when it is quiet), or at once when a
-   * batch is full, which also holds the loop back until it is written. Batches are appended one after
-   * the other, in arrival order. (Asking the iterator whether more is pending does not work: with
-   * nats.js 3.4 it can answer 1 for the last message of a burst, which then waited for its redelivery,
-   * AUDIT_ACK_WAIT_MS later.)
+   * Messages are parsed as they arrive (while the batch before them is being written: CPU here, the
+   * database there), and appended at the end of the event loop's turn in which they arrived (what came
+   * in one read of the socket goes in one batch; a single event when it is quiet), or as soon as the
+   * batch before is written when they keep coming: up to AUDIT_BATCH_SIZE being written and as many in
+   * hand, then the loop waits. Batches are appended one after the other, in arrival order. (Asking the
+   * iterator whether more is pending does not work: with nats.js 3.4 it can answer 1 for the last message
+   * of a burst, which then waited for its redelivery, AUDIT_ACK_WAIT_MS later.)
    */
   private async run(messages: ConsumerMessages): Promise<void> {
     for await (const msg of messages) {
@@ -121,26 +131,30 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
         continue;
       }
       if (msg.info.deliveryCount > 1) this.metrics.redeliveries.inc();
-      this.inHand.push(msg);
-      if (this.inHand.length >= this.config.AUDIT_BATCH_SIZE) {
-        await this.appendInHand();
-      } else if (!this.appendScheduled) {
+      this.inHand.push({ msg, parsed: parseAuditMessage(msg.data) });
+      if (!this.appendScheduled) {
         this.appendScheduled = true;
         setImmediate(() => {
           this.appendScheduled = false;
           void this.appendInHand();
         });
       }
+      if (this.inHand.length >= this.config.AUDIT_BATCH_SIZE) await new Promise<void>((resolve) => (this.roomInHand = resolve));
     }
     await this.appending;
-    for (const msg of this.inHand.splice(0)) msg.nak();
+    for (const { msg } of this.inHand.splice(0)) msg.nak();
   }
 
   /** Appends the messages in hand, a batch at a time, after the batches already being appended. */
   private appendInHand(): Promise<void> {
     this.appending = this.appending
       .then(async () => {
-        while (this.inHand.length > 0) await this.flush(this.inHand.splice(0, this.config.AUDIT_BATCH_SIZE));
+        while (this.inHand.length > 0) {
+          const batch = this.inHand.splice(0, this.config.AUDIT_BATCH_SIZE);
+          this.roomInHand?.();
+          this.roomInHand = undefined;
+          await this.flush(batch);
+        }
       })
       .catch((err: unknown) => this.log.error('appending a batch failed; its messages come back after AUDIT_ACK_WAIT_MS', errorFields(err)));
     return this.appending;
@@ -151,33 +165,34 @@ export class AuditStreamConsumer implements OnApplicationBootstrap, OnModuleDest
    * order, with a growing delay, the messages kept in hand (`working()` holds their ack deadline), so
    * that an outage burns no delivery attempts and loses nothing. Only a shutdown hands them back.
    */
-  private async flush(batch: JsMsg[]): Promise<void> {
+  private async flush(batch: InHand[]): Promise<void> {
     let waiting = batch;
     let delay = this.config.AUDIT_RETRY_DELAY_MS;
     for (;;) {
       const outcomes = await this.appendOnce(waiting);
-      const retry: JsMsg[] = [];
-      waiting.forEach((msg, i) => {
+      const retry: InHand[] = [];
+      waiting.forEach((one, i) => {
         const outcome = outcomes[i] ?? { status: 'retry', error: 'no outcome' };
-        if (outcome.status === 'retry') retry.push(msg);
-        else this.settle(msg, outcome);
+        if (outcome.status === 'retry') retry.push(one);
+        else this.settle(one.msg, outcome);
       });
       if (retry.length === 0) return;
       if (this.stopping) {
-        for (const msg of retry) msg.nak();
+        for (const { msg } of retry) msg.nak();
         return;
       }
       waiting = retry;
       await new Promise((resolve) => setTimeout(resolve, delay));
-      for (const msg of waiting) msg.working();
+      for (const { msg } of waiting) msg.working();
       delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
     }
   }
 
-  private async appendOnce(batch: JsMsg[]): Promise<AppendOutcome[]> {
+  private async appendOnce(batch: InHand[]): Promise<AppendOutcome[]> {
     try {
       return await this.append.execute(
-        batch.map((m) => ({ data: m.data, subject: m.subject, streamSequence: m.info.streamSequence, deliveryCount: m.info.deliveryCount })),
+        batch.map(({ msg }) => ({ data: msg.data, subject: msg.subject, streamSequence: msg.info.streamSequence, deliveryCount: msg.info.deliveryCount })),
+        batch.map((one) => one.parsed),
       );
     } catch (err) {
       this.log.error('could not process a batch of the AUDIT stream; retrying', errorFields(err));

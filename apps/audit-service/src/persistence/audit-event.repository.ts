@@ -20,7 +20,7 @@ export interface NewAuditRow {
   producer: string;
   actorId: string | null;
   correlationId: string;
-  envelope: Record<string, unknown>;
+  /** canonicalJson(envelope): the hashed text, and the `envelope` column (jsonb) parsed from it by PostgreSQL. */
   canonical: string;
   prevHash: string;
   hash: string;
@@ -164,13 +164,11 @@ export class AuditEventRepository {
     if (filter.since !== undefined) qb.andWhere('e.occurred_at >= :since', { since: filter.since });
     if (filter.beforeSequence !== undefined) qb.andWhere('e.sequence < :before', { before: filter.beforeSequence });
     if (filter.clientOrderId !== undefined) {
-      // The order's story: the correlation ids of the events that name it (as `clientOrderId` or `order.clientOrderId`).
-      qb.andWhere(
-        `e.correlation_id IN (SELECT m.correlation_id FROM audit_event m
-           WHERE m.envelope @> jsonb_build_object('payload', jsonb_build_object('clientOrderId', CAST(:order AS text)))
-              OR m.envelope @> jsonb_build_object('payload', jsonb_build_object('order', jsonb_build_object('clientOrderId', CAST(:order AS text)))))`,
-        { order: filter.clientOrderId },
-      );
+      // The order's story: the correlation ids of the events that name it (as `clientOrderId` or `order.clientOrderId`),
+      // through audit_event_order_idx (its expression word for word).
+      qb.andWhere('e.correlation_id IN (SELECT m.correlation_id FROM audit_event m WHERE audit_event_client_order_id(m.envelope) = :order)', {
+        order: filter.clientOrderId,
+      });
     }
     const rows = await qb.orderBy('e.sequence', 'DESC').take(limit).getMany();
     return rows.map(toStored);
@@ -187,10 +185,13 @@ function chainWriter(em: EntityManager): ChainWriter {
     },
     insert: async (rows) => {
       if (rows.length === 0) return;
-      // One multi-row INSERT per batch (13 parameters a row, far below PostgreSQL's 65535).
+      // One multi-row INSERT per batch (12 parameters a row, far below PostgreSQL's 65535); the envelope
+      // column is the canonical text as jsonb, so the event is sent once. Both uses say `::text`: a parameter
+      // takes the type of its first use, and jsonb printed back as text is not the canonical text.
       const params: unknown[] = [];
       const tuples = rows.map((r) => {
-        const values = [
+        const at = params.length;
+        params.push(
           String(r.sequence),
           r.messageId,
           r.type,
@@ -200,14 +201,12 @@ function chainWriter(em: EntityManager): ChainWriter {
           r.producer,
           r.actorId,
           r.correlationId,
-          JSON.stringify(r.envelope),
           r.canonical,
           r.prevHash,
           r.hash,
-        ];
-        const first = params.length;
-        params.push(...values);
-        return `(${values.map((_, i) => `$${first + i + 1}`).join(', ')})`;
+        );
+        const $ = (i: number) => `$${at + i}`;
+        return `(${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)}, ${$(9)}, ${$(10)}::text::jsonb, ${$(10)}::text, ${$(11)}, ${$(12)})`;
       });
       await em.query(
         `INSERT INTO audit_event (sequence, message_id, type, level, occurred_at, recorded_at, producer, actor_id, correlation_id, envelope, canonical, prev_hash, hash)

@@ -3,7 +3,7 @@ import { chainHash, GENESIS_HASH } from '@garde/domain';
 import { JsonLogger, errorFields } from '@garde/platform';
 import { AuditMetrics, type PoisonReason } from '../../metrics/audit.metrics.js';
 import { AuditEventRepository, type NewAuditRow } from '../../persistence/audit-event.repository.js';
-import { parseAuditMessage, type AuditCandidate } from './audit-message.js';
+import { parseAuditMessage, type AuditCandidate, type ParsedAuditMessage } from './audit-message.js';
 
 /** One message of the AUDIT stream, as the consumer hands it over (no NATS types past the boundary). */
 export interface StreamMessage {
@@ -36,13 +36,17 @@ export class AppendAuditEvents {
     private readonly logger: JsonLogger,
   ) {}
 
-  async execute(messages: StreamMessage[]): Promise<AppendOutcome[]> {
+  /**
+   * `parsed`: each message through parseAuditMessage, when done already (the consumer does it as messages
+   * arrive, while the batch before is being written).
+   */
+  async execute(messages: StreamMessage[], parsed: ParsedAuditMessage[] = messages.map((m) => parseAuditMessage(m.data))): Promise<AppendOutcome[]> {
     const outcomes: AppendOutcome[] = [];
     const pending: Pending[] = [];
     messages.forEach((message, index) => {
-      const parsed = parseAuditMessage(message.data);
-      if (parsed.ok) pending.push({ index, candidate: parsed.candidate });
-      else outcomes[index] = this.refuse(message, parsed.reason, parsed.detail);
+      const one = parsed[index]!;
+      if (one.ok) pending.push({ index, candidate: one.candidate });
+      else outcomes[index] = this.refuse(message, one.reason, one.detail);
     });
     if (pending.length === 0) return outcomes;
     try {
