@@ -1,7 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BotCreateCmd, BotGetQry, BotOrdersQry, BotPauseCmd, BotStartCmd, TickersQry, type Actor, type Order } from '@garde/contracts';
+import {
+  AuditEventsQry,
+  BotCreateCmd,
+  BotGetQry,
+  BotIntentSentEvt,
+  BotOrdersQry,
+  BotPauseCmd,
+  BotStartCmd,
+  OrderAcceptedEvt,
+  OrderApprovedEvt,
+  OrderFilledEvt,
+  TickersQry,
+  type Actor,
+  type Order,
+} from '@garde/contracts';
 import type { RunningService } from '@garde/platform';
 import { until } from '@garde/testing';
+import { startAuditService } from '../../audit-service/src/app.js';
 import { startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
 import { startBotService } from '../src/app.js';
 
@@ -17,6 +32,7 @@ const alice: Actor = { id: 'alice', kind: 'operator', role: 'operator' };
 describe('bot-service strategy engine, through the gateway to the simulator', () => {
   let stack: TradingStack;
   let bots: RunningService;
+  let audit: RunningService;
   const bus = () => bots.runtime.bus;
   const orders = async (botId: string): Promise<Order[]> => {
     const reply = await bus().request(BotOrdersQry, { botId, since: new Date(0).toISOString() });
@@ -63,8 +79,10 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
       accounts: [{ id: 'engine-main', exchangeId: 'sim-engine', venue: 'engine-venue', apiKey: KEY, secret: SECRET }],
     });
     bots = await startBotService(stack.sandbox.env({ BOT_TICK_MS: '200' }));
+    audit = await startAuditService(stack.sandbox.env());
   });
   afterAll(async () => {
+    await audit?.close();
     await bots?.close();
     await stack?.stop();
   });
@@ -99,6 +117,25 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
     expect([...perLevel.values()].every((n) => n === 1)).toBe(true);
     const status = await bus().request(BotGetQry, { botId: 'grid-engine' });
     expect(status).toMatchObject({ ok: true, result: { state: 'RUNNING', trading: true } });
+
+    // The filled buy's whole story in the audit trail, under its client order id: the bot's intent, the
+    // risk decision, the venue's ack, the fill.
+    const filled = after.find((x) => x.side === 'buy' && Number(x.price) === 59500 && x.state === 'FILLED')!;
+    const story = await until(
+      () => bus().request(AuditEventsQry, { correlationId: filled.clientOrderId }),
+      (r) => r.ok && r.result.events.some((e) => e.event.type === OrderFilledEvt.type),
+      10_000,
+      200,
+    );
+    const events = story.ok ? [...story.result.events].reverse() : [];
+    expect(events.map((e) => e.event.type)).toEqual([BotIntentSentEvt.type, OrderApprovedEvt.type, OrderAcceptedEvt.type, OrderFilledEvt.type]);
+    expect(events[0]!.event.payload).toEqual({
+      botId: 'grid-engine',
+      strategy: 'grid',
+      intent: { kind: 'place', clientOrderId: filled.clientOrderId, side: 'buy', type: 'limit', price: filled.price, quantity: '0.001', reduceOnly: false },
+    });
+    // The risk decision was caused by the submit the intent caused.
+    expect(events[1]!.event.causationId).not.toBeNull();
   });
 
   it('a PAUSED bot sends nothing new; its open orders stay', async () => {

@@ -138,6 +138,44 @@ export const OrderSettledEvt = defineEvent({ type: 'gateway.evt.order.settled', 
 /** The venue never heard of an UNKNOWN order after every lookup: LOST (it was not re-sent). Needs a person. */
 export const OrderLostEvt = defineEvent({ type: 'gateway.evt.order.lost', payload: Order, level: 'critical' });
 
+/** What a bot's strategy asked the gateway for: an order, or the cancel of one of its orders. */
+export const BotIntent = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('place'),
+    /** The order's client order id: also the correlation id of its whole story in the audit trail. */
+    clientOrderId: z.string(),
+    side: z.enum(['buy', 'sell']),
+    type: z.enum(['limit', 'market']),
+    /** Limit price (decimal string); absent for a market order. */
+    price: PositiveDecimal.optional(),
+    /** Base quantity (decimal string). */
+    quantity: PositiveDecimal,
+    /** The strategy asserts the order only shrinks its position. */
+    reduceOnly: z.boolean(),
+  }),
+  z.object({
+    kind: z.literal('cancel'),
+    /** The order to cancel. */
+    clientOrderId: z.string(),
+  }),
+]);
+export type BotIntent = z.infer<typeof BotIntent>;
+
+/**
+ * A bot sent one of its strategy's intents to the gateway: the first event of an order's story in the
+ * audit trail (the risk decision, the venue's answer and the fills follow under the same correlation id,
+ * the client order id). Published again when an intent is sent again after a send that got no answer.
+ */
+export const BotIntentSentEvt = defineEvent({
+  type: 'bot.evt.intent.sent',
+  payload: z.object({
+    botId: BotId,
+    /** The strategy that made it. */
+    strategy: z.string(),
+    intent: BotIntent,
+  }),
+});
+
 /** An order the gateway refused before it reached any venue. */
 export const OrderRefusedEvt = defineEvent({
   type: 'gateway.evt.order.refused',

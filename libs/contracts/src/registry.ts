@@ -2,6 +2,7 @@ import type { EventDef, EventLevel } from './catalog.js';
 import { BotCreatedEvt, BotFailedEvt, BotStateChangedEvt } from './bots.js';
 import { KillSwitchActivatedEvt, KillSwitchDeactivatedEvt } from './kill-switch.js';
 import {
+  BotIntentSentEvt,
   BotOrdersCancelFailedEvt,
   BotOrdersCanceledEvt,
   FlatConfirmedEvt,
@@ -35,6 +36,7 @@ export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
     BotCreatedEvt,
     BotStateChangedEvt,
     BotFailedEvt,
+    BotIntentSentEvt,
     OrderRefusedEvt,
     OrderAcceptedEvt,
     OrderRejectedEvt,

@@ -1,16 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BotOrdersQry, OrderCancelCmd, OrderSubmitCmd, type ErrorCode, type Order, type OrderFill } from '@garde/contracts';
+import { BotIntentSentEvt, BotOrdersQry, OrderCancelCmd, OrderSubmitCmd, type BotIntent, type ErrorCode, type Order, type OrderFill } from '@garde/contracts';
 import { Decimal, STRATEGIES, isStrategyName, type MarketSnapshot, type StrategyFill, type StrategyIntent } from '@garde/domain';
-import { MessageBus, SERVICE_CONFIG } from '@garde/platform';
+import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
 import type { BotConfig } from '../../config/bot.config.js';
 import type { BotRow } from '../../persistence/bot.entities.js';
 import { BotRepository, type RecordedFill } from '../../persistence/index.js';
 import { ENGINE_ACTOR } from '../fail-bot/fail-bot.use-case.js';
 
-/** An intent as kept in PostgreSQL until the gateway has it (decimals as strings). */
-export type StoredIntent =
-  | { kind: 'place'; clientOrderId: string; side: 'buy' | 'sell'; type: 'limit' | 'market'; price?: string; quantity: string; reduceOnly: boolean }
-  | { kind: 'cancel'; clientOrderId: string };
+/** An intent as kept in PostgreSQL until the gateway has it (decimals as strings), as BotIntentSentEvt carries it. */
+export type StoredIntent = BotIntent;
 
 /** What the engine keeps per bot: the strategy's state, intents still to send, places the gateway refused. */
 export interface EngineState {
@@ -79,11 +77,16 @@ export interface BotRun {
  */
 @Injectable()
 export class RunBotStepUseCase {
+  private readonly log: ContextLogger;
+
   constructor(
     private readonly repository: BotRepository,
     private readonly bus: MessageBus,
     @Inject(SERVICE_CONFIG) private readonly config: BotConfig,
-  ) {}
+    logger: JsonLogger,
+  ) {
+    this.log = logger.child('bot-engine');
+  }
 
   /**
    * Runs the step on `market`; `mayRun` says whether this replica still holds the bot's lease (checked
@@ -187,8 +190,14 @@ export class RunBotStepUseCase {
       const outbox: StoredIntent[] = [];
       const refused = [...engine.refused];
       const failures: string[] = [];
-      const ctx = { actor: ENGINE_ACTOR, correlationId: bot.id };
       for (const intent of engine.outbox) {
+        // An order's story in the audit trail starts here: the intent, then what risk-service, the gateway
+        // and the venue did with it, all under its client order id (a cancel's: the order it cancels).
+        const story = { actor: ENGINE_ACTOR, correlationId: intent.clientOrderId };
+        const intentId = this.bus.publishSoon(BotIntentSentEvt, { botId: bot.id, strategy: bot.strategy, intent }, story, (err) =>
+          this.log.warn('the audit event of an intent was not published', { botId: bot.id, clientOrderId: intent.clientOrderId, ...errorFields(err) }),
+        );
+        const ctx = { ...story, causationId: intentId ?? null };
         const reply =
           intent.kind === 'place'
             ? await this.bus.request(
