@@ -66,7 +66,7 @@ const WARMUP = arg('warmup', 3);
 const BACKLOG = arg('backlog', 100_000);
 /** Rows seeded for the export and verify (phase 4); 0 skips both. */
 const EXPORT_EVENTS = arg('export-events', 1_000_000);
-/** The audit-service's AUDIT_BATCH_SIZE; its default (100) when not given. */
+/** The audit-service's AUDIT_BATCH_SIZE; its own default when not given. */
 const BATCH_SIZE = argValue('batch-size') === undefined ? undefined : arg('batch-size', 100);
 /** How long a backlog may take to drain before the bench says it did not. */
 const DRAIN_TIMEOUT_MS = 180_000;
@@ -304,12 +304,27 @@ async function main(): Promise<void> {
     // 4. Export and verify through the console, against the gateway.
     let exported: { wallMs: number; sealMs: number | undefined; bytes: number; rss: Map<string, RssTrace>; stdout: string } | undefined;
     let verified: { wallMs: number; rss: RssTrace; ok: boolean; stdout: string } | undefined;
+    type Measured = Awaited<ReturnType<typeof runConsoleMeasured>>;
+    let tenth: { rows: number; export: Measured; verify: Measured } | undefined;
     if (seeded > 0) {
       gateway = await startServiceProcess('exchange-gateway', env, await freePort(), 'bench');
       const consoleEnv = { GARDE_API_URL: gateway.url, GARDE_TOKEN: bench.token };
       const signer = (await (await fetch(`${gateway.url}/api/v1/audit/signer`, { headers: { authorization: `Bearer ${bench.token}` } })).json()) as {
         publicKey: string;
       };
+      // First a tenth of the rows, the same way: the memory of the full export is read beside it.
+      const tenthFile = path.join(tmp, 'audit-export-tenth.jsonl');
+      const tenthRows = Math.floor(seeded / 10);
+      console.log(`export: a tenth first, ${tenthRows} events…`);
+      const tenthRun = await runConsoleMeasured(
+        ['audit:export', `--from=${seedFrom.toISOString()}`, `--to=${new Date(seedFrom.getTime() + tenthRows).toISOString()}`, `--output=${tenthFile}`],
+        consoleEnv,
+        { gateway: gateway.child.pid!, 'audit-service': running().child.pid! },
+      );
+      if (tenthRun.code !== 0) throw new Error(`audit:export failed (${tenthRun.code}): ${tenthRun.stderr}${tenthRun.stdout}`);
+      const tenthCheck = await runConsoleMeasured(['audit:verify', `--export=${tenthFile}`, `--public-key=${signer.publicKey}`], {}, {});
+      tenth = { rows: tenthRows, export: tenthRun, verify: tenthCheck };
+      rmSync(tenthFile);
       const file = path.join(tmp, 'audit-export.jsonl');
       const to = new Date(seedFrom.getTime() + seeded);
       console.log(`export: bin/console audit:export of ${seeded} events (${seedFrom.toISOString()} to ${to.toISOString()})…`);
@@ -366,9 +381,17 @@ async function main(): Promise<void> {
         `  wall time                 ${(exported.wallMs / 1000).toFixed(1)} s   target <= 60 s   (manifest sealed by the audit-service after ${exported.sealMs === undefined ? '?' : (exported.sealMs / 1000).toFixed(1)} s; file ${(exported.bytes / 1e6).toFixed(0)} MB)`,
       );
       for (const [name, trace] of exported.rss) out(`  ${`RSS ${name}`.padEnd(26)}${rssLine(trace)}`);
+      if (tenth) {
+        out(`  a tenth of it (${tenth.rows} events) just before, for the memory: ${(tenth.export.wallMs / 1000).toFixed(1)} s`);
+        for (const [name, trace] of tenth.export.rss) out(`  ${`  RSS ${name}`.padEnd(26)}${rssLine(trace)}`);
+      }
       out(`verify of the export, bin/console audit:verify --export (offline): ${verified.ok ? 'valid' : 'INVALID'}`);
       out(`  wall time                 ${(verified.wallMs / 1000).toFixed(1)} s   target <= 60 s`);
       out(`  ${'RSS console'.padEnd(26)}${rssLine(verified.rss)}`);
+      if (tenth)
+        out(
+          `  a tenth of it: ${(tenth.verify.wallMs / 1000).toFixed(1)} s, ${tenth.verify.code === 0 ? 'valid' : 'INVALID'}, RSS console ${rssLine(tenth.verify.rss.get('console')!)}`,
+        );
       if (!verified.ok) out(`  ${verified.stdout}`);
     }
   } finally {
