@@ -24,7 +24,7 @@
  * Baselines in the same run: a raw NATS request/reply to an echo responder, and a raw PostgreSQL
  * `SELECT 1`, each a few thousand times, one at a time.
  *
- *   npm run bench:bot-fleet [-- --bots=1000 --symbols=10 --seconds=60 --warmup=20 --verbose --profile]
+ *   npm run bench:bot-fleet [-- --bots=1000 --symbols=10 --seconds=60 --warmup=20 --concurrency=N --verbose --profile]
  * `--profile` writes bot-service's CPU profiles (node --cpu-prof) under .garde/profiles/bot-fleet-<run>/.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -52,13 +52,15 @@ import {
 import { JsonLogger, MessageBus } from '@garde/platform';
 import { REPO_ROOT, freePort, startServiceProcess, type ServiceProcess } from '@garde/testing';
 import { NATS_URL, createBenchEnvironment } from './environment.js';
-import { arg, percentile, summary } from './stats.js';
+import { arg, argValue, percentile, summary } from './stats.js';
 
 const BOTS = arg('bots', 1000);
 const SYMBOLS = arg('symbols', 10);
 const SECONDS = arg('seconds', 60);
 /** Seconds after every bot runs before the window opens (ladders placed, JIT warm). */
 const WARMUP = arg('warmup', 20);
+/** bot-service's ENGINE_CONCURRENCY; its own default when not given. */
+const CONCURRENCY = argValue('concurrency') === undefined ? undefined : arg('concurrency', 16);
 const VERBOSE = process.argv.includes('--verbose');
 const PROFILE = process.argv.includes('--profile');
 const EXCHANGE = 'bench-venue';
@@ -274,9 +276,15 @@ async function main(): Promise<void> {
     services.push(await startServiceProcess('risk-service', bench.env, await freePort(), 'bench'));
     const profileDir = path.join(REPO_ROOT, '.garde', 'profiles', `bot-fleet-${bench.suffix}`);
     if (PROFILE) mkdirSync(profileDir, { recursive: true });
-    const botService = await startServiceProcess('bot-service', { ...bench.env, INSTANCE_ID: 'bench' }, await freePort(), 'bench', {
-      ...(PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
-    });
+    const botService = await startServiceProcess(
+      'bot-service',
+      { ...bench.env, INSTANCE_ID: 'bench', ...(CONCURRENCY === undefined ? {} : { ENGINE_CONCURRENCY: String(CONCURRENCY) }) },
+      await freePort(),
+      'bench',
+      {
+        ...(PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+      },
+    );
     services.push(botService);
 
     // Ticks at 1 Hz per symbol, spread over the second.

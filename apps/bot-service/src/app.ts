@@ -6,11 +6,12 @@ import { BOTS_SCHEMA, botEntities, botMigrations } from './persistence/index.js'
 
 /** Starts bot-service from an environment (process.env in main.ts, a sandbox's in tests). */
 export function startBotService(env?: Record<string, string | undefined>, opts: { onFatal?: (err?: Error) => void } = {}): Promise<RunningService<BotConfig>> {
+  const config = loadBotConfig(env);
   return startService({
     name: 'bot-service',
-    config: loadBotConfig(env),
+    config,
     module: () => BotModule,
-    persistence: { schema: BOTS_SCHEMA, entities: botEntities, migrations: botMigrations },
+    persistence: { schema: BOTS_SCHEMA, entities: botEntities, migrations: botMigrations, poolSize: config.DB_POOL_SIZE },
     ...opts,
   });
 }

@@ -247,7 +247,7 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
     // Bots whose exchange account was removed once they were created (bot:create needs one): the engine
     // gets no market for them and never sends; the test holds the sends.
     beforeAll(async () => {
-      for (const id of ['fence-wait', 'fence-stuck']) {
+      for (const id of ['fence-wait', 'fence-stuck', 'engine-fast']) {
         const created = await bus().request(
           BotCreateCmd,
           { id, name: id, strategy: 'grid', exchangeId: 'no-venue', symbol: 'BTC/USDT', parameters: GRID },
@@ -328,5 +328,66 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
         error: { code: 'INVALID_TRANSITION' },
       });
     }, 30_000);
+
+    it('an engine step runs in one statement only from the stored state and with new fills; otherwise again, in a transaction, on what is stored', async () => {
+      await start('engine-fast');
+      const repository = bots.app.get(BotRepository);
+      const fill = (tradeId: string) => ({
+        clientOrderId: 'engine-fast-o1',
+        tradeId,
+        side: 'buy' as const,
+        price: '60000',
+        quantity: '0.001',
+        fee: '0',
+        feeCurrency: 'USDT',
+        at: new Date().toISOString(),
+      });
+      /** The next state: which fills it found new, and what it started from. */
+      const step = (fills: ReturnType<typeof fill>[], known?: unknown) =>
+        repository.engineStep(
+          'engine-fast',
+          fills,
+          null,
+          (fresh, engine) => ({ fresh: [...fresh].sort(), from: engine ?? null }),
+          known === undefined ? undefined : { engine: known },
+        );
+      const stored = async () =>
+        (await stack.sandbox.sql<{ engine_state: unknown }>('SELECT engine_state FROM bots.bot WHERE id = $1', ['engine-fast']))[0]?.engine_state;
+      const recorded = async () =>
+        (await stack.sandbox.sql<{ trade_id: string }>("SELECT trade_id FROM bots.bot_fill WHERE bot_id = 'engine-fast' ORDER BY trade_id")).map(
+          (r) => r.trade_id,
+        );
+
+      // Started from a state that is not the stored one (none is stored): run again on what is stored.
+      const first = await step([fill('t1')], { stale: true });
+      expect(first).toEqual({ fresh: ['engine-fast-o1/t1'], from: null });
+      expect(await stored()).toEqual(first);
+      // From the stored state, but t1 was applied before: run again, t1 not fresh.
+      const second = await step([fill('t1'), fill('t2')], first);
+      expect(second).toEqual({ fresh: ['engine-fast-o1/t2'], from: first });
+      // What the one statement answers: it applies only from the stored state and with fills not applied before.
+      const direct = async (expected: unknown, tradeId: string) =>
+        (
+          await stack.sandbox.sql<{ outcome: string }>(
+            `SELECT bots.bot_engine_step('engine-fast', $1, $2, NULL, ARRAY['engine-fast-o1'], ARRAY[$3], ARRAY['buy'], ARRAY[60000], ARRAY[0.001], ARRAY[0], ARRAY['USDT'], ARRAY[now()]) AS outcome`,
+            [JSON.stringify(expected), JSON.stringify(expected), tradeId],
+          )
+        )[0]?.outcome;
+      expect(await direct(first, 't9')).toBe('conflict');
+      expect(await direct(second, 't2')).toBe('conflict');
+      expect(await recorded()).toEqual(['t1', 't2']);
+      // From the stored state with new fills: one statement, the same outcome.
+      const third = await step([fill('t3')], second);
+      expect(third).toEqual({ fresh: ['engine-fast-o1/t3'], from: second });
+      expect(await stored()).toEqual(third);
+      expect(await recorded()).toEqual(['t1', 't2', 't3']);
+      // Not RUNNING any more: nothing recorded, nothing saved, either way.
+      expect(await bus().request(BotStopCmd, { botId: 'engine-fast', reason: 'engine test' }, { actor: alice })).toMatchObject({ ok: true });
+      expect(await direct(third, 't4')).toBe('not-running');
+      expect(await step([fill('t4')], third)).toBeUndefined();
+      expect(await step([fill('t4')])).toBeUndefined();
+      expect(await recorded()).toEqual(['t1', 't2', 't3']);
+      expect(await stored()).toEqual(third);
+    });
   });
 });

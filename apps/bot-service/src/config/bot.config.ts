@@ -29,7 +29,12 @@ export const BotConfigSchema = BaseServiceEnv.extend({
   /** A ticker older than this (since the gateway received it) is not traded on. */
   ENGINE_MAX_TICKER_AGE_MS: z.coerce.number().int().positive().default(5000),
   /** Steps of different bots run at once (steps of one bot never overlap). */
-  ENGINE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  ENGINE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
+  /**
+   * PostgreSQL connections of this replica at most, the 4 that hold send fences included (each step holds
+   * one only for a statement or two). Count it, per replica, against the server's max_connections.
+   */
+  DB_POOL_SIZE: z.coerce.number().int().min(6).max(200).default(16),
   /**
    * A bot's orders and fills are read from the gateway when an order event of that bot is seen, and
    * at least this often anyway (order events reach bot-service on core NATS, at most once).

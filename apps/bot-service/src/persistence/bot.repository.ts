@@ -19,6 +19,18 @@ const KILL_SWITCH_LOCK = 'bots:kill-switch';
  */
 const SEND_FENCE = 'bots:send-fence';
 
+/**
+ * Connections the send fences are spread over: each runs its statements one after the other, and one
+ * for the whole replica made every send wait for the others' (bench/bot-fleet). Taken from the pool.
+ */
+export const FENCE_CONNECTIONS = 4;
+
+function fenceShard(botId: string): number {
+  let h = 0;
+  for (let i = 0; i < botId.length; i++) h = (h * 31 + botId.charCodeAt(i)) | 0;
+  return Math.abs(h) % FENCE_CONNECTIONS;
+}
+
 /** What a transition records in the history besides its states. */
 export interface TransitionRecord {
   reason: string;
@@ -91,8 +103,8 @@ const HALTABLE_SQL = BOT_STATES.filter(isHaltable)
 /** PostgreSQL side of the bots: current state per bot and every transition. TypeORM stays in here. */
 @Injectable()
 export class BotRepository implements OnApplicationShutdown {
-  /** The one connection that holds the send fences of this replica's sends (session-level locks). */
-  private fence: { runner: QueryRunner; connected: Promise<unknown> } | undefined;
+  /** The connections that hold the send fences of this replica's sends (session-level locks), a bot always on the same one. */
+  private readonly fences: Array<{ runner: QueryRunner; connected: Promise<unknown> } | undefined> = new Array<undefined>(FENCE_CONNECTIONS).fill(undefined);
 
   constructor(private readonly ds: DataSource) {}
 
@@ -103,24 +115,23 @@ export class BotRepository implements OnApplicationShutdown {
    * and a send that comes later finds it taken, or the bot STOPPED, and sends nothing.
    *
    * The fence is taken without waiting (a try-lock; not granted = a stop holds or awaits it, so the bot
-   * is STOPPED), on one connection of its own: sends in flight hold no pooled connection each, and never
-   * queue behind one another. If that connection breaks mid-send, its locks go with it: a stop then no
-   * longer waits for that send.
+   * is STOPPED), on a connection kept for fences (FENCE_CONNECTIONS of them, a bot always on the same
+   * one): sends in flight hold no pooled connection each, and never queue behind one another. If that
+   * connection breaks mid-send, its locks go with it: a stop then no longer waits for that send.
    */
   async whileRunning<T>(botId: string, send: () => Promise<T>): Promise<T | undefined> {
-    const fence = await this.fenceConnection();
-    const [lock] = (await fence.query('SELECT pg_try_advisory_lock_shared(hashtext($1), hashtext($2)) AS locked', [SEND_FENCE, botId])) as Array<{
-      locked: boolean;
-    }>;
-    if (!lock?.locked) return undefined;
+    const fence = await this.fenceConnection(botId);
+    // The try-lock, then (a statement of its own, so that it sees a STOPPED committed before the lock was
+    // granted) the RUNNING check; the lock is let go when the bot is not RUNNING. One round trip.
+    const [entered] = (await fence.query('SELECT bot_send_fence_enter($1, $2) AS running', [SEND_FENCE, botId])) as Array<{ running: boolean }>;
+    if (!entered?.running) return undefined;
     try {
-      // A statement of its own, after the lock: it sees a STOPPED committed before the lock was granted.
-      const [bot] = (await fence.query('SELECT state FROM bot WHERE id = $1', [botId])) as Array<{ state: string }>;
-      if (bot?.state !== 'RUNNING') return undefined;
       return await send();
     } finally {
-      // On a broken connection the lock is gone with the session; the next send opens another one.
-      await fence.query('SELECT pg_advisory_unlock_shared(hashtext($1), hashtext($2))', [SEND_FENCE, botId]).catch(() => undefined);
+      // Not waited for: the fence connection runs its statements in order, so the next send of this bot
+      // and a stop's exclusive lock come after it. On a broken connection the lock is gone with the
+      // session; the next send opens another one.
+      void fence.query('SELECT pg_advisory_unlock_shared(hashtext($1), hashtext($2))', [SEND_FENCE, botId]).catch(() => undefined);
     }
   }
 
@@ -144,22 +155,25 @@ export class BotRepository implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const fence = this.fence;
-    this.fence = undefined;
-    if (fence && !fence.runner.isReleased) await fence.runner.release();
+    const fences = this.fences.splice(0, FENCE_CONNECTIONS, ...new Array<undefined>(FENCE_CONNECTIONS).fill(undefined));
+    for (const fence of fences) if (fence && !fence.runner.isReleased) await fence.runner.release();
   }
 
-  /** The fence connection, opened on first use and again after it broke (TypeORM releases a broken one). */
-  private async fenceConnection(): Promise<QueryRunner> {
-    if (!this.fence || this.fence.runner.isReleased) {
+  /**
+   * The fence connection of a bot (the same one for all its sends, so that they run in order), opened on
+   * first use and again after it broke (TypeORM releases a broken one).
+   */
+  private async fenceConnection(botId: string): Promise<QueryRunner> {
+    const shard = fenceShard(botId);
+    let fence = this.fences[shard];
+    if (!fence || fence.runner.isReleased) {
       const runner = this.ds.createQueryRunner();
-      this.fence = { runner, connected: runner.connect() };
+      fence = this.fences[shard] = { runner, connected: runner.connect() };
     }
-    const fence = this.fence;
     try {
       await fence.connected;
     } catch (err) {
-      if (this.fence === fence) this.fence = undefined;
+      if (this.fences[shard] === fence) this.fences[shard] = undefined;
       throw err;
     }
     return fence.runner;
@@ -300,7 +314,24 @@ export class BotRepository implements OnApplicationShutdown {
    * now, so two steps of one bot never both start from the same state) and saves it with the time the
    * gateway was read.
    */
-  async engineStep<E>(botId: string, fills: RecordedFill[], syncedAt: Date | null, next: (fresh: Set<string>, engine: unknown) => E): Promise<E | undefined> {
+  async engineStep<E>(
+    botId: string,
+    fills: RecordedFill[],
+    syncedAt: Date | null,
+    next: (fresh: Set<string>, engine: unknown) => E,
+    known?: { engine: unknown },
+  ): Promise<E | undefined> {
+    if (known) {
+      // One round trip when the step starts from the state this replica last saved and its fills are new:
+      // the function checks both under the row lock, else the transaction below runs the step again.
+      const engine = next(new Set(fills.map((f) => `${f.clientOrderId}/${f.tradeId}`)), known.engine);
+      const [step] = await this.ds.query<Array<{ outcome: 'applied' | 'not-running' | 'conflict' }>>(
+        'SELECT bot_engine_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS outcome',
+        [botId, JSON.stringify(known.engine), JSON.stringify(engine), syncedAt, ...fillColumns(fills)],
+      );
+      if (step?.outcome === 'applied') return engine;
+      if (step?.outcome === 'not-running') return undefined;
+    }
     return this.ds.transaction(async (em) => {
       const [bot] = await em.query<Array<{ state: string; engine_state: unknown }>>('SELECT state, engine_state FROM bot WHERE id = $1 FOR UPDATE', [botId]);
       if (bot?.state !== 'RUNNING') return undefined;
@@ -309,17 +340,7 @@ export class BotRepository implements OnApplicationShutdown {
          SELECT c, t, $9, s, p, q, fee, cur, ts
          FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::text[], $8::timestamptz[]) AS f(c, t, s, p, q, fee, cur, ts)
          ON CONFLICT DO NOTHING RETURNING client_order_id, trade_id`,
-        [
-          fills.map((f) => f.clientOrderId),
-          fills.map((f) => f.tradeId),
-          fills.map((f) => f.side),
-          fills.map((f) => f.price),
-          fills.map((f) => f.quantity),
-          fills.map((f) => f.fee),
-          fills.map((f) => f.feeCurrency),
-          fills.map((f) => f.at),
-          botId,
-        ],
+        [...fillColumns(fills), botId],
       );
       const engine = next(new Set(inserted.map((r) => `${r.client_order_id}/${r.trade_id}`)), bot.engine_state);
       await em.query('UPDATE bot SET engine_state = $2, synced_at = $3 WHERE id = $1', [botId, JSON.stringify(engine), syncedAt]);
@@ -437,4 +458,18 @@ function uniqueViolation(err: unknown): string | undefined {
   if (!(err instanceof QueryFailedError)) return undefined;
   const driver = err.driverError as { code?: unknown; constraint?: unknown };
   return driver.code === '23505' && typeof driver.constraint === 'string' ? driver.constraint : undefined;
+}
+
+/** The fills as the arrays (one per column) that the INSERTs into bot_fill unnest. */
+function fillColumns(fills: RecordedFill[]): unknown[] {
+  return [
+    fills.map((f) => f.clientOrderId),
+    fills.map((f) => f.tradeId),
+    fills.map((f) => f.side),
+    fills.map((f) => f.price),
+    fills.map((f) => f.quantity),
+    fills.map((f) => f.fee),
+    fills.map((f) => f.feeCurrency),
+    fills.map((f) => f.at),
+  ];
 }

@@ -134,35 +134,43 @@ export class RunBotStepUseCase {
 
     const orders = new Map<string, Order>(read.orders.map((o) => [o.clientOrderId, o]));
     let made: StoredIntent[] = [];
-    const next = await this.repository.engineStep(bot.id, withSide(read.fills, orders), sync ? readAt : run.syncedAt, (fresh, locked) => {
-      // The state as it is now (another step of this bot may have saved one since it was read).
-      const current = (locked as EngineState | null) ?? engine;
-      const state = current.strategy as never;
-      const open = new Set(strategy.openOrders(state));
-      const ended = [
-        ...[...orders.values()].filter((o) => ENDED_UNFILLED.has(o.state) && open.has(o.clientOrderId)).map((o) => o.clientOrderId),
-        ...current.refused,
-      ];
-      const fills: StrategyFill[] = read.fills
-        .filter((f) => fresh.has(`${f.clientOrderId}/${f.tradeId}`) && orders.has(f.clientOrderId))
-        .map((f) => ({
-          clientOrderId: f.clientOrderId,
-          side: orders.get(f.clientOrderId)!.side,
-          price: Decimal.of(f.price),
-          quantity: Decimal.of(f.quantity),
-          fee: Decimal.of(f.fee),
-          feeCurrency: f.feeCurrency,
-        }));
-      const rejected = [...orders.values()].filter((o) => o.state === 'REJECTED' && open.has(o.clientOrderId));
-      const errors = this.recentErrors(
-        bot,
-        current,
-        rejected.map((o) => `order ${o.clientOrderId} rejected by the venue: ${o.lastError ?? 'no reason given'}`),
-      );
-      const step = strategy.step(parsed.params as never, { state, market, fills, endedOrders: ended });
-      made = step.intents.map(stored);
-      return { strategy: step.state, outbox: [...current.outbox, ...made], refused: [], errors } satisfies EngineState;
-    });
+    // Fills from order events, on the state this replica saved: usually new, and that state still current,
+    // so the step is one round trip (`known`); a read of the gateway returns fills applied before: a transaction.
+    const next = await this.repository.engineStep(
+      bot.id,
+      withSide(read.fills, orders),
+      sync ? readAt : run.syncedAt,
+      (fresh, locked) => {
+        // The state as it is now (another step of this bot may have saved one since it was read).
+        const current = (locked as EngineState | null) ?? engine;
+        const state = current.strategy as never;
+        const open = new Set(strategy.openOrders(state));
+        const ended = [
+          ...[...orders.values()].filter((o) => ENDED_UNFILLED.has(o.state) && open.has(o.clientOrderId)).map((o) => o.clientOrderId),
+          ...current.refused,
+        ];
+        const fills: StrategyFill[] = read.fills
+          .filter((f) => fresh.has(`${f.clientOrderId}/${f.tradeId}`) && orders.has(f.clientOrderId))
+          .map((f) => ({
+            clientOrderId: f.clientOrderId,
+            side: orders.get(f.clientOrderId)!.side,
+            price: Decimal.of(f.price),
+            quantity: Decimal.of(f.quantity),
+            fee: Decimal.of(f.fee),
+            feeCurrency: f.feeCurrency,
+          }));
+        const rejected = [...orders.values()].filter((o) => o.state === 'REJECTED' && open.has(o.clientOrderId));
+        const errors = this.recentErrors(
+          bot,
+          current,
+          rejected.map((o) => `order ${o.clientOrderId} rejected by the venue: ${o.lastError ?? 'no reason given'}`),
+        );
+        const step = strategy.step(parsed.params as never, { state, market, fills, endedOrders: ended });
+        made = step.intents.map(stored);
+        return { strategy: step.state, outbox: [...current.outbox, ...made], refused: [], errors } satisfies EngineState;
+      },
+      sync ? undefined : { engine },
+    );
     // No longer RUNNING (halted, paused or stopped meanwhile): nothing is sent.
     if (!next) return { outcome: 'not-running', intents: [] };
     if (sync) run.syncedAt = readAt;
