@@ -145,6 +145,7 @@ export const AuditExportPageQuery = z.object({
   /** The last sequence already received; absent for the first page (which starts with the CSV header). */
   afterSequence: z.number().int().nonnegative().optional(),
 });
+export type AuditExportPageQuery = z.infer<typeof AuditExportPageQuery>;
 
 export const AuditExportPage = z.object({
   /** The next bytes of the file, exactly (whole records, in order). */

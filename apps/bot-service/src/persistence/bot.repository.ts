@@ -321,15 +321,16 @@ export class BotRepository implements OnApplicationShutdown {
     next: (fresh: Set<string>, engine: unknown) => E,
     known?: { engine: unknown },
   ): Promise<E | undefined> {
-    if (known) {
-      // One round trip when the step starts from the state this replica last saved and its fills are new:
-      // the function checks both under the row lock, else the transaction below runs the step again.
-      const engine = next(new Set(fills.map((f) => `${f.clientOrderId}/${f.tradeId}`)), known.engine);
+    // One round trip when the step starts from the state this replica last saved and its fills are new:
+    // the function checks both under the row lock, else the transaction below runs the step again (and so
+    // does a `next` that throws: there, only once the bot is known to be RUNNING).
+    const engine = known && attempt(() => next(new Set(fills.map((f) => `${f.clientOrderId}/${f.tradeId}`)), known.engine));
+    if (known && engine) {
       const [step] = await this.ds.query<Array<{ outcome: 'applied' | 'not-running' | 'conflict' }>>(
         'SELECT bot_engine_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS outcome',
-        [botId, JSON.stringify(known.engine), JSON.stringify(engine), syncedAt, ...fillColumns(fills)],
+        [botId, JSON.stringify(known.engine), JSON.stringify(engine.value), syncedAt, ...fillColumns(fills)],
       );
-      if (step?.outcome === 'applied') return engine;
+      if (step?.outcome === 'applied') return engine.value;
       if (step?.outcome === 'not-running') return undefined;
     }
     return this.ds.transaction(async (em) => {
@@ -472,4 +473,13 @@ function fillColumns(fills: RecordedFill[]): unknown[] {
     fills.map((f) => f.feeCurrency),
     fills.map((f) => f.at),
   ];
+}
+
+/** The value, or undefined when computing it threw. */
+function attempt<T>(compute: () => T): { value: T } | undefined {
+  try {
+    return { value: compute() };
+  } catch {
+    return undefined;
+  }
 }

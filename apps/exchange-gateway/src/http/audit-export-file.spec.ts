@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { AuditExportPage } from '@garde/contracts';
-import { exportFileText, type ExportPageRequest } from './audit-export-file.js';
+import type { AuditExportPage, AuditExportPageQuery } from '@garde/contracts';
+import { exportFileText } from './audit-export-file.js';
 
 /**
  * A trail of rows 1..n whose record is `<sequence>;` and whose pages hold at most `pageRows` records,
@@ -8,10 +8,10 @@ import { exportFileText, type ExportPageRequest } from './audit-export-file.js';
  * shuffled order, so that the test sees the generator put the pages back in order.
  */
 function fakeAuditService(rows: number, pageRows: number, missing = new Set<number>()) {
-  const asked: ExportPageRequest[] = [];
+  const asked: AuditExportPageQuery[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
-  const fetchPage = async (req: ExportPageRequest): Promise<AuditExportPage> => {
+  const fetchPage = async (req: AuditExportPageQuery): Promise<AuditExportPage> => {
     asked.push(req);
     inFlight += 1;
     maxInFlight = Math.max(maxInFlight, inFlight);
@@ -66,7 +66,7 @@ describe('exportFileText: the pages of an export file, asked ahead, written in o
   });
 
   it('passes a failed page on, in its turn, without an unhandled rejection from the pages asked ahead', async () => {
-    const fetchPage = (req: ExportPageRequest): Promise<AuditExportPage> =>
+    const fetchPage = (req: AuditExportPageQuery): Promise<AuditExportPage> =>
       req.toSequence > 100 ? Promise.reject(new Error('audit-service gone')) : Promise.resolve({ text: 'A;', rows: 100, lastSequence: 100 });
     const seen: string[] = [];
     const run = async () => {

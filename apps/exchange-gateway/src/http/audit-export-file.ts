@@ -1,13 +1,5 @@
-import type { AuditExportFormat, AuditExportPage } from '@garde/contracts';
+import type { AuditExportFormat, AuditExportPage, AuditExportPageQuery } from '@garde/contracts';
 import { GatewayException } from '../errors/gateway.exception.js';
-
-/** What the gateway asks the audit-service for one page of an export file (AuditExportPageQry's payload). */
-export interface ExportPageRequest {
-  format: AuditExportFormat;
-  fromSequence: number;
-  toSequence: number;
-  afterSequence?: number;
-}
 
 export interface ExportFileOptions {
   /** Sequences per range: one page request each (a range whose records do not fit one page takes more). */
@@ -31,7 +23,7 @@ export const EXPORT_FILE_DEFAULTS: ExportFileOptions = { rangeRows: 200, inFligh
  * the export fails (the file would not match its manifest).
  */
 export async function* exportFileText(
-  fetchPage: (request: ExportPageRequest) => Promise<AuditExportPage>,
+  fetchPage: (request: AuditExportPageQuery) => Promise<AuditExportPage>,
   format: AuditExportFormat,
   first: number,
   last: number,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { AuditExportFormat, AuditExportPage } from '@garde/contracts';
+import type { AuditExportPage, AuditExportPageQuery } from '@garde/contracts';
 import { exportPreamble, exportRecord } from '@garde/domain';
 import { AuditException } from '../../errors/audit.exception.js';
 import { AuditEventRepository } from '../../persistence/audit-event.repository.js';
@@ -14,22 +14,15 @@ export const EXPORT_READ_ROWS = 1000;
 /** Rows read per query while filling a page: about one page (the gateway asks for ranges of 200 rows). */
 const PAGE_READ_ROWS = 250;
 
-export interface ExportPageQuery {
-  format: AuditExportFormat;
-  fromSequence: number;
-  toSequence: number;
-  afterSequence?: number | undefined;
-}
-
 /**
  * The next bytes of an export file: whole records after `afterSequence`, as exportRecord writes them
- * (the first page starts with the CSV header). The console writes them as they come; nothing is held.
+ * (the first page starts with the CSV header). The gateway streams them on as they come; nothing is held.
  */
 @Injectable()
 export class ReadExportPage {
   constructor(private readonly repository: AuditEventRepository) {}
 
-  async execute(query: ExportPageQuery): Promise<AuditExportPage> {
+  async execute(query: AuditExportPageQuery): Promise<AuditExportPage> {
     const { format, fromSequence, toSequence } = query;
     if (toSequence < fromSequence) throw new AuditException('INVALID_REQUEST', `toSequence (${toSequence}) is before fromSequence (${fromSequence})`);
     const after = query.afterSequence ?? fromSequence - 1;
