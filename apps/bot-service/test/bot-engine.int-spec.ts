@@ -15,8 +15,9 @@ import {
   type Order,
 } from '@garde/contracts';
 import type { RunningService } from '@garde/platform';
-import { until } from '@garde/testing';
+import { runConsole, until } from '@garde/testing';
 import { startAuditService } from '../../audit-service/src/app.js';
+import { TEST_TOKENS } from '../../exchange-gateway/test/api-client.js';
 import { startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
 import { startBotService } from '../src/app.js';
 
@@ -136,6 +137,11 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
     });
     // The risk decision was caused by the submit the intent caused.
     expect(events[1]!.event.causationId).not.toBeNull();
+    const trail = await runConsole(['audit:trail', `--correlation-id=${filled.clientOrderId}`], {
+      GARDE_API_URL: stack.gateway.url,
+      GARDE_TOKEN: TEST_TOKENS.viewer,
+    });
+    expect(trail.stdout).toContain(`order ${filled.clientOrderId} — intent: place buy 0.001 @ ${filled.price}`);
   });
 
   it('a PAUSED bot sends nothing new; its open orders stay', async () => {

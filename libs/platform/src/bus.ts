@@ -185,16 +185,14 @@ export class MessageBus {
    * and other events of that turn: one socket write for all of them, in the order queued. For events
    * whose caller does not wait for the stream's ack (the record is already elsewhere, or a late event is
    * harmless). Never throws: a payload that breaks its contract (checked now) or a failed publish goes
-   * to `onFailure`. Returns the event's messageId (what a message it causes names as its causation),
-   * undefined when the payload broke its contract.
+   * to `onFailure`.
    */
-  publishSoon<D extends EventDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext, onFailure: (err: unknown) => void): string | undefined {
+  publishSoon<D extends EventDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext, onFailure: (err: unknown) => void): void {
     let env: TypedEnvelope<z.infer<D['payload']>>;
     try {
       env = this.checkedEnvelope(def, payload, ctx);
     } catch (err) {
-      onFailure(err);
-      return undefined;
+      return onFailure(err);
     }
     const subject = this.topology.subject(def);
     this.atEndOfTurn(() => {
@@ -205,7 +203,6 @@ export class MessageBus {
       this.unacked.add(acked);
       void acked.finally(() => this.unacked.delete(acked));
     });
-    return env.messageId;
   }
 
   /** The payload checked against its contract (CONTRACT_VIOLATION thrown otherwise), in its envelope. */

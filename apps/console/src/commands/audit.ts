@@ -70,10 +70,17 @@ function sinceOf(args: Parameters<Command['run']>[0]): string {
 /** What an event is about, in a few words: its error, its order, its bot or its scope. */
 function gist(payload: unknown): string {
   const p = (payload ?? {}) as Record<string, unknown>;
-  const order = (p.order ?? p) as Record<string, unknown>;
+  const order = (p.order ?? p.intent ?? p) as Record<string, unknown>;
   const error = p.error as { code?: string; message?: string } | undefined;
+  // A bot's intent (BotIntentSentEvt): what it asked for.
+  const intent = p.intent as { kind?: string; side?: string; quantity?: string; price?: string } | undefined;
   const parts = [
     typeof order.clientOrderId === 'string' ? `order ${order.clientOrderId}${typeof order.state === 'string' ? ` ${order.state}` : ''}` : '',
+    intent?.kind === 'place'
+      ? `intent: place ${intent.side} ${intent.quantity}${intent.price ? ` @ ${intent.price}` : ''}`
+      : intent?.kind
+        ? `intent: ${intent.kind}`
+        : '',
     error ? `${error.code}: ${error.message}` : '',
     typeof p.reason === 'string' ? p.reason : '',
     typeof order.lastError === 'string' ? order.lastError : '',

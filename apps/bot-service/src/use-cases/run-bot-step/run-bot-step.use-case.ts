@@ -200,12 +200,15 @@ export class RunBotStepUseCase {
       const failures: string[] = [];
       for (const intent of engine.outbox) {
         // An order's story in the audit trail starts here: the intent, then what risk-service, the gateway
-        // and the venue did with it, all under its client order id (a cancel's: the order it cancels).
+        // and the venue did with it, all under its client order id (a cancel's: the order it cancels). The
+        // stream's ack is awaited, so the intent is in the trail before anything it caused; if JetStream
+        // cannot take it, the order is sent all the same (its other events tell its story).
         const story = { actor: ENGINE_ACTOR, correlationId: intent.clientOrderId };
-        const intentId = this.bus.publishSoon(BotIntentSentEvt, { botId: bot.id, strategy: bot.strategy, intent }, story, (err) =>
-          this.log.warn('the audit event of an intent was not published', { botId: bot.id, clientOrderId: intent.clientOrderId, ...errorFields(err) }),
-        );
-        const ctx = { ...story, causationId: intentId ?? null };
+        const intentEvent = await this.bus.publish(BotIntentSentEvt, { botId: bot.id, strategy: bot.strategy, intent }, story).catch((err: unknown) => {
+          this.log.warn('the audit event of an intent was not published', { botId: bot.id, clientOrderId: intent.clientOrderId, ...errorFields(err) });
+          return undefined;
+        });
+        const ctx = { ...story, causationId: intentEvent?.messageId ?? null };
         const reply =
           intent.kind === 'place'
             ? await this.bus.request(
