@@ -201,14 +201,15 @@ export class RunBotStepUseCase {
       for (const intent of engine.outbox) {
         // An order's story in the audit trail starts here: the intent, then what risk-service, the gateway
         // and the venue did with it, all under its client order id (a cancel's: the order it cancels). The
-        // stream's ack is awaited, so the intent is in the trail before anything it caused; if JetStream
-        // cannot take it, the order is sent all the same (its other events tell its story).
-        const story = { actor: ENGINE_ACTOR, correlationId: intent.clientOrderId };
-        const intentEvent = await this.bus.publish(BotIntentSentEvt, { botId: bot.id, strategy: bot.strategy, intent }, story).catch((err: unknown) => {
-          this.log.warn('the audit event of an intent was not published', { botId: bot.id, clientOrderId: intent.clientOrderId, ...errorFields(err) });
-          return undefined;
-        });
-        const ctx = { ...story, causationId: intentEvent?.messageId ?? null };
+        // event is written to the connection now, before the order request, so the stream has it before
+        // anything the order causes; its ack is not waited for (a JetStream round trip per intent, inside
+        // the send fence, on the order's path).
+        const ctx = { actor: ENGINE_ACTOR, correlationId: intent.clientOrderId };
+        void this.bus
+          .publish(BotIntentSentEvt, { botId: bot.id, strategy: bot.strategy, intent }, ctx)
+          .catch((err: unknown) =>
+            this.log.warn('the audit event of an intent was not published', { botId: bot.id, clientOrderId: intent.clientOrderId, ...errorFields(err) }),
+          );
         const reply =
           intent.kind === 'place'
             ? await this.bus.request(
