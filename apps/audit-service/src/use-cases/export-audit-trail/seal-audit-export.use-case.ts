@@ -64,7 +64,10 @@ export class SealAuditExport {
       if (!verdict.ok) this.refuse(verdict.badSequence, verdict.reason);
       if (!last) this.refuse(previous.sequence + 1, `row ${previous.sequence + 1} is missing`);
       for (const cp of checkpoints) {
-        const problem = this.verify.checkpointProblem(cp, page[cp.sequence - page[0]!.sequence]!.hash);
+        // Checkpoints were read for the part's whole range: one past its last row names a missing row.
+        const row = page[cp.sequence - page[0]!.sequence];
+        if (!row) this.refuse(cp.sequence, `row ${cp.sequence} is missing`);
+        const problem = this.verify.checkpointProblem(cp, row.hash);
         if (problem) this.refuse(cp.sequence, problem);
       }
       write(page.map((row) => exportRecord(query.format, row)).join(''));
