@@ -10,3 +10,4 @@ export * from './runtime.js';
 export * from './bucket-follower.js';
 export * from './kill-switch-watcher.js';
 export * from './periodic.js';
+export * from './batcher.js';
