@@ -207,8 +207,9 @@ const dcaCase = fc.record({
 });
 
 describe('DCA properties', () => {
-  it('never exceeds its budget: executed buys plus open buys at their limit stay within it', () => {
+  it('never exceeds its budget: executed buys plus open buys at their limit stay within it; between slots, a step with nothing new changes nothing', () => {
     let bought = 0;
+    const quiet = { steps: 0, same: 0 };
     fc.assert(
       fc.property(dcaCase, (c) => {
         const budget = D(c.quoteAmount)
@@ -235,6 +236,14 @@ describe('DCA properties', () => {
           state = step.state;
           venue.submit(step.intents, snapshot);
 
+          // Before the next slot, a step with nothing new changes nothing, at any price, and most are the state itself.
+          const moved = price(Math.max(1_000, cents + Math.round((random() - 0.5) * 20_000)));
+          const again = stepDca(p, { state, market: { ...snapshot, bid: moved, ask: moved, last: moved, at: at + 1 } });
+          expect(again.intents).toEqual([]);
+          expect(again.state).toEqual(state);
+          quiet.steps++;
+          if (again.state === state) quiet.same++;
+
           const openBuys = venue
             .openOrders()
             .filter((o) => o.side === 'buy')
@@ -257,5 +266,6 @@ describe('DCA properties', () => {
     );
     // The property is only worth something if buys happened.
     expect(bought).toBeGreaterThan(200);
+    expect(quiet.same / quiet.steps).toBeGreaterThan(0.5);
   });
 });

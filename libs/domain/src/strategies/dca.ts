@@ -145,11 +145,15 @@ export function dcaReserved(state: DcaState): Decimal {
 }
 
 export function stepDca(params: DcaParams, input: StrategyInput<DcaState>): StrategyStep<DcaState> {
-  const state = copyState(input.state);
   const { market } = input;
-  checkMarket(state.symbol, market);
+  checkMarket(input.state.symbol, market);
   const tickSize = market.tickSize ?? params.tickSize;
   const stepSize = market.stepSize ?? params.stepSize;
+  // Most steps are a price tick between two buy slots: the very same state back, no copy.
+  if (!input.fills?.length && !input.endedOrders?.length && dcaSettled(params, input.state, market.at, stepSize)) {
+    return { state: input.state, intents: [], unknownFills: [] };
+  }
+  const state = copyState(input.state);
   const { base: baseCurrency, quote: quoteCurrency } = splitSymbol(state.symbol);
   const intents: StrategyIntent[] = [];
   const unknownFills: string[] = [];
@@ -233,6 +237,21 @@ export function stepDca(params: DcaParams, input: StrategyInput<DcaState>): Stra
 
   if (params.takeProfitPercent) placeTakeProfit(state, params.takeProfitPercent, tickSize, stepSize, bought, intents);
   return { state, intents, unknownFills };
+}
+
+/**
+ * True when a step at `now` with no fills and no ended orders changes nothing: no buy slot is due, no
+ * order is complete (each is handled by the step that brought its last fill), and the take-profit
+ * needs no placing nor cancelling.
+ */
+function dcaSettled(params: DcaParams, state: DcaState, now: number, stepSize: Decimal | undefined): boolean {
+  if (state.nextBuyAt === null || now >= state.nextBuyAt) return false;
+  const complete = (o: DcaOrder) => Decimal.of(o.filled).gte(o.quantity);
+  if (state.buys.some(complete)) return false;
+  const tp = state.takeProfit;
+  if (!params.takeProfitPercent) return tp === null || !complete(tp);
+  if (tp === null) return !toStep(Decimal.of(state.base), stepSize, 'down').isPositive();
+  return !complete(tp) && (tp.canceling || Decimal.of(tp.quantity).minus(tp.filled).lte(Decimal.of(state.base)));
 }
 
 /** The first slot after `now`, on the schedule that had a slot at `slot`. */

@@ -233,7 +233,7 @@ const gridCase = fc.record({
 type GridCase = Omit<typeof gridCase extends fc.Arbitrary<infer T> ? T : never, 'chaos'> & { chaos: VenueChaos };
 
 /** Runs a grid against a paper venue on a random price walk; `check` sees both after every step. */
-function runGrid(c: GridCase, check: (venue: PaperVenue, state: GridState) => void): PaperVenue {
+function runGrid(c: GridCase, check: (venue: PaperVenue, state: GridState, p: GridParams, market: MarketSnapshot) => void): PaperVenue {
   const p = params({
     lower: price(c.lowerCents),
     upper: price(c.lowerCents + c.spanCents),
@@ -254,7 +254,7 @@ function runGrid(c: GridCase, check: (venue: PaperVenue, state: GridState) => vo
     const step = stepGrid(p, { state, market: snapshot, ...reports });
     state = step.state;
     venue.submit(step.intents, snapshot);
-    check(venue, state);
+    check(venue, state, p, snapshot);
     cents = Math.max(5, cents + Math.round((random() - 0.5) * 3 * levelWidth));
   }
   return venue;
@@ -295,6 +295,25 @@ describe('grid properties', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('a step with nothing new, at any price, changes nothing; most return the very same state, uncopied', () => {
+    let same = 0;
+    let steps = 0;
+    fc.assert(
+      fc.property(gridCase, fc.integer({ min: -50, max: 50 }), (c, move) => {
+        runGrid(c, (_venue, state, p, market) => {
+          const moved = market.last.times(Decimal.of(String(100 + move))).dividedBy('100', 2, 'down');
+          const again = stepGrid(p, { state, market: { ...market, bid: moved, ask: moved, last: moved, at: market.at + 1 } });
+          expect(again.intents).toEqual([]);
+          expect(again.state).toEqual(state);
+          steps++;
+          if (again.state === state) same++;
+        });
+      }),
+      { numRuns: 100 },
+    );
+    expect(same / steps).toBeGreaterThan(0.5);
   });
 
   it('with an orderly venue, keeps its ladder whole: levels − 1 orders once the base is bought', () => {

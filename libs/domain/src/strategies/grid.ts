@@ -151,9 +151,11 @@ export function gridOpenOrders(state: GridState): string[] {
 }
 
 export function stepGrid(params: GridParams, input: StrategyInput<GridState>): StrategyStep<GridState> {
-  const state = copyState(input.state);
   const { market } = input;
-  checkMarket(state.symbol, market);
+  checkMarket(input.state.symbol, market);
+  // Most steps are a price tick for a grid waiting on its orders: the very same state back, no copy.
+  if (!input.fills?.length && !input.endedOrders?.length && gridSettled(input.state)) return { state: input.state, intents: [], unknownFills: [] };
+  const state = copyState(input.state);
   const intents: StrategyIntent[] = [];
   const unknownFills: string[] = [];
   if (!state.ladder) buildLadder(state, params, market.last, market.tickSize, market.stepSize, intents);
@@ -250,6 +252,21 @@ export function stepGrid(params: GridParams, input: StrategyInput<GridState>): S
   });
 
   return { state, intents, unknownFills };
+}
+
+/**
+ * True when a step with no fills and no ended orders changes nothing: the ladder is built, no order is
+ * complete (each is handled by the step that brought its last fill), and no free level has an order to
+ * place (a sell held back for want of base counts as one: the full step decides). The price plays no part
+ * once the ladder is built.
+ */
+function gridSettled(state: GridState): boolean {
+  if (!state.ladder) return false;
+  if (state.init && Decimal.of(state.init.filled).gte(state.init.quantity)) return false;
+  for (const level of state.levels) {
+    if (level.order ? Decimal.of(level.order.filled).gte(level.order.quantity) : level.queue[0] && !level.queue[0].fromInit) return false;
+  }
+  return true;
 }
 
 function buildLadder(
