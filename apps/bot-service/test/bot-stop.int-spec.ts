@@ -247,7 +247,7 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
     // Bots whose exchange account was removed once they were created (bot:create needs one): the engine
     // gets no market for them and never sends; the test holds the sends.
     beforeAll(async () => {
-      for (const id of ['fence-wait', 'fence-stuck', 'engine-fast']) {
+      for (const id of ['fence-wait', 'fence-stuck', 'engine-fast', 'batch-a', 'batch-b', 'batch-c']) {
         const created = await bus().request(
           BotCreateCmd,
           { id, name: id, strategy: 'grid', exchangeId: 'no-venue', symbol: 'BTC/USDT', parameters: GRID },
@@ -368,10 +368,17 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
       // What the one statement answers: it applies only from the stored state and with fills not applied before.
       const direct = async (expected: unknown, tradeId: string) =>
         (
-          await stack.sandbox.sql<{ outcome: string }>(
-            `SELECT bots.bot_engine_step('engine-fast', $1, $2, NULL, ARRAY['engine-fast-o1'], ARRAY[$3], ARRAY['buy'], ARRAY[60000], ARRAY[0.001], ARRAY[0], ARRAY['USDT'], ARRAY[now()]) AS outcome`,
-            [JSON.stringify(expected), JSON.stringify(expected), tradeId],
-          )
+          await stack.sandbox.sql<{ outcome: string }>('SELECT outcome FROM bots.bot_engine_steps($1::jsonb)', [
+            JSON.stringify([
+              {
+                bot: 'engine-fast',
+                expected,
+                next: expected,
+                syncedAt: null,
+                fills: [{ c: 'engine-fast-o1', t: tradeId, s: 'buy', p: '60000', q: '0.001', fee: '0', cur: 'USDT', at: new Date().toISOString() }],
+              },
+            ]),
+          ])
         )[0]?.outcome;
       expect(await direct(first, 't9')).toBe('conflict');
       expect(await direct(second, 't2')).toBe('conflict');
@@ -388,6 +395,68 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
       expect(await step([fill('t4')])).toBeUndefined();
       expect(await recorded()).toEqual(['t1', 't2', 't3']);
       expect(await stored()).toEqual(third);
+    });
+
+    it('steps and sends of bots made together share their statements, and each bot gets its own outcome', async () => {
+      await start('batch-a');
+      await start('batch-b');
+      // batch-c stays CREATED: not RUNNING.
+      const repository = bots.app.get(BotRepository);
+      const fill = (botId: string) => ({
+        clientOrderId: `${botId}-o1`,
+        tradeId: 't1',
+        side: 'sell' as const,
+        price: '61000',
+        quantity: '0.002',
+        fee: '0.1',
+        feeCurrency: 'USDT',
+        at: new Date().toISOString(),
+      });
+      const step = (botId: string, known: unknown, tag: string) =>
+        repository.engineStep(botId, [fill(botId)], null, (fresh, engine) => ({ tag, fresh: [...fresh], from: engine ?? null }), { engine: known });
+      // Nothing stored yet: every known state is stale, and the steps run again on what is stored.
+      const first = await Promise.all([step('batch-a', { stale: 1 }, 'a1'), step('batch-b', { stale: 2 }, 'b1'), step('batch-c', {}, 'c1')]);
+      expect(first).toEqual([{ tag: 'a1', fresh: ['batch-a-o1/t1'], from: null }, { tag: 'b1', fresh: ['batch-b-o1/t1'], from: null }, undefined]);
+      // Together again: a from its stored state with a new fill (applied as is), b from a stale one (run again).
+      const [a2, b2] = await Promise.all([
+        repository.engineStep('batch-a', [{ ...fill('batch-a'), tradeId: 't2' }], null, (fresh, engine) => ({ tag: 'a2', fresh: [...fresh], from: engine }), {
+          engine: first[0],
+        }),
+        step('batch-b', { stale: 3 }, 'b2'),
+      ]);
+      expect(a2).toEqual({ tag: 'a2', fresh: ['batch-a-o1/t2'], from: first[0] });
+      expect(b2).toEqual({ tag: 'b2', fresh: [], from: first[1] });
+      expect(
+        await stack.sandbox.sql(
+          "SELECT bot_id, trade_id, side, price::text, fee::text FROM bots.bot_fill WHERE bot_id LIKE 'batch-%' ORDER BY bot_id, trade_id",
+        ),
+      ).toEqual([
+        { bot_id: 'batch-a', trade_id: 't1', side: 'sell', price: '61000', fee: '0.1' },
+        { bot_id: 'batch-a', trade_id: 't2', side: 'sell', price: '61000', fee: '0.1' },
+        { bot_id: 'batch-b', trade_id: 't1', side: 'sell', price: '61000', fee: '0.1' },
+      ]);
+
+      // Sends entered together: only the RUNNING bots' run; saves made together land each on its bot.
+      const ran: string[] = [];
+      const sends = await Promise.all(
+        ['batch-a', 'batch-b', 'batch-c'].map((id) =>
+          repository.whileRunning(id, async () => {
+            ran.push(id);
+            await repository.saveEngine(id, { saved: id });
+            return id;
+          }),
+        ),
+      );
+      expect(sends).toEqual(['batch-a', 'batch-b', undefined]);
+      expect(ran.sort()).toEqual(['batch-a', 'batch-b']);
+      expect(await stack.sandbox.sql("SELECT id, engine_state FROM bots.bot WHERE id LIKE 'batch-%' ORDER BY id")).toEqual([
+        { id: 'batch-a', engine_state: { saved: 'batch-a' } },
+        { id: 'batch-b', engine_state: { saved: 'batch-b' } },
+        { id: 'batch-c', engine_state: null },
+      ]);
+      // Their fences were let go: a stop's exclusive lock is granted at once.
+      expect(await repository.awaitSends('batch-a', 1000)).toBe(true);
+      expect(await repository.awaitSends('batch-b', 1000)).toBe(true);
     });
   });
 });

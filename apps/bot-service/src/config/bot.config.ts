@@ -37,7 +37,8 @@ export const BotConfigSchema = BaseServiceEnv.extend({
   DB_POOL_SIZE: z.coerce.number().int().min(6).max(200).default(16),
   /**
    * A bot's orders and fills are read from the gateway when an order event of that bot is seen, and
-   * at least this often anyway (order events reach bot-service on core NATS, at most once).
+   * at least this often anyway (order events reach bot-service on core NATS, at most once), at a random
+   * point of the interval's second half so that a fleet's reads spread out.
    */
   ENGINE_RESYNC_MS: z.coerce.number().int().positive().default(30_000),
   /** A bot lease lasts this long unless renewed (KV bucket BOT_LEASES; DESIGN §5). */

@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, QueryFailedError, type EntityManager, type QueryRunner } from 'typeorm';
 import type { Actor, BotState } from '@garde/contracts';
+import { Batcher } from '@garde/platform';
 import { BOT_STATES, STRATEGIES, isHaltable, isStrategyName, type ParsedScope } from '@garde/domain';
 import { BotRow, BotTransitionRow } from './bot.entities.js';
 
@@ -85,6 +86,26 @@ export interface BotStatusDetails {
   lastFailure: { reason: string; at: Date } | null;
 }
 
+/** Calls grouped into one statement at most (a tick wakes ~100 bots of its market). */
+const MAX_BATCH = 200;
+
+/** A send fence to enter (answers whether the bot is RUNNING and the fence held) or to let go. */
+interface FenceOp {
+  botId: string;
+  enter: boolean;
+}
+
+/** An engine step whose starting state and fills the engine knows (see `engineStep`). */
+interface KnownStep {
+  bot: string;
+  expected: unknown;
+  next: unknown;
+  syncedAt: Date | null;
+  fills: RecordedFill[];
+}
+
+type StepOutcome = 'applied' | 'not-running' | 'conflict';
+
 export type InsertResult = { ok: true; row: BotRow } | { ok: false; duplicate: 'id' | 'name' };
 
 export interface PlannedTransition extends TransitionRecord {
@@ -105,6 +126,15 @@ const HALTABLE_SQL = BOT_STATES.filter(isHaltable)
 export class BotRepository implements OnApplicationShutdown {
   /** The connections that hold the send fences of this replica's sends (session-level locks), a bot always on the same one. */
   private readonly fences: Array<{ runner: QueryRunner; connected: Promise<unknown> } | undefined> = new Array<undefined>(FENCE_CONNECTIONS).fill(undefined);
+  /** The fence statements of each fence connection, grouped (one batch at a time: the connection's statements keep their order). */
+  private readonly fenceBatches = Array.from(
+    { length: FENCE_CONNECTIONS },
+    (_, shard) => new Batcher<FenceOp, boolean>((ops) => this.runFences(shard, ops), { maxBatch: MAX_BATCH, maxInFlight: 1 }),
+  );
+  /** Engine steps whose starting state and fills are known, grouped into one `bot_engine_steps`. */
+  private readonly steps = new Batcher<KnownStep, StepOutcome>((steps) => this.runSteps(steps), { maxBatch: MAX_BATCH, maxInFlight: 2 });
+  /** Engine states saved after a send, grouped into one `bot_save_engines`. */
+  private readonly saves = new Batcher<{ botId: string; engine: string }, void>((saves) => this.runSaves(saves), { maxBatch: MAX_BATCH, maxInFlight: 2 });
 
   constructor(private readonly ds: DataSource) {}
 
@@ -120,19 +150,31 @@ export class BotRepository implements OnApplicationShutdown {
    * connection breaks mid-send, its locks go with it: a stop then no longer waits for that send.
    */
   async whileRunning<T>(botId: string, send: () => Promise<T>): Promise<T | undefined> {
-    const fence = await this.fenceConnection(botId);
+    const fences = this.fenceBatches[fenceShard(botId)]!;
     // The try-lock, then (a statement of its own, so that it sees a STOPPED committed before the lock was
-    // granted) the RUNNING check; the lock is let go when the bot is not RUNNING. One round trip.
-    const [entered] = (await fence.query('SELECT bot_send_fence_enter($1, $2) AS running', [SEND_FENCE, botId])) as Array<{ running: boolean }>;
-    if (!entered?.running) return undefined;
+    // granted) the RUNNING check; the lock is let go when the bot is not RUNNING. One round trip, shared
+    // with the other sends entering or leaving their fences on this connection meanwhile.
+    if (!(await fences.add({ botId, enter: true }))) return undefined;
     try {
       return await send();
     } finally {
-      // Not waited for: the fence connection runs its statements in order, so the next send of this bot
-      // and a stop's exclusive lock come after it. On a broken connection the lock is gone with the
-      // session; the next send opens another one.
-      void fence.query('SELECT pg_advisory_unlock_shared(hashtext($1), hashtext($2))', [SEND_FENCE, botId]).catch(() => undefined);
+      // Not waited for: the fence connection runs its statements in order, and a batch lets go before it
+      // enters, so the next send of this bot and a stop's exclusive lock come after it. On a broken
+      // connection the lock is gone with the session; the next send opens another one.
+      void fences.add({ botId, enter: false }).catch(() => undefined);
     }
+  }
+
+  /** One batch of fence statements on the shard's connection: the unlocks, then the enters (answered in order). */
+  private async runFences(shard: number, ops: FenceOp[]): Promise<boolean[]> {
+    const fence = await this.fenceConnection(shard);
+    const enters = ops.filter((op) => op.enter).map((op) => op.botId);
+    const unlocks = ops.filter((op) => !op.enter).map((op) => op.botId);
+    const [row] = (await fence.query('SELECT bot_send_fences($1, $2::text[], $3::text[]) AS entered', [SEND_FENCE, unlocks, enters])) as Array<{
+      entered: boolean[];
+    }>;
+    let next = 0;
+    return ops.map((op) => (op.enter ? row?.entered[next++] === true : true));
   }
 
   /**
@@ -160,11 +202,10 @@ export class BotRepository implements OnApplicationShutdown {
   }
 
   /**
-   * The fence connection of a bot (the same one for all its sends, so that they run in order), opened on
+   * A fence connection (a bot's sends always use the same one, so that they run in order), opened on
    * first use and again after it broke (TypeORM releases a broken one).
    */
-  private async fenceConnection(botId: string): Promise<QueryRunner> {
-    const shard = fenceShard(botId);
+  private async fenceConnection(shard: number): Promise<QueryRunner> {
     let fence = this.fences[shard];
     if (!fence || fence.runner.isReleased) {
       const runner = this.ds.createQueryRunner();
@@ -262,7 +303,7 @@ export class BotRepository implements OnApplicationShutdown {
       await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [KILL_SWITCH_LOCK]);
       const rows: RawHaltedRow[] = await em.query(
         `WITH previous AS (
-           SELECT id, state FROM bot WHERE state IN (${HALTABLE_SQL}) AND ${filter} FOR UPDATE
+           SELECT id, state FROM bot WHERE state IN (${HALTABLE_SQL}) AND ${filter} ORDER BY id FOR UPDATE
          ), halted AS (
            UPDATE bot b SET state = 'HALTED', state_reason = $1, state_actor = $2, state_since = $3, version = b.version + 1
            FROM previous p WHERE b.id = p.id
@@ -324,14 +365,12 @@ export class BotRepository implements OnApplicationShutdown {
     // One round trip when the step starts from the state this replica last saved and its fills are new:
     // the function checks both under the row lock, else the transaction below runs the step again (and so
     // does a `next` that throws: there, only once the bot is known to be RUNNING).
+    // The steps of the bots a tick woke together go as one statement (`bot_engine_steps`).
     const engine = known && attempt(() => next(new Set(fills.map((f) => `${f.clientOrderId}/${f.tradeId}`)), known.engine));
     if (known && engine) {
-      const [step] = await this.ds.query<Array<{ outcome: 'applied' | 'not-running' | 'conflict' }>>(
-        'SELECT bot_engine_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS outcome',
-        [botId, JSON.stringify(known.engine), JSON.stringify(engine.value), syncedAt, ...fillColumns(fills)],
-      );
-      if (step?.outcome === 'applied') return engine.value;
-      if (step?.outcome === 'not-running') return undefined;
+      const outcome = await this.steps.add({ bot: botId, expected: known.engine, next: engine.value, syncedAt, fills });
+      if (outcome === 'applied') return engine.value;
+      if (outcome === 'not-running') return undefined;
     }
     return this.ds.transaction(async (em) => {
       const [bot] = await em.query<Array<{ state: string; engine_state: unknown }>>('SELECT state, engine_state FROM bot WHERE id = $1 FOR UPDATE', [botId]);
@@ -381,7 +420,28 @@ export class BotRepository implements OnApplicationShutdown {
 
   /** Saves the engine state after its intents were sent (what is left to send, what the gateway refused). */
   async saveEngine(botId: string, engine: unknown): Promise<void> {
-    await this.ds.query('UPDATE bot SET engine_state = $2 WHERE id = $1', [botId, JSON.stringify(engine)]);
+    await this.saves.add({ botId, engine: JSON.stringify(engine) });
+  }
+
+  /**
+   * One `bot_engine_steps` for the steps grouped together; every step is 'conflict' when it fails (a
+   * deadlock, a lock timeout): each then runs in a transaction of its own.
+   */
+  private async runSteps(steps: KnownStep[]): Promise<StepOutcome[]> {
+    try {
+      const rows = await this.ds.query<Array<{ bot_id: string; outcome: StepOutcome }>>('SELECT bot_id, outcome FROM bot_engine_steps($1::text::jsonb)', [
+        JSON.stringify(steps.map((s) => ({ ...s, fills: s.fills.map(fillRecord) }))),
+      ]);
+      const outcomes = new Map(rows.map((r) => [r.bot_id, r.outcome]));
+      return steps.map((s) => outcomes.get(s.bot) ?? 'conflict');
+    } catch {
+      return steps.map(() => 'conflict');
+    }
+  }
+
+  private async runSaves(saves: Array<{ botId: string; engine: string }>): Promise<void[]> {
+    await this.ds.query('SELECT bot_save_engines($1::text[], $2::text[]::jsonb[])', [saves.map((s) => s.botId), saves.map((s) => s.engine)]);
+    return saves.map(() => undefined);
   }
 
   async get(id: string): Promise<BotRow | null> {
@@ -473,6 +533,11 @@ function fillColumns(fills: RecordedFill[]): unknown[] {
     fills.map((f) => f.feeCurrency),
     fills.map((f) => f.at),
   ];
+}
+
+/** A fill as `bot_engine_steps` reads it (JSON, short keys). */
+function fillRecord(f: RecordedFill) {
+  return { c: f.clientOrderId, t: f.tradeId, s: f.side, p: f.price, q: f.quantity, fee: f.fee, cur: f.feeCurrency, at: f.at };
 }
 
 /** The value, or undefined when computing it threw. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BotIntentSentEvt, BotOrdersQry, OrderCancelCmd, OrderSubmitCmd, type BotIntent, type ErrorCode, type Order, type OrderFill } from '@garde/contracts';
-import { Decimal, STRATEGIES, isStrategyName, type MarketSnapshot, type StrategyFill, type StrategyIntent } from '@garde/domain';
+import { Decimal, STRATEGIES, isStrategyName, type MarketSnapshot, type ParametersResult, type StrategyFill, type StrategyIntent } from '@garde/domain';
 import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
 import type { BotConfig } from '../../config/bot.config.js';
 import type { BotRow } from '../../persistence/bot.entities.js';
@@ -59,18 +59,28 @@ export interface BotRun {
    * are stepped on without asking the gateway; one missed is caught by the read every ENGINE_RESYNC_MS.
    */
   seen: { orders: Map<string, Order>; fills: OrderFill[] };
-  /** When this replica last read the gateway for this bot (epoch ms; 0: not since it took the lease). */
-  lastSyncAt: number;
+  /**
+   * When this replica reads the gateway for this bot again (epoch ms): a random point between half and
+   * all of ENGINE_RESYNC_MS after the last read, so that the reads of a fleet whose leases were taken
+   * together spread over the interval instead of coming all at once.
+   */
+  nextSyncAt: number;
+  /**
+   * Fills this replica recorded for the bot (`<clientOrderId>/<tradeId>` → when), kept as long as a read
+   * of the gateway may list them again: a read that lists only those and new ones steps in one statement.
+   */
+  applied: Map<string, number>;
 }
 
 /**
  * One step of one RUNNING bot (DESIGN §5), run by the replica holding its lease: the market from the
- * gateway's broadcast tickers, the bot's orders and fills read from the gateway when an order event of
- * the bot was seen (and every ENGINE_RESYNC_MS anyway), the strategy's step (pure), then its intents
- * sent to the gateway.
+ * gateway's broadcast tickers, the changes its order events carry, the bot's orders and fills read from
+ * the gateway when its lease is taken and at least every ENGINE_RESYNC_MS, the strategy's step (pure),
+ * then its intents sent to the gateway.
  *
  * Nothing is lost or doubled across a crash: the fills applied, the next strategy state and the intents
- * are saved in one transaction before anything is sent (an outbox); intents still in the outbox are
+ * are saved in one transaction before anything is sent (an outbox; the steps of bots woken together
+ * share one statement, each bot's part all or nothing); intents still in the outbox are
  * sent first at the next step, with the same client order ids, which the gateway makes idempotent.
  * A step with nothing new from the gateway runs the strategy on the state in memory first, and writes
  * nothing when that changes nothing: most market ticks cost no database round trip.
@@ -78,6 +88,7 @@ export interface BotRun {
 @Injectable()
 export class RunBotStepUseCase {
   private readonly log: ContextLogger;
+  private readonly parsed = new WeakMap<BotRow, ParametersResult<unknown>>();
 
   constructor(
     private readonly repository: BotRepository,
@@ -97,7 +108,9 @@ export class RunBotStepUseCase {
     const bot = run.bot;
     if (!isStrategyName(bot.strategy)) throw new Error(`unknown strategy "${bot.strategy}"`);
     const strategy = STRATEGIES[bot.strategy];
-    const parsed = strategy.parseParameters(bot.parameters);
+    // A running bot's parameters do not change: parsed once per row.
+    let parsed = this.parsed.get(bot);
+    if (!parsed) this.parsed.set(bot, (parsed = strategy.parseParameters(bot.parameters)));
     if (!parsed.ok) throw new Error(`invalid ${bot.strategy} parameters: ${parsed.errors.join('; ')}`);
     const engine: EngineState = (run.engine ??= ((await this.repository.engineState(bot.id)) as EngineState | null) ?? {
       strategy: strategy.initialState(bot.id, bot.symbol),
@@ -109,7 +122,7 @@ export class RunBotStepUseCase {
       return { outcome: 'sent', intents: [] };
     }
 
-    const sync = run.needsSync || Date.now() - run.lastSyncAt >= this.config.ENGINE_RESYNC_MS;
+    const sync = run.needsSync || Date.now() >= run.nextSyncAt;
     let read: { orders: Order[]; fills: OrderFill[] } = { orders: [], fills: [] };
     const readAt = new Date();
     const events = run.seen;
@@ -123,24 +136,29 @@ export class RunBotStepUseCase {
         run.needsSync = true;
         return { outcome: 'gateway-unavailable', intents: [] };
       }
-      read = reply.result;
-      run.lastSyncAt = readAt.getTime();
+      // Fills this replica recorded are not fills to apply: without them, a read with nothing new steps
+      // like an order event does (one statement, grouped with other bots'), not in a transaction.
+      read = { orders: reply.result.orders, fills: reply.result.fills.filter((f) => !run.applied.has(fillKey(f))) };
+      run.nextSyncAt = readAt.getTime() + this.config.ENGINE_RESYNC_MS * (0.5 + Math.random() / 2);
     } else if (events.orders.size > 0) {
-      read = { orders: [...events.orders.values()], fills: events.fills };
+      read = { orders: [...events.orders.values()], fills: events.fills.filter((f) => !run.applied.has(fillKey(f))) };
     } else if (engine.refused.length === 0) {
       const dry = strategy.step(parsed.params as never, { state: engine.strategy as never, market, fills: [], endedOrders: [] });
-      if (dry.intents.length === 0 && JSON.stringify(dry.state) === JSON.stringify(engine.strategy)) return { outcome: 'idle', intents: [] };
+      // The same object back: the strategy saw nothing to do (most ticks); else compare what it made.
+      if (dry.intents.length === 0 && (dry.state === engine.strategy || JSON.stringify(dry.state) === JSON.stringify(engine.strategy))) {
+        return { outcome: 'idle', intents: [] };
+      }
     }
 
     const orders = new Map<string, Order>(read.orders.map((o) => [o.clientOrderId, o]));
     let made: StoredIntent[] = [];
-    // Fills from order events, on the state this replica saved: usually new, and that state still current,
-    // so the step is one round trip (`known`); a read of the gateway returns fills applied before: a transaction.
+    // From the state this replica saved, with fills it has not recorded: usually new, and that state still
+    // current, so the step is one statement (`known`); otherwise, again in a transaction.
     const next = await this.repository.engineStep(
       bot.id,
       withSide(read.fills, orders),
       sync ? readAt : run.syncedAt,
-      (fresh, locked) => {
+      (recorded, locked) => {
         // The state as it is now (another step of this bot may have saved one since it was read).
         const current = (locked as EngineState | null) ?? engine;
         const state = current.strategy as never;
@@ -150,7 +168,7 @@ export class RunBotStepUseCase {
           ...current.refused,
         ];
         const fills: StrategyFill[] = read.fills
-          .filter((f) => fresh.has(`${f.clientOrderId}/${f.tradeId}`) && orders.has(f.clientOrderId))
+          .filter((f) => recorded.has(fillKey(f)) && orders.has(f.clientOrderId))
           .map((f) => ({
             clientOrderId: f.clientOrderId,
             side: orders.get(f.clientOrderId)!.side,
@@ -169,13 +187,27 @@ export class RunBotStepUseCase {
         made = step.intents.map(stored);
         return { strategy: step.state, outbox: [...current.outbox, ...made], refused: [], errors } satisfies EngineState;
       },
-      sync ? undefined : { engine },
+      { engine },
     );
     // No longer RUNNING (halted, paused or stopped meanwhile): nothing is sent.
     if (!next) return { outcome: 'not-running', intents: [] };
+    // Every fill of the step is recorded now (by this step, or by one before it).
+    this.remember(run, read.fills);
     if (sync) run.syncedAt = readAt;
     run.engine = next.outbox.length > 0 ? await this.flush(run, next, mayRun) : next;
     return { outcome: 'stepped', intents: made };
+  }
+
+  /** Keeps the fills just recorded, and forgets those no read of the gateway lists any more. */
+  private remember(run: BotRun, recorded: OrderFill[]): void {
+    const now = Date.now();
+    for (const fill of recorded) run.applied.set(fillKey(fill), now);
+    // A read lists the orders changed since the previous one (at most ENGINE_RESYNC_MS ago) less RESYNC_MARGIN_MS.
+    const horizon = now - this.config.ENGINE_RESYNC_MS - 2 * RESYNC_MARGIN_MS;
+    for (const [key, at] of run.applied) {
+      if (at >= horizon) break; // in insertion order: the rest is newer
+      run.applied.delete(key);
+    }
   }
 
   /** Sends the outbox while this replica holds the lease (else the next owner will) and saves what is left. */
@@ -272,6 +304,10 @@ export class RunBotStepUseCase {
 /** The fills as the bot records them: with their order's side (null when the gateway did not list the order), for its position (bot:status). */
 function withSide(fills: OrderFill[], orders: ReadonlyMap<string, Order>): RecordedFill[] {
   return fills.map((f) => ({ ...f, side: orders.get(f.clientOrderId)?.side ?? null }));
+}
+
+function fillKey(fill: { clientOrderId: string; tradeId: string }): string {
+  return `${fill.clientOrderId}/${fill.tradeId}`;
 }
 
 function stored(intent: StrategyIntent): StoredIntent {
