@@ -11,3 +11,4 @@ export * from './bucket-follower.js';
 export * from './kill-switch-watcher.js';
 export * from './periodic.js';
 export * from './batcher.js';
+export * from './for-each-bounded.js';

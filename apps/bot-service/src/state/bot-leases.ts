@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { BucketFollower, errorFields, type ContextLogger, type NatsConnection } from '@garde/platform';
+import { BucketFollower, errorFields, forEachBounded, type ContextLogger, type NatsConnection } from '@garde/platform';
 
 /** What a lease holds in KV: which replica owns the bot, and until when (epoch ms, the owner's clock). */
 interface LeaseValue {
@@ -36,6 +36,13 @@ export interface LeaseCounters {
 }
 
 export type LossReason = 'taken' | 'expired';
+
+/**
+ * Renewals in flight at once: a fleet's 1,000 renewals (and their answers, and the watch's echo of
+ * each) sent all together held the replica's event loop for ~100 ms every round, ticks waiting behind
+ * them (bench/bot-fleet); a few at a time, they interleave with market data.
+ */
+const RENEWALS_IN_FLIGHT = 32;
 
 /**
  * One owner per bot (DESIGN §5, issue 4 point 4), through the KV bucket `BOT_LEASES`:
@@ -103,7 +110,8 @@ export class BotLeaseTable {
    * hand back bots to match its share of `running`, and give up on leases lost for too long.
    */
   async cycle(running: ReadonlySet<string>): Promise<void> {
-    await Promise.all(this.heldIds().map((botId) => (running.has(botId) ? this.renew(botId) : this.release(botId))));
+    const failures = await forEachBounded(this.heldIds(), RENEWALS_IN_FLIGHT, (botId) => (running.has(botId) ? this.renew(botId) : this.release(botId)));
+    if (failures[0]) throw failures[0].error;
     for (const [botId, lease] of this.held) {
       if (lease.validUntil <= Date.now()) this.drop(botId, 'expired', `not renewed before it ended: ${lease.renewError ?? 'the renewal came too late'}`);
     }

@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BotStateChangedEvt, type ScopeState } from '@garde/contracts';
 import { parseScope } from '@garde/domain';
-import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
+import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, forEachBounded, type ContextLogger } from '@garde/platform';
 import type { BotConfig } from '../../config/bot.config.js';
 import { BotMetrics } from '../../metrics/bot.metrics.js';
 import { BotRepository, type HaltedBot } from '../../persistence/index.js';
 import { haltCorrelationId, haltReason } from '../bot-rules.js';
-import { forEachBounded } from './for-each-bounded.js';
 
 /** The last halt applied, for benchmarks and diagnostics. */
 export interface HaltApplied {
