@@ -106,6 +106,9 @@ interface KnownStep {
 
 type StepOutcome = 'applied' | 'not-running' | 'conflict';
 
+/** SQLSTATEs of a statement PostgreSQL gave up on for the moment: deadlock, lock not available, serialization failure. */
+const RETRYABLE = new Set(['40P01', '55P03', '40001']);
+
 export type InsertResult = { ok: true; row: BotRow } | { ok: false; duplicate: 'id' | 'name' };
 
 export interface PlannedTransition extends TransitionRecord {
@@ -362,10 +365,10 @@ export class BotRepository implements OnApplicationShutdown {
     next: (fresh: Set<string>, engine: unknown) => E,
     known?: { engine: unknown },
   ): Promise<E | undefined> {
-    // One round trip when the step starts from the state this replica last saved and its fills are new:
-    // the function checks both under the row lock, else the transaction below runs the step again (and so
-    // does a `next` that throws: there, only once the bot is known to be RUNNING).
-    // The steps of the bots a tick woke together go as one statement (`bot_engine_steps`).
+    // One statement, shared with the steps of the bots woken together (`bot_engine_steps`), when the step
+    // starts from the state this replica last saved and its fills are new: the function checks both under
+    // the row lock, else the transaction below runs the step again (and so does a `next` that throws:
+    // there, only once the bot is known to be RUNNING).
     const engine = known && attempt(() => next(new Set(fills.map((f) => `${f.clientOrderId}/${f.tradeId}`)), known.engine));
     if (known && engine) {
       const outcome = await this.steps.add({ bot: botId, expected: known.engine, next: engine.value, syncedAt, fills });
@@ -424,8 +427,9 @@ export class BotRepository implements OnApplicationShutdown {
   }
 
   /**
-   * One `bot_engine_steps` for the steps grouped together; every step is 'conflict' when it fails (a
-   * deadlock, a lock timeout): each then runs in a transaction of its own.
+   * One `bot_engine_steps` for the steps grouped together. When PostgreSQL gives up on it for a reason
+   * of the moment (a deadlock, a lock or serialization failure), every step is 'conflict': each then runs
+   * in a transaction of its own. Any other failure fails the steps.
    */
   private async runSteps(steps: KnownStep[]): Promise<StepOutcome[]> {
     try {
@@ -434,8 +438,9 @@ export class BotRepository implements OnApplicationShutdown {
       ]);
       const outcomes = new Map(rows.map((r) => [r.bot_id, r.outcome]));
       return steps.map((s) => outcomes.get(s.bot) ?? 'conflict');
-    } catch {
-      return steps.map(() => 'conflict');
+    } catch (err) {
+      if (err instanceof QueryFailedError && RETRYABLE.has(String((err.driverError as { code?: unknown }).code))) return steps.map(() => 'conflict');
+      throw err;
     }
   }
 

@@ -73,7 +73,7 @@ export interface StrategyInput<S> {
 }
 
 export interface StrategyStep<S> {
-  /** The next state, to persist; the input state is never modified. */
+  /** The next state, to persist; the input state is never modified (a step that changes nothing may answer the input state itself). */
   readonly state: S;
   /** What to send, in order. */
   readonly intents: readonly StrategyIntent[];
