@@ -369,7 +369,7 @@ export class BotRepository implements OnApplicationShutdown {
     // starts from the state this replica last saved and its fills are new: the function checks both under
     // the row lock, else the transaction below runs the step again (and so does a `next` that throws:
     // there, only once the bot is known to be RUNNING).
-    const engine = known && attempt(() => next(new Set(fills.map((f) => `${f.clientOrderId}/${f.tradeId}`)), known.engine));
+    const engine = known && attempt(() => next(new Set(fills.map(fillKey)), known.engine));
     if (known && engine) {
       const outcome = await this.steps.add({ bot: botId, expected: known.engine, next: engine.value, syncedAt, fills });
       if (outcome === 'applied') return engine.value;
@@ -385,7 +385,7 @@ export class BotRepository implements OnApplicationShutdown {
          ON CONFLICT DO NOTHING RETURNING client_order_id, trade_id`,
         [...fillColumns(fills), botId],
       );
-      const engine = next(new Set(inserted.map((r) => `${r.client_order_id}/${r.trade_id}`)), bot.engine_state);
+      const engine = next(new Set(inserted.map((r) => fillKey({ clientOrderId: r.client_order_id, tradeId: r.trade_id }))), bot.engine_state);
       await em.query('UPDATE bot SET engine_state = $2, synced_at = $3 WHERE id = $1', [botId, JSON.stringify(engine), syncedAt]);
       return engine;
     });
@@ -538,6 +538,11 @@ function fillColumns(fills: RecordedFill[]): unknown[] {
     fills.map((f) => f.feeCurrency),
     fills.map((f) => f.at),
   ];
+}
+
+/** How `engineStep` names a fill to its `next`: `<clientOrderId>/<tradeId>`. */
+export function fillKey(fill: { clientOrderId: string; tradeId: string }): string {
+  return `${fill.clientOrderId}/${fill.tradeId}`;
 }
 
 /** A fill as `bot_engine_steps` reads it (JSON, short keys). */

@@ -4,7 +4,7 @@ import { Decimal, STRATEGIES, isStrategyName, type MarketSnapshot, type Paramete
 import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
 import type { BotConfig } from '../../config/bot.config.js';
 import type { BotRow } from '../../persistence/bot.entities.js';
-import { BotRepository, type RecordedFill } from '../../persistence/index.js';
+import { BotRepository, fillKey, type RecordedFill } from '../../persistence/index.js';
 import { ENGINE_ACTOR } from '../fail-bot/fail-bot.use-case.js';
 
 /** An intent as kept in PostgreSQL until the gateway has it (decimals as strings), as BotIntentSentEvt carries it. */
@@ -136,12 +136,10 @@ export class RunBotStepUseCase {
         run.needsSync = true;
         return { outcome: 'gateway-unavailable', intents: [] };
       }
-      // Fills this replica recorded are not fills to apply: without them, a read with nothing new steps
-      // like an order event does (one statement, grouped with other bots'), not in a transaction.
-      read = { orders: reply.result.orders, fills: reply.result.fills.filter((f) => !run.applied.has(fillKey(f))) };
+      read = reply.result;
       run.nextSyncAt = readAt.getTime() + this.config.ENGINE_RESYNC_MS * (0.5 + Math.random() / 2);
     } else if (events.orders.size > 0) {
-      read = { orders: [...events.orders.values()], fills: events.fills.filter((f) => !run.applied.has(fillKey(f))) };
+      read = { orders: [...events.orders.values()], fills: events.fills };
     } else if (engine.refused.length === 0) {
       const dry = strategy.step(parsed.params as never, { state: engine.strategy as never, market, fills: [], endedOrders: [] });
       // The same object back: the strategy saw nothing to do (most ticks); else compare what it made.
@@ -150,6 +148,9 @@ export class RunBotStepUseCase {
       }
     }
 
+    // Fills this replica recorded are not fills to apply: without them, a read of the gateway with nothing
+    // new steps like an order event does (one statement, grouped with other bots'), not in a transaction.
+    read = { orders: read.orders, fills: read.fills.filter((f) => !run.applied.has(fillKey(f))) };
     const orders = new Map<string, Order>(read.orders.map((o) => [o.clientOrderId, o]));
     let made: StoredIntent[] = [];
     // From the state this replica saved, with fills it has not recorded: usually new, and that state still
@@ -304,10 +305,6 @@ export class RunBotStepUseCase {
 /** The fills as the bot records them: with their order's side (null when the gateway did not list the order), for its position (bot:status). */
 function withSide(fills: OrderFill[], orders: ReadonlyMap<string, Order>): RecordedFill[] {
   return fills.map((f) => ({ ...f, side: orders.get(f.clientOrderId)?.side ?? null }));
-}
-
-function fillKey(fill: { clientOrderId: string; tradeId: string }): string {
-  return `${fill.clientOrderId}/${fill.tradeId}`;
 }
 
 function stored(intent: StrategyIntent): StoredIntent {
