@@ -12,7 +12,7 @@ import {
   BotCreatedEvt,
 } from '@garde/contracts';
 import { GENESIS_HASH, canonicalJson, chainHash } from '@garde/domain';
-import { JsonLogger, MessageBus, type RunningService } from '@garde/platform';
+import { JsonLogger, MessageBus, StreamAcks, type RunningService } from '@garde/platform';
 import { createSandbox, type TestSandbox } from '@garde/testing';
 import { startAuditService } from '../src/app.js';
 
@@ -291,6 +291,40 @@ describe('audit-service', () => {
     ]);
     await new Promise((r) => setTimeout(r, 300));
     expect((await rows()).length).toBe(before + 2);
+  });
+
+  it('reports an event no stream stores, awaited or published soon, instead of counting it as published', async () => {
+    // Another namespace: its subjects belong to no AUDIT stream on this server.
+    const stray = new MessageBus(publisherNc, busTopology(`${sandbox.namespace}x`), 'risk-service/test', new JsonLogger('test', 'error').child('bus'));
+    await expect(stray.publish(KillSwitchActivatedEvt, change('bot:stray-1', 'reason-stray', 'HALTED', alice), { actor: alice })).rejects.toThrow(
+      /no stream stores .*risk\.evt\.killswitch\.activated/,
+    );
+    const failures: unknown[] = [];
+    stray.publishSoon(KillSwitchActivatedEvt, change('bot:stray-2', 'reason-stray', 'HALTED', alice), { actor: alice }, (err) => failures.push(err));
+    await stray.settle(5000);
+    expect(failures).toEqual([expect.objectContaining({ message: expect.stringMatching(/no stream stores/) })]);
+    // While the same bus's events to a stream are acknowledged as before.
+    const acked: unknown[] = [];
+    publisher.publishSoon(KillSwitchActivatedEvt, change('bot:stray-3', 'reason-stored', 'HALTED', alice), { actor: alice }, (err) => acked.push(err));
+    await publisher.settle(5000);
+    expect(acked).toEqual([]);
+  });
+
+  it('fails an event whose ack never comes within the timeout (a subscriber that is not a stream), and settles no later', async () => {
+    const sink = `${sandbox.namespace}.sink.silent`;
+    const silent = publisherNc.subscribe(sink, { callback: () => undefined });
+    await publisherNc.flush();
+    try {
+      const acks = new StreamAcks(publisherNc, 300);
+      const failures: unknown[] = [];
+      acks.publish(sink, new TextEncoder().encode('{}'), 'silent-1', (err) => failures.push(err));
+      expect(acks.unacknowledged).toBe(1);
+      await acks.settled(5000);
+      expect(failures).toEqual([expect.objectContaining({ message: expect.stringMatching(/no ack from the stream .* within 300 ms/) })]);
+      expect(acks.unacknowledged).toBe(0);
+    } finally {
+      silent.unsubscribe();
+    }
   });
 
   it('appends the last events of a burst at once, not after the ack wait (a batch left waiting for more would be redelivered 30 s later)', async () => {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import {
   Envelope,
@@ -15,6 +14,8 @@ import {
   type TypedEnvelope,
 } from '@garde/contracts';
 import { ServiceError } from './errors.js';
+import { safeJson } from './json.js';
+import { StreamAcks } from './stream-acks.js';
 import { errorFields, type ContextLogger } from './logger.js';
 
 /** What ties a message to its story: who asked, and which message caused it. */
@@ -30,7 +31,6 @@ export type RequestHandler<D extends RequestDef> = (
 ) => Promise<z.infer<D['result']>>;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * The only way services talk on NATS: every message is an envelope validated against its contract,
@@ -38,7 +38,6 @@ const decoder = new TextDecoder();
  * JetStream with the ack awaited and `Nats-Msg-Id = messageId`.
  */
 export class MessageBus {
-  private readonly js: JetStreamClient;
   private readonly subscriptions: Subscription[] = [];
   /**
    * Writes to NATS held until the end of this turn of the event loop (replies, events published soon):
@@ -46,8 +45,8 @@ export class MessageBus {
    * check it answers, and a burst of requests answered one write each queues behind itself.
    */
   private soon: Array<() => void> = [];
-  /** Events published soon whose ack has not come yet: awaited (a while) by `settle`. */
-  private readonly unacked = new Set<Promise<void>>();
+  /** Events published, their acks collected on one subscription; those published soon are awaited (a while) by `settle`. */
+  private readonly acks: StreamAcks;
 
   constructor(
     readonly nc: NatsConnection,
@@ -55,7 +54,7 @@ export class MessageBus {
     private readonly producer: string,
     private readonly log: ContextLogger,
   ) {
-    this.js = jetstream(nc);
+    this.acks = new StreamAcks(nc);
   }
 
   envelope<P>(type: string, schemaVersion: number, payload: P, ctx: MessageContext = {}): TypedEnvelope<P> {
@@ -176,7 +175,8 @@ export class MessageBus {
     key?: string,
   ): Promise<TypedEnvelope<z.infer<D['payload']>>> {
     const env = this.checkedEnvelope(def, payload, ctx);
-    await this.js.publish(this.topology.subject(def, key), encoder.encode(JSON.stringify(env)), { msgID: env.messageId });
+    const data = encoder.encode(JSON.stringify(env));
+    await new Promise<void>((resolve, reject) => this.acks.publish(this.topology.subject(def, key), data, env.messageId, reject, resolve));
     return env;
   }
 
@@ -184,8 +184,9 @@ export class MessageBus {
    * Publishes an event to JetStream at the end of the current turn of the event loop, with the replies
    * and other events of that turn: one socket write for all of them, in the order queued. For events
    * whose caller does not wait for the stream's ack (the record is already elsewhere, or a late event is
-   * harmless). Never throws: a payload that breaks its contract (checked now) or a failed publish goes
-   * to `onFailure`.
+   * harmless). The stream's ack is still checked, event by event (StreamAcks). Never throws: a payload
+   * that breaks its contract (checked now), a negative ack, no stream for the subject, or no ack within
+   * STREAM_ACK_TIMEOUT_MS goes to `onFailure`.
    */
   publishSoon<D extends EventDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext, onFailure: (err: unknown) => void): void {
     let env: TypedEnvelope<z.infer<D['payload']>>;
@@ -195,14 +196,8 @@ export class MessageBus {
       return onFailure(err);
     }
     const subject = this.topology.subject(def);
-    this.atEndOfTurn(() => {
-      const acked = this.js.publish(subject, encoder.encode(JSON.stringify(env)), { msgID: env.messageId }).then(
-        () => undefined,
-        (err: unknown) => onFailure(err),
-      );
-      this.unacked.add(acked);
-      void acked.finally(() => this.unacked.delete(acked));
-    });
+    const data = encoder.encode(JSON.stringify(env));
+    this.atEndOfTurn(() => this.acks.publish(subject, data, env.messageId, onFailure));
   }
 
   /** The payload checked against its contract (CONTRACT_VIOLATION thrown otherwise), in its envelope. */
@@ -263,9 +258,7 @@ export class MessageBus {
    */
   async settle(timeoutMs = 2000): Promise<void> {
     this.writeQueued();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.unacked]), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    await this.acks.settled(timeoutMs);
   }
 }
 
@@ -275,12 +268,4 @@ function replySchemaOf(def: RequestDef): ReturnType<typeof replySchema> {
   let schema = replySchemas.get(def);
   if (!schema) replySchemas.set(def, (schema = replySchema(def.result)));
   return schema;
-}
-
-export function safeJson(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(decoder.decode(data));
-  } catch {
-    return undefined;
-  }
 }

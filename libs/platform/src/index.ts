@@ -3,6 +3,7 @@ export * from './logger.js';
 export * from './errors.js';
 export * from './nats.js';
 export * from './bus.js';
+export * from './stream-acks.js';
 export * from './jetstream-setup.js';
 export * from './persistence.js';
 export * from './metrics.js';
