@@ -1,9 +1,10 @@
 import type { KV, KvEntry } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ScopeState, scopeFromKillSwitchKey, type BusTopology } from '@garde/contracts';
 import { effectiveState, type ScopeTarget, type TradingState } from '@garde/domain';
 import { openBucket } from './jetstream-setup.js';
 import { BucketFollower } from './bucket-follower.js';
+import { safeJson } from './json.js';
 import type { ContextLogger } from './logger.js';
 
 export interface ScopeChange {
@@ -15,24 +16,36 @@ export interface ScopeChange {
 /**
  * A process's view of the kill switch: the KV bucket `KILL_SWITCH`, read in full and then watched.
  *
+ * Early writes: the bucket's writes are also seen as they are published, on core NATS, before
+ * JetStream has stored them and before the watch delivers them. risk-service writes the bucket only
+ * once PostgreSQL has committed the change, so such a write is already the truth; acting on it saves
+ * the store-and-deliver hop (milliseconds under load, what a kill switch is judged on). The watch stays
+ * the record: it confirms the write, and a re-read after a reconnect replaces everything. An early
+ * write counts only while the view is synced and only when it is a newer version of its scope.
+ *
  * Fail-closed: `known` is false until the bucket has been read since the last (re)connect and holds
  * the `global` scope (risk-service writes it on every start: an empty bucket means risk-service never
  * ran, not "all clear"); it goes false again as soon as the connection drops or the watch breaks.
  * Callers must refuse to trade while it is false (`RISK_STATE_UNKNOWN`).
  */
 export class KillSwitchWatcher {
-  private readonly states = new Map<string, { state: ScopeState; revision: number }>();
+  /** Each scope's state; `early` while it comes from a write the watch has not delivered yet. */
+  private readonly states = new Map<string, { state: ScopeState; revision: number; early: boolean }>();
   private readonly changeListeners: Array<(change: ScopeChange) => void> = [];
   private readonly knownListeners: Array<(known: boolean) => void> = [];
   private readonly follower: BucketFollower;
   private isKnown = false;
   private snapshotRead = false;
+  private earlyWrites?: Subscription;
+  /** The subject prefix of the bucket's writes: `$KV.<bucket>.`, then the key. */
+  private readonly writes: string;
 
   constructor(
-    nc: NatsConnection,
+    private readonly nc: NatsConnection,
     topology: BusTopology,
     private readonly log: ContextLogger,
   ) {
+    this.writes = `$KV.${topology.killSwitchBucket}.`;
     let kv: KV | undefined;
     this.follower = new BucketFollower(
       nc,
@@ -45,6 +58,7 @@ export class KillSwitchWatcher {
 
   /** Reads the bucket and starts watching; resolves once the state is known. */
   start(): Promise<void> {
+    this.earlyWrites ??= this.nc.subscribe(`${this.writes}>`, { callback: (err, msg) => (err ? undefined : this.early(msg)) });
     return this.follower.start();
   }
 
@@ -79,6 +93,7 @@ export class KillSwitchWatcher {
   }
 
   stop(): Promise<void> {
+    this.earlyWrites?.unsubscribe();
     this.follower.stop();
     return Promise.resolve();
   }
@@ -112,10 +127,27 @@ export class KillSwitchWatcher {
       this.log.error('invalid kill-switch entry ignored', { key: entry.key, revision: entry.revision });
       return;
     }
-    this.states.set(scope, { state: parsed.data, revision: entry.revision });
+    // An older write delivered after a newer one was seen early: the newer one's entry is still to come.
+    if (current?.early && parsed.data.version < current.state.version) return;
+    this.set(scope, { state: parsed.data, revision: entry.revision, early: false }, current);
     if (scope === 'global' && this.snapshotRead) this.setKnown(true);
-    if (current?.state.state !== parsed.data.state) {
-      for (const l of this.changeListeners) l({ scope, state: parsed.data, previous: current?.state });
+  }
+
+  /** A write of the bucket as it is published (see the class comment); puts only, deletes wait for the watch. */
+  private early(msg: Msg): void {
+    if (!this.snapshotRead || msg.headers?.get('KV-Operation')) return;
+    const scope = scopeFromKillSwitchKey(msg.subject.slice(this.writes.length));
+    const parsed = ScopeState.safeParse(safeJson(msg.data));
+    if (!parsed.success || parsed.data.scope !== scope) return;
+    const current = this.states.get(scope);
+    if (current && current.state.version >= parsed.data.version) return;
+    this.set(scope, { state: parsed.data, revision: current?.revision ?? 0, early: true }, current);
+  }
+
+  private set(scope: string, next: { state: ScopeState; revision: number; early: boolean }, current: { state: ScopeState } | undefined): void {
+    this.states.set(scope, next);
+    if (current?.state.state !== next.state.state) {
+      for (const l of this.changeListeners) l({ scope, state: next.state, previous: current?.state });
     }
   }
 }

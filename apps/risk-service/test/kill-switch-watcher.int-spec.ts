@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { KV } from '@nats-io/kv';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { busTopology, killSwitchKey, type Actor, type ScopeState } from '@garde/contracts';
+import { JsonLogger, KillSwitchWatcher, openBucket, type ScopeChange } from '@garde/platform';
+import { createSandbox, type TestSandbox } from '@garde/testing';
+
+const rita: Actor = { id: 'rita', kind: 'operator', role: 'risk' };
+
+function scopeState(scope: string, state: ScopeState['state'], version: number): ScopeState {
+  return { scope, state, reason: `v${version}`, actor: rita, since: new Date().toISOString(), version };
+}
+
+async function until(probe: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * The view every process keeps of the KV bucket KILL_SWITCH (libs/platform), against the real NATS:
+ * the bucket's writes are acted on as they are published, before the watch delivers them, and the
+ * watch stays the record.
+ */
+describe('KillSwitchWatcher', () => {
+  let sandbox: TestSandbox;
+  let nc: NatsConnection;
+  let kv: KV;
+  let watcher: KillSwitchWatcher;
+  let bucket: string;
+  const changes: ScopeChange[] = [];
+  const put = (s: ScopeState) => kv.put(killSwitchKey(s.scope), JSON.stringify(s));
+
+  beforeAll(async () => {
+    sandbox = await createSandbox('kswatch');
+    nc = await connect({ servers: sandbox.natsUrl });
+    const topology = busTopology(sandbox.namespace);
+    bucket = topology.killSwitchBucket;
+    kv = await openBucket(nc, bucket, { history: 16 });
+    await put(scopeState('global', 'ACTIVE', 1));
+    watcher = new KillSwitchWatcher(nc, topology, new JsonLogger('test', 'error').child('kill-switch'));
+    watcher.onChange((c) => changes.push(c));
+    await watcher.start();
+  });
+  afterAll(async () => {
+    await watcher?.stop();
+    await nc?.drain();
+    await sandbox?.dispose();
+  });
+
+  it('acts on a write as it is published, before the stream stores it: a write the stream refuses is still seen', async () => {
+    // The stream refuses this write (wrong expected sequence) but core subscribers see it go by: the
+    // watcher took it from there, not from the watch, which never delivers it.
+    const h = headers();
+    h.set('Nats-Expected-Last-Subject-Sequence', '999999');
+    const ack = await nc.request(`$KV.${bucket}.${killSwitchKey('bot:early-1')}`, JSON.stringify(scopeState('bot:early-1', 'HALTED', 1)), {
+      headers: h,
+      timeout: 2000,
+    });
+    expect(ack.json<{ error?: unknown }>().error).toBeDefined();
+    await until(() => watcher.get('bot:early-1')?.state === 'HALTED', 'the early write');
+    expect(watcher.effective({ botId: 'early-1', exchangeId: 'x' }).state).toBe('HALTED');
+    expect(changes.filter((c) => c.scope === 'bot:early-1').map((c) => c.state.state)).toEqual(['HALTED']);
+  });
+
+  it('keeps the newer of an early write and an older write the watch delivers late, then follows the watch again', async () => {
+    const scope = 'bot:order-1';
+    await put(scopeState(scope, 'HALTED', 1));
+    await until(() => watcher.get(scope)?.version === 1, 'version 1');
+    // Version 3 seen early (refused by the stream here, so that its entry never comes by itself).
+    const h = headers();
+    h.set('Nats-Expected-Last-Subject-Sequence', '999999');
+    await nc.request(`$KV.${bucket}.${killSwitchKey(scope)}`, JSON.stringify(scopeState(scope, 'ACTIVE', 3)), { headers: h, timeout: 2000 });
+    await until(() => watcher.get(scope)?.version === 3, 'the early version 3');
+    // Version 2, stored after it: an older change delivered late. Not applied over version 3.
+    await put(scopeState(scope, 'HALTED', 2));
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(watcher.get(scope)).toMatchObject({ state: 'ACTIVE', version: 3 });
+    // An early write of an older version than the one held is ignored too.
+    await nc.request(`$KV.${bucket}.${killSwitchKey(scope)}`, JSON.stringify(scopeState(scope, 'HALTED', 2)), { headers: h, timeout: 2000 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(watcher.get(scope)).toMatchObject({ state: 'ACTIVE', version: 3 });
+    // Its own entry stored: the watch confirms it, and from then on the bucket's order is the record.
+    await put(scopeState(scope, 'ACTIVE', 3));
+    await put(scopeState(scope, 'HALTED', 4));
+    await until(() => watcher.get(scope)?.version === 4, 'version 4 from the watch');
+    expect(changes.filter((c) => c.scope === scope).map((c) => `${c.state.state}@${c.state.version}`)).toEqual(['HALTED@1', 'ACTIVE@3', 'HALTED@4']);
+  });
+
+  it('takes no early write once stopped (fail-closed: the state is unknown then)', async () => {
+    await watcher.stop();
+    expect(watcher.known).toBe(false);
+    await nc.request(`$KV.${bucket}.${killSwitchKey('bot:late-1')}`, JSON.stringify(scopeState('bot:late-1', 'HALTED', 1)), { timeout: 2000 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(watcher.get('bot:late-1')).toBeUndefined();
+  });
+});
