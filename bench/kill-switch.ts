@@ -15,13 +15,16 @@
  * bot-service.
  * Baselines measured in the same run: a raw NATS request/reply round trip and a raw PostgreSQL commit.
  *
- *   npm run bench:kill-switch [-- --bots=1000 --activations=30 --warmup=2 --verbose --via-nats]
+ *   npm run bench:kill-switch [-- --bots=1000 --activations=30 --warmup=2 --verbose --via-nats --profile]
+ * `--profile` writes the services' CPU profiles under .garde/profiles/kill-switch-<run>/.
  */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { BotStartCmd, KillSwitchActivateCmd, OrderSubmitCmd, busTopology, type Actor } from '@garde/contracts';
 import { JsonLogger, MessageBus } from '@garde/platform';
-import { freePort, startServiceProcess, testOrder, type ServiceProcess } from '@garde/testing';
+import { REPO_ROOT, freePort, startServiceProcess, testOrder, type ServiceProcess } from '@garde/testing';
 import { NATS_URL, createBenchEnvironment } from './environment.js';
 import { arg, histogramLine, ms, summary } from './stats.js';
 
@@ -32,6 +35,7 @@ const WARMUP = arg('warmup', 2);
 const VERBOSE = process.argv.includes('--verbose');
 /** Send the activation to risk-service over NATS, as an automatic trigger would, instead of through the HTTP API. */
 const VIA_NATS = process.argv.includes('--via-nats');
+const PROFILE = process.argv.includes('--profile');
 
 const operator: Actor = { id: 'bench', kind: 'operator', role: 'admin' };
 
@@ -43,8 +47,13 @@ async function main(): Promise<void> {
   const nc = await connect({ servers: NATS_URL });
   const db = new pg.Client({ connectionString: bench.databaseUrl });
   try {
-    for (const name of ['risk-service', 'bot-service', 'audit-service', 'exchange-gateway'])
-      services.push(await startServiceProcess(name, env, await freePort(), 'bench'));
+    for (const name of ['risk-service', 'bot-service', 'audit-service', 'exchange-gateway']) {
+      const profileDir = path.join(REPO_ROOT, '.garde', 'profiles', `kill-switch-${bench.suffix}`, name);
+      if (PROFILE) mkdirSync(profileDir, { recursive: true });
+      services.push(
+        await startServiceProcess(name, env, await freePort(), 'bench', PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+      );
+    }
     const apiUrl = services.at(-1)!.url;
     await db.connect();
     const bus = new MessageBus(nc, busTopology(namespace), 'bench', new JsonLogger('bench', 'error').child('bus'));
