@@ -3,20 +3,12 @@ import type { KV } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { busTopology, killSwitchKey, type Actor, type ScopeState } from '@garde/contracts';
 import { JsonLogger, KillSwitchWatcher, openBucket, type ScopeChange } from '@garde/platform';
-import { createSandbox, type TestSandbox } from '@garde/testing';
+import { createSandbox, until, type TestSandbox } from '@garde/testing';
 
 const rita: Actor = { id: 'rita', kind: 'operator', role: 'risk' };
 
 function scopeState(scope: string, state: ScopeState['state'], version: number): ScopeState {
   return { scope, state, reason: `v${version}`, actor: rita, since: new Date().toISOString(), version };
-}
-
-async function until(probe: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /**
@@ -32,6 +24,8 @@ describe('KillSwitchWatcher', () => {
   let bucket: string;
   const changes: ScopeChange[] = [];
   const put = (s: ScopeState) => kv.put(killSwitchKey(s.scope), JSON.stringify(s));
+  /** The watcher's state of `scope` once `ok` holds (or after 5 s, as it is then). */
+  const stateOf = (scope: string, ok: (s: ScopeState | undefined) => boolean) => until(() => Promise.resolve(watcher.get(scope)), ok, 5000, 10);
 
   beforeAll(async () => {
     sandbox = await createSandbox('kswatch');
@@ -60,7 +54,7 @@ describe('KillSwitchWatcher', () => {
       timeout: 2000,
     });
     expect(ack.json<{ error?: unknown }>().error).toBeDefined();
-    await until(() => watcher.get('bot:early-1')?.state === 'HALTED', 'the early write');
+    expect(await stateOf('bot:early-1', (s) => s?.state === 'HALTED')).toMatchObject({ state: 'HALTED', version: 1 });
     expect(watcher.effective({ botId: 'early-1', exchangeId: 'x' }).state).toBe('HALTED');
     expect(changes.filter((c) => c.scope === 'bot:early-1').map((c) => c.state.state)).toEqual(['HALTED']);
   });
@@ -68,12 +62,12 @@ describe('KillSwitchWatcher', () => {
   it('keeps the newer of an early write and an older write the watch delivers late, then follows the watch again', async () => {
     const scope = 'bot:order-1';
     await put(scopeState(scope, 'HALTED', 1));
-    await until(() => watcher.get(scope)?.version === 1, 'version 1');
+    expect(await stateOf(scope, (s) => s?.version === 1)).toMatchObject({ state: 'HALTED', version: 1 });
     // Version 3 seen early (refused by the stream here, so that its entry never comes by itself).
     const h = headers();
     h.set('Nats-Expected-Last-Subject-Sequence', '999999');
     await nc.request(`$KV.${bucket}.${killSwitchKey(scope)}`, JSON.stringify(scopeState(scope, 'ACTIVE', 3)), { headers: h, timeout: 2000 });
-    await until(() => watcher.get(scope)?.version === 3, 'the early version 3');
+    expect(await stateOf(scope, (s) => s?.version === 3)).toMatchObject({ state: 'ACTIVE', version: 3 });
     // Version 2, stored after it: an older change delivered late. Not applied over version 3.
     await put(scopeState(scope, 'HALTED', 2));
     await nc.flush();
@@ -86,7 +80,7 @@ describe('KillSwitchWatcher', () => {
     // Its own entry stored: the watch confirms it, and from then on the bucket's order is the record.
     await put(scopeState(scope, 'ACTIVE', 3));
     await put(scopeState(scope, 'HALTED', 4));
-    await until(() => watcher.get(scope)?.version === 4, 'version 4 from the watch');
+    expect(await stateOf(scope, (s) => s?.version === 4)).toMatchObject({ state: 'HALTED', version: 4 });
     expect(changes.filter((c) => c.scope === scope).map((c) => `${c.state.state}@${c.state.version}`)).toEqual(['HALTED@1', 'ACTIVE@3', 'HALTED@4']);
   });
 

@@ -94,6 +94,7 @@ export class KillSwitchWatcher {
 
   stop(): Promise<void> {
     this.earlyWrites?.unsubscribe();
+    this.earlyWrites = undefined;
     this.follower.stop();
     return Promise.resolve();
   }
