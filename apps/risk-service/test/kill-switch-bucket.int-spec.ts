@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KV } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { busTopology, killSwitchKey, type Actor, type ScopeState } from '@garde/contracts';
-import { JsonLogger, KillSwitchWatcher, openBucket, type ScopeChange } from '@garde/platform';
+import { JsonLogger, KillSwitchWatcher, MessageBus, openBucket, type ScopeChange } from '@garde/platform';
 import { createSandbox, until, type TestSandbox } from '@garde/testing';
+import { KillSwitchBucket } from '../src/state/kill-switch.bucket.js';
 
 const rita: Actor = { id: 'rita', kind: 'operator', role: 'risk' };
 
@@ -12,11 +13,12 @@ function scopeState(scope: string, state: ScopeState['state'], version: number):
 }
 
 /**
- * The view every process keeps of the KV bucket KILL_SWITCH (libs/platform), against the real NATS:
- * the bucket's writes are acted on as they are published, before the watch delivers them, and the
- * watch stays the record.
+ * The KV bucket KILL_SWITCH against the real NATS: its writer (risk-service's KillSwitchBucket) never
+ * lets an older state replace a newer one; the view every process keeps of it (libs/platform's
+ * KillSwitchWatcher) acts on a write as it is published, before the watch delivers it, and the watch
+ * stays the record.
  */
-describe('KillSwitchWatcher', () => {
+describe('the KILL_SWITCH bucket', () => {
   let sandbox: TestSandbox;
   let nc: NatsConnection;
   let kv: KV;
@@ -27,10 +29,15 @@ describe('KillSwitchWatcher', () => {
   /** The watcher's state of `scope` once `ok` holds (or after 5 s, as it is then). */
   const stateOf = (scope: string, ok: (s: ScopeState | undefined) => boolean) => until(() => Promise.resolve(watcher.get(scope)), ok, 5000, 10);
 
+  let bus: MessageBus;
+  const writer = () => new KillSwitchBucket(nc, bus);
+  const stored = async (scope: string) => (await writer().get(scope))?.version;
+
   beforeAll(async () => {
     sandbox = await createSandbox('kswatch');
     nc = await connect({ servers: sandbox.natsUrl });
     const topology = busTopology(sandbox.namespace);
+    bus = new MessageBus(nc, topology, 'risk-service/test', new JsonLogger('test', 'error').child('bus'));
     bucket = topology.killSwitchBucket;
     kv = await openBucket(nc, bucket, { history: 16 });
     await put(scopeState('global', 'ACTIVE', 1));
@@ -42,6 +49,31 @@ describe('KillSwitchWatcher', () => {
     await watcher?.stop();
     await nc?.drain();
     await sandbox?.dispose();
+  });
+
+  it('keeps the newer of two versions of a scope, whichever is written last', async () => {
+    const bucketWriter = writer();
+    await bucketWriter.put(scopeState('bot:w-1', 'HALTED', 2));
+    await bucketWriter.put(scopeState('bot:w-1', 'ACTIVE', 1));
+    expect(await bucketWriter.get('bot:w-1')).toMatchObject({ state: 'HALTED', version: 2 });
+    await bucketWriter.put(scopeState('bot:w-1', 'ACTIVE', 3));
+    expect(await bucketWriter.get('bot:w-1')).toMatchObject({ state: 'ACTIVE', version: 3 });
+  });
+
+  it('keeps the newer version when two writers (replicas) race on one scope', async () => {
+    const a = writer();
+    const b = writer();
+    await a.put(scopeState('bot:w-2', 'HALTED', 1));
+    // b writes behind a's back: a's compare-and-set on the revision it knows fails, it reads again.
+    await b.put(scopeState('bot:w-2', 'ACTIVE', 3));
+    await a.put(scopeState('bot:w-2', 'HALTED', 2));
+    expect(await stored('bot:w-2')).toBe(3);
+    await a.put(scopeState('bot:w-2', 'HALTED', 4));
+    expect(await b.get('bot:w-2')).toMatchObject({ state: 'HALTED', version: 4 });
+    // All at once, in a scrambled order, from both.
+    const versions = [9, 5, 8, 6, 7];
+    await Promise.all(versions.map((v, i) => (i % 2 ? a : b).put(scopeState('bot:w-2', v % 2 ? 'HALTED' : 'ACTIVE', v))));
+    expect(await stored('bot:w-2')).toBe(9);
   });
 
   it('acts on a write as it is published, before the stream stores it: a write the stream refuses is still seen', async () => {
