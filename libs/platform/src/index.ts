@@ -5,6 +5,7 @@ export * from './nats.js';
 export * from './bus.js';
 export * from './stream-acks.js';
 export * from './jetstream-setup.js';
+export * from './versioned-bucket.js';
 export * from './persistence.js';
 export * from './metrics.js';
 export * from './runtime.js';
