@@ -14,10 +14,9 @@ function scopeState(scope: string, state: ScopeState['state'], version: number):
 
 /**
  * The KV bucket KILL_SWITCH against the real NATS: its writer (risk-service's KillSwitchBucket, a
- * libs/platform VersionedBucket, as the RISK_LIMITS bucket's writer is) never
- * lets an older state replace a newer one; the view every process keeps of it (libs/platform's
- * KillSwitchWatcher) acts on a write as it is published, before the watch delivers it, and the watch
- * stays the record.
+ * libs/platform VersionedBucket like the RISK_LIMITS bucket's writer) never lets an older state
+ * replace a newer one; the view every process keeps of it (libs/platform's KillSwitchWatcher) acts on
+ * a write as it is published, before the watch delivers it, and the watch stays the record.
  */
 describe('the KILL_SWITCH bucket', () => {
   let sandbox: TestSandbox;
