@@ -1,15 +1,39 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Order } from '@garde/contracts';
+import { Batcher } from '@garde/platform';
 import { VenueFillRow } from './venue-fill.entity.js';
 import { VenueOrderRow } from './venue-order.entity.js';
 
 type OrderChanges = Partial<Pick<VenueOrderRow, 'state' | 'venueOrderId' | 'filled' | 'lastError' | 'lookups' | 'nextCheckAt' | 'venueSeenAt'>>;
 
-/** PostgreSQL side of the orders. TypeORM stays in here. */
+/** The SQL type of each column an update may change (a batched update's values need them). */
+const CHANGE_TYPES: Record<keyof OrderChanges, string> = {
+  state: 'text',
+  venueOrderId: 'text',
+  filled: 'numeric',
+  lastError: 'text',
+  lookups: 'integer',
+  nextCheckAt: 'timestamptz',
+  venueSeenAt: 'timestamptz',
+};
+
+/** Orders per statement on the submit path, and statements in flight at once (of the pool's connections). */
+const BATCH = { maxBatch: 64, maxInFlight: 4 };
+
+/**
+ * PostgreSQL side of the orders. TypeORM stays in here.
+ *
+ * The two writes every order makes on its way to the venue (PENDING_SUBMIT, then the venue's answer)
+ * go through group commits (Batcher): the orders of one event-loop turn, or arriving while a statement
+ * is in flight, are written by one statement. A lone order waits for nothing; under load, each statement
+ * — one socket write, ~0.5 ms of CPU on these machines — carries many orders.
+ */
 @Injectable()
 export class VenueOrderRepository {
   private columnNames: Map<string, string> | undefined;
+  private readonly pendings = new Batcher<VenueOrderRow, { inserted: boolean; row: VenueOrderRow }>((rows) => this.insertPendings(rows), BATCH);
+  private readonly answers = new Batcher<{ clientOrderId: string; changes: OrderChanges }, VenueOrderRow>((items) => this.writeAnswers(items), BATCH);
 
   constructor(private readonly ds: DataSource) {}
 
@@ -17,18 +41,34 @@ export class VenueOrderRepository {
    * Records an order as PENDING_SUBMIT before it is sent. When the client order id already exists
    * (a retry, or a concurrent duplicate), nothing is written and the existing order is returned.
    */
-  async insertPending(row: VenueOrderRow): Promise<{ inserted: boolean; row: VenueOrderRow }> {
+  insertPending(row: VenueOrderRow): Promise<{ inserted: boolean; row: VenueOrderRow }> {
+    return this.pendings.add(row);
+  }
+
+  private async insertPendings(rows: VenueOrderRow[]): Promise<Array<{ inserted: boolean; row: VenueOrderRow }>> {
     // Plain SQL on the order path: TypeORM's query builder costs more CPU than the statement itself.
     const columns = this.columns();
-    const inserted: unknown[] = await this.ds.query(
-      `INSERT INTO venue_order (${columns.map((c) => c.databaseName).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})
+    const values: unknown[] = [];
+    const tuples = rows.map((row) => {
+      const start = values.length;
+      for (const c of columns) values.push((row as unknown as Record<string, unknown>)[c.propertyName]);
+      return `(${columns.map((_, i) => `$${start + i + 1}`).join(', ')})`;
+    });
+    const inserted: Array<{ client_order_id: string }> = await this.ds.query(
+      `INSERT INTO venue_order (${columns.map((c) => c.databaseName).join(', ')}) VALUES ${tuples.join(', ')}
        ON CONFLICT (client_order_id) DO NOTHING RETURNING client_order_id`,
-      columns.map((c) => (row as unknown as Record<string, unknown>)[c.propertyName]),
+      values,
     );
-    if (inserted.length > 0) return { inserted: true, row };
-    const existing = await this.get(row.clientOrderId);
-    if (!existing) throw new Error(`order ${row.clientOrderId} neither inserted nor found`);
-    return { inserted: false, row: existing };
+    // An id inserted here is this batch's first submit of it; a second one in the same batch is a duplicate.
+    const fresh = new Set(inserted.map((r) => r.client_order_id));
+    const outcomes = rows.map((row) => (fresh.delete(row.clientOrderId) ? { inserted: true, row } : undefined));
+    const others = rows.filter((_, i) => !outcomes[i]);
+    const existing = new Map((await this.byIds(others.map((r) => r.clientOrderId))).map((r) => [r.clientOrderId, r]));
+    return rows.map((row, i) => {
+      const outcome = outcomes[i] ?? (existing.has(row.clientOrderId) ? { inserted: false, row: existing.get(row.clientOrderId)! } : undefined);
+      if (!outcome) throw new Error(`order ${row.clientOrderId} neither inserted nor found`);
+      return outcome;
+    });
   }
 
   async get(clientOrderId: string): Promise<VenueOrderRow | null> {
@@ -199,6 +239,53 @@ export class VenueOrderRepository {
     return rows.map((r) => ({ state: r.state, count: Number(r.count) }));
   }
 
+  /**
+   * The venue's answer to a submit, recorded (batched with other orders' answers). Each client order
+   * id is answered once, by the submit that inserted it.
+   */
+  recordAnswer(clientOrderId: string, changes: OrderChanges): Promise<VenueOrderRow> {
+    return this.answers.add({ clientOrderId, changes });
+  }
+
+  private async writeAnswers(items: Array<{ clientOrderId: string; changes: OrderChanges }>): Promise<VenueOrderRow[]> {
+    // One statement per set of changed columns (an answer, a rejection, an unknown outcome).
+    const groups = new Map<string, Array<{ clientOrderId: string; changes: OrderChanges }>>();
+    for (const item of items) {
+      const key = changedColumns(item.changes).join(',');
+      groups.set(key, [...(groups.get(key) ?? []), item]);
+    }
+    const written = new Map<string, VenueOrderRow>();
+    for (const [key, group] of groups) {
+      for (const row of await this.writeGroup(key.split(',') as Array<keyof OrderChanges>, group)) written.set(row.clientOrderId, row);
+    }
+    return items.map((item) => {
+      const row = written.get(item.clientOrderId);
+      if (!row) throw new Error(`order ${item.clientOrderId} vanished`);
+      return row;
+    });
+  }
+
+  private async writeGroup(properties: Array<keyof OrderChanges>, group: Array<{ clientOrderId: string; changes: OrderChanges }>): Promise<VenueOrderRow[]> {
+    const names = (this.columnNames ??= new Map(this.columns().map((c) => [c.propertyName, c.databaseName])));
+    const values: unknown[] = [new Date()];
+    const tuples = group.map((item) => {
+      const start = values.length;
+      values.push(item.clientOrderId, ...properties.map((p) => item.changes[p]));
+      return `(${[`$${start + 1}::text`, ...properties.map((p, i) => `$${start + i + 2}::${CHANGE_TYPES[p]}`)].join(', ')})`;
+    });
+    const sets = ['updated_at = $1', ...properties.map((p) => `${names.get(p)} = u.${names.get(p)}`)];
+    // A higher filled quantity owes fills until they are recorded (SET sees the row before the update).
+    if (properties.includes('filled')) sets.push('fills_pending = o.fills_pending OR u.filled > o.filled');
+    const rows: [Array<Record<string, unknown>>, number] = await this.ds.query(
+      `UPDATE venue_order AS o SET ${sets.join(', ')}
+         FROM (VALUES ${tuples.join(', ')}) AS u(client_order_id${properties.map((p) => `, ${names.get(p)}`).join('')})
+        WHERE o.client_order_id = u.client_order_id
+        RETURNING o.*`,
+      values,
+    );
+    return rows[0].map((raw) => this.fromRaw(raw));
+  }
+
   async update(clientOrderId: string, changes: OrderChanges): Promise<VenueOrderRow> {
     const row = await this.write(clientOrderId, changes);
     if (!row) throw new Error(`order ${clientOrderId} vanished`);
@@ -246,6 +333,11 @@ export class VenueOrderRepository {
       (row as unknown as Record<string, unknown>)[column.propertyName] = raw[column.databaseName];
     return row;
   }
+}
+
+/** The columns `changes` sets, in a fixed order. */
+function changedColumns(changes: OrderChanges): Array<keyof OrderChanges> {
+  return (Object.keys(CHANGE_TYPES) as Array<keyof OrderChanges>).filter((p) => changes[p] !== undefined);
 }
 
 /** `numeric` comes back as a string with PostgreSQL's scale: trim trailing zeros for the wire. */

@@ -109,7 +109,7 @@ export class SubmitOrderUseCase {
   private async record(clientOrderId: string, outcome: VenueOutcome) {
     switch (outcome.kind) {
       case 'answered':
-        return this.orders.update(clientOrderId, {
+        return this.orders.recordAnswer(clientOrderId, {
           state: outcome.state,
           venueOrderId: outcome.venueOrderId,
           filled: outcome.filled,
@@ -117,9 +117,9 @@ export class SubmitOrderUseCase {
           nextCheckAt: isFinal(outcome.state) ? null : new Date(Date.now() + this.config.ORDER_POLL_MS),
         });
       case 'rejected':
-        return this.orders.update(clientOrderId, { state: 'REJECTED', lastError: outcome.reason });
+        return this.orders.recordAnswer(clientOrderId, { state: 'REJECTED', lastError: outcome.reason });
       case 'unknown':
-        return this.orders.update(clientOrderId, {
+        return this.orders.recordAnswer(clientOrderId, {
           state: 'UNKNOWN',
           lastError: outcome.reason,
           nextCheckAt: new Date(Date.now() + this.config.UNKNOWN_FIRST_LOOKUP_MS),
