@@ -252,7 +252,9 @@ export class VenueOrderRepository {
     const groups = new Map<string, Array<{ clientOrderId: string; changes: OrderChanges }>>();
     for (const item of items) {
       const key = changedColumns(item.changes).join(',');
-      groups.set(key, [...(groups.get(key) ?? []), item]);
+      const group = groups.get(key);
+      if (group) group.push(item);
+      else groups.set(key, [item]);
     }
     const written = new Map<string, VenueOrderRow>();
     for (const [key, group] of groups) {
