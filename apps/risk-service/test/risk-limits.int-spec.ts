@@ -19,6 +19,7 @@ import type { RunningService } from '@garde/platform';
 import { createSandbox, startTcpProxy, testOrder, until, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../src/app.js';
 import { DEFAULT_FIRM_LIMITS } from '../src/persistence/migrations/1765200000000-risk-limits.js';
+import { ExposureFeed } from '../src/state/exposure-feed.js';
 import { RiskLimitsView } from '../src/state/risk-limits-view.js';
 
 const riskOfficer: Actor = { id: 'rita', kind: 'operator', role: 'risk' };
@@ -176,6 +177,48 @@ describe('risk-service limits', () => {
       expect(decisions.every((d) => d.decision === 'DENIED' && d.reason === 'ORDER_QUANTITY_OVER_LIMIT' && d.scope === 'bot:b-live')).toBe(true);
       for (const service of [risk, replica]) {
         expect(await (await fetch(`${service.url}/metrics`)).text()).toMatch(/^garde_risk_check_ready\{part="limits",service="risk-service"\} 1$/m);
+      }
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it('an order either replica approves counts at once in the other one too, from its approval on the bus', async () => {
+    const replica = await startRiskService(sandbox.env());
+    try {
+      const books = [risk, replica].map((s) => s.app.get(ExposureFeed).book);
+      const tick = () =>
+        bus().broadcast(
+          TickerUpdatedMd,
+          {
+            exchangeId: 'binance',
+            symbol: 'BTC/USDT',
+            bid: '65000',
+            ask: '65000',
+            last: '65000',
+            tickSize: '0.01',
+            stepSize: '0.00001',
+            venueTime: null,
+            receivedAt: new Date().toISOString(),
+          },
+          tickerKey('binance', 'BTC/USDT'),
+        );
+      // Several orders, so that both replicas of the queue group answer some of them.
+      for (let i = 0; i < 6; i++) {
+        tick();
+        const order = testOrder({ clientOrderId: `shared-${i}`, botId: 'b-shared', quantity: '0.001', price: String(64000 + i) });
+        const reply = await until(
+          () => bus().request(OrderCheckQry, order),
+          (r) => r.ok && r.result.decision === 'APPROVED',
+        );
+        expect(reply).toEqual({ ok: true, result: { decision: 'APPROVED' } });
+        const counted = await until(
+          () => Promise.resolve(books.map((b) => b.status(order.clientOrderId) !== undefined)),
+          (c) => c.every(Boolean),
+          2000,
+          5,
+        );
+        expect(counted).toEqual([true, true]);
       }
     } finally {
       await replica.close();

@@ -226,16 +226,24 @@ export class MessageBus {
    * Sees events as they are published, on core NATS: at most once, and nothing while disconnected. For
    * hints that something changed (the source of truth is read on them, and again periodically); what
    * must not be missed is consumed from the stream with acks instead. Keyed events: pass `key` (`>` for all).
+   * `othersOnly`: this process's own events are dropped before their payload is read (what a replica
+   * learns from its peers, it already knows of itself).
    */
-  observe<D extends EventDef>(def: D, handler: (payload: z.infer<D['payload']>) => void, key?: string): Subscription {
-    return this.subscribe(def, this.topology.subject(def, key), handler);
+  observe<D extends EventDef>(def: D, handler: (payload: z.infer<D['payload']>) => void, key?: string, options: { othersOnly?: boolean } = {}): Subscription {
+    return this.subscribe(def, this.topology.subject(def, key), handler, options.othersOnly === true);
   }
 
-  private subscribe<D extends EventDef | MarketDataDef>(def: D, subject: string, handler: (payload: z.infer<D['payload']>) => void): Subscription {
+  private subscribe<D extends EventDef | MarketDataDef>(
+    def: D,
+    subject: string,
+    handler: (payload: z.infer<D['payload']>) => void,
+    othersOnly = false,
+  ): Subscription {
     const sub = this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err) return this.log.error('subscription error', { subject, ...errorFields(err) });
         const env = Envelope.safeParse(safeJson(msg.data));
+        if (othersOnly && env.success && env.data.producer === this.producer) return;
         const payload = env.success && env.data.type === def.type ? def.payload.safeParse(env.data.payload) : undefined;
         if (!payload?.success) return this.log.warn(`dropped an invalid ${def.type} message`, { subject: msg.subject });
         handler(payload.data as z.infer<D['payload']>);

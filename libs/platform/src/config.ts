@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /** Environment every service reads. Apps extend it with their own keys. */
@@ -14,8 +16,15 @@ export const ServiceEnv = z.object({
   /** Address the HTTP server binds to. */
   HTTP_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  /** Instance name for logs and message producers (the pod name in Kubernetes). */
-  INSTANCE_ID: z.string().min(1).default(`pid-${process.pid}`),
+  /**
+   * Instance name for logs, message producers and bot leases (the pod name in Kubernetes). Unique per
+   * running service: replicas tell their own messages and leases from their peers' by it. The default
+   * (host name, process id and a random suffix drawn at each start) is.
+   */
+  INSTANCE_ID: z
+    .string()
+    .min(1)
+    .default(() => `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`),
 });
 export type ServiceEnv = z.infer<typeof ServiceEnv>;
 

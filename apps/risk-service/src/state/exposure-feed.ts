@@ -142,7 +142,10 @@ export class ExposureFeed implements OnApplicationShutdown {
       filter_subjects: `${accepted.slice(0, accepted.lastIndexOf('.'))}.>`,
       deliver_policy: DeliverPolicy.All,
     });
-    this.bus.observe(OrderApprovedEvt, (p) => this.book.approve(bookOrderOf(p.order), Date.now(), Decimal.of(p.referencePrice)));
+    // The other replicas' approvals: this replica counted its own when it made them.
+    this.bus.observe(OrderApprovedEvt, (p) => this.book.approve(bookOrderOf(p.order), Date.now(), Decimal.of(p.referencePrice)), undefined, {
+      othersOnly: true,
+    });
     this.bus.observe(OrderDeniedEvt, (p) => {
       if (p.order.botId === undefined || !countsAsRunawayDenial(p.reason)) return;
       this.activity.recordDenial(p.order.botId, Date.now());
