@@ -56,6 +56,24 @@ describe('risk-service limits', () => {
     return found;
   };
 
+  /** A fresh BTC/USDT price on binance, as the gateway publishes it: the reference of the next checks. */
+  const publishBtcTicker = () =>
+    bus().broadcast(
+      TickerUpdatedMd,
+      {
+        exchangeId: 'binance',
+        symbol: 'BTC/USDT',
+        bid: '65000',
+        ask: '65000',
+        last: '65000',
+        tickSize: '0.01',
+        stepSize: '0.00001',
+        venueTime: null,
+        receivedAt: new Date().toISOString(),
+      },
+      tickerKey('binance', 'BTC/USDT'),
+    );
+
   const set = (scope: string, changes: Record<string, unknown>, actor: Actor = riskOfficer, reason = 'limits test') =>
     bus().request(RiskLimitsSetCmd, { scope, changes, reason }, { actor });
 
@@ -133,21 +151,7 @@ describe('risk-service limits', () => {
     try {
       const views = [risk, replica].map((s) => s.app.get(RiskLimitsView));
       const check = async (i: number): Promise<OrderCheckDecision> => {
-        bus().broadcast(
-          TickerUpdatedMd,
-          {
-            exchangeId: 'binance',
-            symbol: 'BTC/USDT',
-            bid: '65000',
-            ask: '65000',
-            last: '65000',
-            tickSize: '0.01',
-            stepSize: '0.00001',
-            venueTime: null,
-            receivedAt: new Date().toISOString(),
-          },
-          tickerKey('binance', 'BTC/USDT'),
-        );
+        publishBtcTicker();
         const reply = await bus().request(OrderCheckQry, testOrder({ botId: 'b-live', quantity: '0.01', price: String(64000 + i) }));
         if (!reply.ok) throw new Error(reply.error.message);
         return reply.result;
@@ -187,25 +191,9 @@ describe('risk-service limits', () => {
     const replica = await startRiskService(sandbox.env());
     try {
       const books = [risk, replica].map((s) => s.app.get(ExposureFeed).book);
-      const tick = () =>
-        bus().broadcast(
-          TickerUpdatedMd,
-          {
-            exchangeId: 'binance',
-            symbol: 'BTC/USDT',
-            bid: '65000',
-            ask: '65000',
-            last: '65000',
-            tickSize: '0.01',
-            stepSize: '0.00001',
-            venueTime: null,
-            receivedAt: new Date().toISOString(),
-          },
-          tickerKey('binance', 'BTC/USDT'),
-        );
       // Several orders, so that both replicas of the queue group answer some of them.
       for (let i = 0; i < 6; i++) {
-        tick();
+        publishBtcTicker();
         const order = testOrder({ clientOrderId: `shared-${i}`, botId: 'b-shared', quantity: '0.001', price: String(64000 + i) });
         const reply = await until(
           () => bus().request(OrderCheckQry, order),
