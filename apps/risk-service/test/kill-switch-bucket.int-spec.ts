@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KV } from '@nats-io/kv';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { busTopology, killSwitchKey, type Actor, type ScopeState } from '@garde/contracts';
 import { JsonLogger, KillSwitchWatcher, MessageBus, openBucket, type ScopeChange } from '@garde/platform';
 import { createSandbox, until, type TestSandbox } from '@garde/testing';
@@ -26,6 +26,15 @@ describe('the KILL_SWITCH bucket', () => {
   let bucket: string;
   const changes: ScopeChange[] = [];
   const put = (s: ScopeState) => kv.put(killSwitchKey(s.scope), JSON.stringify(s));
+  /** A write of the bucket's subject straight on NATS, as KV sends it; with `h`, under these headers. */
+  const rawWrite = (s: ScopeState, h?: MsgHdrs) =>
+    nc.request(`$KV.${bucket}.${killSwitchKey(s.scope)}`, JSON.stringify(s), { timeout: 2000, ...(h ? { headers: h } : {}) });
+  /** A write the stream refuses (wrong expected sequence): core subscribers see it go by, the watch never delivers it. */
+  const refusedWrite = (s: ScopeState) => {
+    const h = headers();
+    h.set('Nats-Expected-Last-Subject-Sequence', '999999');
+    return rawWrite(s, h);
+  };
   /** The watcher's state of `scope` once `ok` holds (or after 5 s, as it is then). */
   const stateOf = (scope: string, ok: (s: ScopeState | undefined) => boolean) => until(() => Promise.resolve(watcher.get(scope)), ok, 5000, 10);
 
@@ -79,12 +88,7 @@ describe('the KILL_SWITCH bucket', () => {
   it('acts on a write as it is published, before the stream stores it: a write the stream refuses is still seen', async () => {
     // The stream refuses this write (wrong expected sequence) but core subscribers see it go by: the
     // watcher took it from there, not from the watch, which never delivers it.
-    const h = headers();
-    h.set('Nats-Expected-Last-Subject-Sequence', '999999');
-    const ack = await nc.request(`$KV.${bucket}.${killSwitchKey('bot:early-1')}`, JSON.stringify(scopeState('bot:early-1', 'HALTED', 1)), {
-      headers: h,
-      timeout: 2000,
-    });
+    const ack = await refusedWrite(scopeState('bot:early-1', 'HALTED', 1));
     expect(ack.json<{ error?: unknown }>().error).toBeDefined();
     expect(await stateOf('bot:early-1', (s) => s?.state === 'HALTED')).toMatchObject({ state: 'HALTED', version: 1 });
     expect(watcher.effective({ botId: 'early-1', exchangeId: 'x' }).state).toBe('HALTED');
@@ -96,9 +100,7 @@ describe('the KILL_SWITCH bucket', () => {
     await put(scopeState(scope, 'HALTED', 1));
     expect(await stateOf(scope, (s) => s?.version === 1)).toMatchObject({ state: 'HALTED', version: 1 });
     // Version 3 seen early (refused by the stream here, so that its entry never comes by itself).
-    const h = headers();
-    h.set('Nats-Expected-Last-Subject-Sequence', '999999');
-    await nc.request(`$KV.${bucket}.${killSwitchKey(scope)}`, JSON.stringify(scopeState(scope, 'ACTIVE', 3)), { headers: h, timeout: 2000 });
+    await refusedWrite(scopeState(scope, 'ACTIVE', 3));
     expect(await stateOf(scope, (s) => s?.version === 3)).toMatchObject({ state: 'ACTIVE', version: 3 });
     // Version 2, stored after it: an older change delivered late. Not applied over version 3.
     await put(scopeState(scope, 'HALTED', 2));
@@ -106,7 +108,7 @@ describe('the KILL_SWITCH bucket', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(watcher.get(scope)).toMatchObject({ state: 'ACTIVE', version: 3 });
     // An early write of an older version than the one held is ignored too.
-    await nc.request(`$KV.${bucket}.${killSwitchKey(scope)}`, JSON.stringify(scopeState(scope, 'HALTED', 2)), { headers: h, timeout: 2000 });
+    await refusedWrite(scopeState(scope, 'HALTED', 2));
     await new Promise((r) => setTimeout(r, 200));
     expect(watcher.get(scope)).toMatchObject({ state: 'ACTIVE', version: 3 });
     // Its own entry stored: the watch confirms it, and from then on the bucket's order is the record.
@@ -119,7 +121,7 @@ describe('the KILL_SWITCH bucket', () => {
   it('takes no early write once stopped (fail-closed: the state is unknown then)', async () => {
     await watcher.stop();
     expect(watcher.known).toBe(false);
-    await nc.request(`$KV.${bucket}.${killSwitchKey('bot:late-1')}`, JSON.stringify(scopeState('bot:late-1', 'HALTED', 1)), { timeout: 2000 });
+    await rawWrite(scopeState('bot:late-1', 'HALTED', 1));
     await new Promise((r) => setTimeout(r, 200));
     expect(watcher.get('bot:late-1')).toBeUndefined();
   });

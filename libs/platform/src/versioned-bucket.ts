@@ -1,4 +1,4 @@
-import type { KV } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { openBucket } from './jetstream-setup.js';
@@ -43,7 +43,7 @@ export class VersionedBucket<T extends { version: number }> {
       let held = this.known.get(key);
       if (!held) {
         const entry = await kv.get(key);
-        held = { revision: entry?.revision ?? 0, version: (entry && this.parse(entry.operation === 'PUT' ? entry.json() : undefined)?.version) ?? -1 };
+        held = { revision: entry?.revision ?? 0, version: this.valueOf(entry)?.version ?? -1 };
         this.known.set(key, held);
       }
       if (held.version >= value.version) return;
@@ -61,12 +61,13 @@ export class VersionedBucket<T extends { version: number }> {
   /** The value under `key` now; undefined when absent, deleted or not a valid value. */
   async get(key: string): Promise<T | undefined> {
     const kv = await this.open();
-    const entry = await kv.get(key);
-    return entry?.operation === 'PUT' ? this.parse(entry.json()) : undefined;
+    return this.valueOf(await kv.get(key));
   }
 
-  private parse(json: unknown): T | undefined {
-    const parsed = this.schema.safeParse(json);
+  /** What an entry holds: undefined when there is none, it is a deletion, or not a valid value. */
+  private valueOf(entry: KvEntry | null): T | undefined {
+    if (entry?.operation !== 'PUT') return undefined;
+    const parsed = this.schema.safeParse(entry.json());
     return parsed.success ? parsed.data : undefined;
   }
 }

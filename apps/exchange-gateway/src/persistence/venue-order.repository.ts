@@ -249,16 +249,17 @@ export class VenueOrderRepository {
 
   private async writeAnswers(items: Array<{ clientOrderId: string; changes: OrderChanges }>): Promise<VenueOrderRow[]> {
     // One statement per set of changed columns (an answer, a rejection, an unknown outcome).
-    const groups = new Map<string, Array<{ clientOrderId: string; changes: OrderChanges }>>();
+    const groups = new Map<string, { columns: Array<keyof OrderChanges>; items: typeof items }>();
     for (const item of items) {
-      const key = changedColumns(item.changes).join(',');
+      const columns = changedColumns(item.changes);
+      const key = columns.join(',');
       const group = groups.get(key);
-      if (group) group.push(item);
-      else groups.set(key, [item]);
+      if (group) group.items.push(item);
+      else groups.set(key, { columns, items: [item] });
     }
     const written = new Map<string, VenueOrderRow>();
-    for (const [key, group] of groups) {
-      for (const row of await this.writeGroup(key.split(',') as Array<keyof OrderChanges>, group)) written.set(row.clientOrderId, row);
+    for (const group of groups.values()) {
+      for (const row of await this.write(group.columns, group.items)) written.set(row.clientOrderId, row);
     }
     return items.map((item) => {
       const row = written.get(item.clientOrderId);
@@ -267,29 +268,8 @@ export class VenueOrderRepository {
     });
   }
 
-  private async writeGroup(properties: Array<keyof OrderChanges>, group: Array<{ clientOrderId: string; changes: OrderChanges }>): Promise<VenueOrderRow[]> {
-    const names = (this.columnNames ??= new Map(this.columns().map((c) => [c.propertyName, c.databaseName])));
-    const values: unknown[] = [new Date()];
-    const tuples = group.map((item) => {
-      const start = values.length;
-      values.push(item.clientOrderId, ...properties.map((p) => item.changes[p]));
-      return `(${[`$${start + 1}::text`, ...properties.map((p, i) => `$${start + i + 2}::${CHANGE_TYPES[p]}`)].join(', ')})`;
-    });
-    const sets = ['updated_at = $1', ...properties.map((p) => `${names.get(p)} = u.${names.get(p)}`)];
-    // A higher filled quantity owes fills until they are recorded (SET sees the row before the update).
-    if (properties.includes('filled')) sets.push('fills_pending = o.fills_pending OR u.filled > o.filled');
-    const rows: [Array<Record<string, unknown>>, number] = await this.ds.query(
-      `UPDATE venue_order AS o SET ${sets.join(', ')}
-         FROM (VALUES ${tuples.join(', ')}) AS u(client_order_id${properties.map((p) => `, ${names.get(p)}`).join('')})
-        WHERE o.client_order_id = u.client_order_id
-        RETURNING o.*`,
-      values,
-    );
-    return rows[0].map((raw) => this.fromRaw(raw));
-  }
-
   async update(clientOrderId: string, changes: OrderChanges): Promise<VenueOrderRow> {
-    const row = await this.write(clientOrderId, changes);
+    const [row] = await this.write(changedColumns(changes), [{ clientOrderId, changes }]);
     if (!row) throw new Error(`order ${clientOrderId} vanished`);
     return row;
   }
@@ -299,29 +279,40 @@ export class VenueOrderRepository {
    * venue): null, changing nothing, when another writer moved it meanwhile (a cancel that landed while
    * the tracker was polling must not be overwritten with the venue's older answer).
    */
-  updateIfState(clientOrderId: string, expected: VenueOrderRow['state'], changes: OrderChanges): Promise<VenueOrderRow | null> {
-    return this.write(clientOrderId, changes, expected);
+  async updateIfState(clientOrderId: string, expected: VenueOrderRow['state'], changes: OrderChanges): Promise<VenueOrderRow | null> {
+    const [row] = await this.write(changedColumns(changes), [{ clientOrderId, changes }], expected);
+    return row ?? null;
   }
 
-  private async write(clientOrderId: string, changes: OrderChanges, expected?: VenueOrderRow['state']): Promise<VenueOrderRow | null> {
+  /** One UPDATE of `columns` for every order of `items` (each id once), those not in `expected` left alone; the rows written. */
+  private async write(
+    columns: Array<keyof OrderChanges>,
+    items: Array<{ clientOrderId: string; changes: OrderChanges }>,
+    expected?: VenueOrderRow['state'],
+  ): Promise<VenueOrderRow[]> {
     const names = (this.columnNames ??= new Map(this.columns().map((c) => [c.propertyName, c.databaseName])));
-    const values: unknown[] = [clientOrderId, new Date()];
-    const sets = ['updated_at = $2'];
-    for (const [property, value] of Object.entries(changes)) {
-      if (value === undefined) continue;
-      values.push(value);
-      sets.push(`${names.get(property)} = $${values.length}`);
-      // A higher filled quantity owes fills until they are recorded (SET sees the row before the update).
-      if (property === 'filled') sets.push(`fills_pending = fills_pending OR CAST($${values.length} AS numeric) > filled`);
-    }
-    let where = 'client_order_id = $1';
+    const values: unknown[] = [new Date()];
+    const tuples = items.map((item) => {
+      const start = values.length;
+      values.push(item.clientOrderId, ...columns.map((p) => item.changes[p]));
+      return `(${[`$${start + 1}::text`, ...columns.map((p, i) => `$${start + i + 2}::${CHANGE_TYPES[p]}`)].join(', ')})`;
+    });
+    const sets = ['updated_at = $1', ...columns.map((p) => `${names.get(p)} = u.${names.get(p)}`)];
+    // A higher filled quantity owes fills until they are recorded (SET sees the row before the update).
+    if (columns.includes('filled')) sets.push('fills_pending = o.fills_pending OR u.filled > o.filled');
+    let where = 'o.client_order_id = u.client_order_id';
     if (expected !== undefined) {
       values.push(expected);
-      where += ` AND state = $${values.length}`;
+      where += ` AND o.state = $${values.length}`;
     }
-    const rows: [Array<Record<string, unknown>>, number] = await this.ds.query(`UPDATE venue_order SET ${sets.join(', ')} WHERE ${where} RETURNING *`, values);
-    const [raw] = rows[0];
-    return raw ? this.fromRaw(raw) : null;
+    const rows: [Array<Record<string, unknown>>, number] = await this.ds.query(
+      `UPDATE venue_order AS o SET ${sets.join(', ')}
+         FROM (VALUES ${tuples.join(', ')}) AS u(client_order_id${columns.map((p) => `, ${names.get(p)}`).join('')})
+        WHERE ${where}
+        RETURNING o.*`,
+      values,
+    );
+    return rows[0].map((raw) => this.fromRaw(raw));
   }
 
   private columns() {
