@@ -247,7 +247,7 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
     // Bots whose exchange account was removed once they were created (bot:create needs one): the engine
     // gets no market for them and never sends; the test holds the sends.
     beforeAll(async () => {
-      for (const id of ['fence-wait', 'fence-stuck', 'engine-fast', 'batch-a', 'batch-b', 'batch-c']) {
+      for (const id of ['fence-wait', 'fence-stuck', 'fence-early', 'engine-fast', 'batch-a', 'batch-b', 'batch-c']) {
         const created = await bus().request(
           BotCreateCmd,
           { id, name: id, strategy: 'grid', exchangeId: 'no-venue', symbol: 'BTC/USDT', parameters: GRID },
@@ -293,6 +293,41 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
       expect(await sending).toBe('sent');
       expect(await stopping).toMatchObject({ ok: true, result: { state: 'STOPPED', cancellation: { flat: true, canceled: [] } } });
       expect(answeredAt).toBeGreaterThanOrEqual(releasedAt);
+    });
+
+    it('a fence entered ahead of its send (beside the step statement) holds a stop off until the send is over, and one never used is let go', async () => {
+      await start('fence-early');
+      const repository = bots.app.get(BotRepository);
+      // Entered, then not used (the step found the bot no longer RUNNING): let go, once, even if told twice.
+      const unused = repository.enterFence('fence-early');
+      expect(await unused.entered).toBe(true);
+      unused.leave();
+      unused.leave();
+      expect(await repository.awaitSends('fence-early', 1000)).toBe(true);
+
+      // Entered, then handed to the send: a stop waits for that send, and the fence is let go after it.
+      const early = repository.enterFence('fence-early');
+      expect(await early.entered).toBe(true);
+      let release!: () => void;
+      const sending = repository.whileRunning('fence-early', () => new Promise<string>((resolve) => (release = () => resolve('sent'))), early);
+      await until(
+        () => Promise.resolve(release),
+        (r) => r !== undefined,
+      );
+      expect(await repository.awaitSends('fence-early', 300)).toBe(false);
+      release();
+      expect(await sending).toBe('sent');
+      expect(await repository.awaitSends('fence-early', 1000)).toBe(true);
+
+      // Once STOPPED, a fence entered ahead is not entered, and the send it is handed to runs nothing.
+      const stopped = await bus().request(BotStopCmd, { botId: 'fence-early', reason: 'fence test' }, { actor: alice });
+      expect(stopped).toMatchObject({ ok: true, result: { state: 'STOPPED' } });
+      const late = repository.enterFence('fence-early');
+      expect(await late.entered).toBe(false);
+      let ran = false;
+      expect(await repository.whileRunning('fence-early', () => Promise.resolve((ran = true)), late)).toBeUndefined();
+      expect(ran).toBe(false);
+      expect(await repository.awaitSends('fence-early', 1000)).toBe(true);
     });
 
     it(`a send still in flight after STOP_FENCE_TIMEOUT_MS: an error that says the bot IS stopped; asked again, the cancellation runs`, async () => {

@@ -95,6 +95,14 @@ interface FenceOp {
   enter: boolean;
 }
 
+/** A bot's send fence being entered (see `BotRepository.enterFence`). */
+export interface SendFence {
+  /** Whether the fence is held and the bot RUNNING. */
+  readonly entered: Promise<boolean>;
+  /** Lets the fence go (once; nothing to do when it was not entered). */
+  leave(): void;
+}
+
 /** An engine step whose starting state and fills the engine knows (see `engineStep`). */
 interface KnownStep {
   bot: string;
@@ -142,29 +150,50 @@ export class BotRepository implements OnApplicationShutdown {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Runs `send` (one send of the bot's intents to the gateway) holding the bot's send fence shared, and
-   * only if the bot is still RUNNING, read once the fence is held; undefined when it did not run. A stop
-   * commits STOPPED, then takes the fence exclusively (`awaitSends`): it waits for a send that holds it,
-   * and a send that comes later finds it taken, or the bot STOPPED, and sends nothing.
+   * Enters the bot's send fence (shared) for one send of its intents: `entered` answers whether the
+   * fence is held and the bot RUNNING, read once it is held. A stop commits STOPPED, then takes the fence
+   * exclusively (`awaitSends`): it waits for a send that holds it, and a send that comes later finds it
+   * taken, or the bot STOPPED, and sends nothing. `leave()` lets it go once the send is over (at most
+   * once; nothing to do when it was not entered).
    *
    * The fence is taken without waiting (a try-lock; not granted = a stop holds or awaits it, so the bot
    * is STOPPED), on a connection kept for fences (FENCE_CONNECTIONS of them, a bot always on the same
    * one): sends in flight hold no pooled connection each, and never queue behind one another. If that
-   * connection breaks mid-send, its locks go with it: a stop then no longer waits for that send.
+   * connection breaks mid-send, its locks go with it: a stop then no longer waits for that send. The
+   * try-lock, then (a statement of its own, so that it sees a STOPPED committed before the lock was
+   * granted) the RUNNING check, go in one round trip, shared with the other sends entering or leaving
+   * their fences on this connection meanwhile.
    */
-  async whileRunning<T>(botId: string, send: () => Promise<T>): Promise<T | undefined> {
+  enterFence(botId: string): SendFence {
     const fences = this.fenceBatches[fenceShard(botId)]!;
-    // The try-lock, then (a statement of its own, so that it sees a STOPPED committed before the lock was
-    // granted) the RUNNING check; the lock is let go when the bot is not RUNNING. One round trip, shared
-    // with the other sends entering or leaving their fences on this connection meanwhile.
-    if (!(await fences.add({ botId, enter: true }))) return undefined;
+    const entered = fences.add({ botId, enter: true });
+    // Handled from the start: a caller may hear the failure only later (whileRunning), or never (no send).
+    entered.catch(() => undefined);
+    let left = false;
+    return {
+      entered,
+      leave: () => {
+        if (left) return;
+        left = true;
+        // Not waited for: the fence connection runs its statements in order, and a batch lets go before it
+        // enters, so the next send of this bot and a stop's exclusive lock come after it. On a broken
+        // connection the lock is gone with the session; the next send opens another one.
+        void entered.then((held) => (held ? fences.add({ botId, enter: false }) : undefined)).catch(() => undefined);
+      },
+    };
+  }
+
+  /**
+   * Runs `send` (one send of the bot's intents to the gateway) inside the bot's send fence (`enterFence`;
+   * `fence` when the caller entered it already), only if the bot is still RUNNING once the fence is held;
+   * undefined when it did not run. The fence is let go when the send is over.
+   */
+  async whileRunning<T>(botId: string, send: () => Promise<T>, fence: SendFence = this.enterFence(botId)): Promise<T | undefined> {
     try {
+      if (!(await fence.entered)) return undefined;
       return await send();
     } finally {
-      // Not waited for: the fence connection runs its statements in order, and a batch lets go before it
-      // enters, so the next send of this bot and a stop's exclusive lock come after it. On a broken
-      // connection the lock is gone with the session; the next send opens another one.
-      void fences.add({ botId, enter: false }).catch(() => undefined);
+      fence.leave();
     }
   }
 
@@ -356,14 +385,15 @@ export class BotRepository implements OnApplicationShutdown {
    * the fills not applied before (each exactly once, ever, with what it was), computes the next engine
    * state from them (`next` gets their `<clientOrderId>/<tradeId>` keys and the engine state as locked
    * now, so two steps of one bot never both start from the same state) and saves it with the time the
-   * gateway was read.
+   * gateway was read. `known.computed` hears the next state as soon as it is computed from `known.engine`,
+   * before the statement is sent (what the caller may start meanwhile).
    */
   async engineStep<E>(
     botId: string,
     fills: RecordedFill[],
     syncedAt: Date | null,
     next: (fresh: Set<string>, engine: unknown) => E,
-    known?: { engine: unknown },
+    known?: { engine: unknown; computed?: (next: E) => void },
   ): Promise<E | undefined> {
     // One statement, shared with the steps of the bots woken together (`bot_engine_steps`), when the step
     // starts from the state this replica last saved and its fills are new: the function checks both under
@@ -371,6 +401,7 @@ export class BotRepository implements OnApplicationShutdown {
     // there, only once the bot is known to be RUNNING).
     const engine = known && attempt(() => next(new Set(fills.map(fillKey)), known.engine));
     if (known && engine) {
+      known.computed?.(engine.value);
       const outcome = await this.steps.add({ bot: botId, expected: known.engine, next: engine.value, syncedAt, fills });
       if (outcome === 'applied') return engine.value;
       if (outcome === 'not-running') return undefined;

@@ -4,7 +4,7 @@ import { Decimal, STRATEGIES, isStrategyName, type MarketSnapshot, type Paramete
 import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
 import type { BotConfig } from '../../config/bot.config.js';
 import type { BotRow } from '../../persistence/bot.entities.js';
-import { BotRepository, fillKey, type RecordedFill } from '../../persistence/index.js';
+import { BotRepository, fillKey, type RecordedFill, type SendFence } from '../../persistence/index.js';
 import { ENGINE_ACTOR } from '../fail-bot/fail-bot.use-case.js';
 
 /** An intent as kept in PostgreSQL until the gateway has it (decimals as strings), as BotIntentSentEvt carries it. */
@@ -153,50 +153,62 @@ export class RunBotStepUseCase {
     read = { orders: read.orders, fills: read.fills.filter((f) => !run.applied.has(fillKey(f))) };
     const orders = new Map<string, Order>(read.orders.map((o) => [o.clientOrderId, o]));
     let made: StoredIntent[] = [];
-    // From the state this replica saved, with fills it has not recorded: usually new, and that state still
-    // current, so the step is one statement (`known`); otherwise, again in a transaction.
-    const next = await this.repository.engineStep(
-      bot.id,
-      withSide(read.fills, orders),
-      sync ? readAt : run.syncedAt,
-      (recorded, locked) => {
-        // The state as it is now (another step of this bot may have saved one since it was read).
-        const current = (locked as EngineState | null) ?? engine;
-        const state = current.strategy as never;
-        const open = new Set(strategy.openOrders(state));
-        const ended = [
-          ...[...orders.values()].filter((o) => ENDED_UNFILLED.has(o.state) && open.has(o.clientOrderId)).map((o) => o.clientOrderId),
-          ...current.refused,
-        ];
-        const fills: StrategyFill[] = read.fills
-          .filter((f) => recorded.has(fillKey(f)) && orders.has(f.clientOrderId))
-          .map((f) => ({
-            clientOrderId: f.clientOrderId,
-            side: orders.get(f.clientOrderId)!.side,
-            price: Decimal.of(f.price),
-            quantity: Decimal.of(f.quantity),
-            fee: Decimal.of(f.fee),
-            feeCurrency: f.feeCurrency,
-          }));
-        const rejected = [...orders.values()].filter((o) => o.state === 'REJECTED' && open.has(o.clientOrderId));
-        const errors = this.recentErrors(
-          bot,
-          current,
-          rejected.map((o) => `order ${o.clientOrderId} rejected by the venue: ${o.lastError ?? 'no reason given'}`),
-        );
-        const step = strategy.step(parsed.params as never, { state, market, fills, endedOrders: ended });
-        made = step.intents.map(stored);
-        return { strategy: step.state, outbox: [...current.outbox, ...made], refused: [], errors } satisfies EngineState;
-      },
-      { engine },
-    );
-    // No longer RUNNING (halted, paused or stopped meanwhile): nothing is sent.
-    if (!next) return { outcome: 'not-running', intents: [] };
-    // Every fill of the step is recorded now (by this step, or by one before it).
-    this.remember(run, read.fills);
-    if (sync) run.syncedAt = readAt;
-    run.engine = next.outbox.length > 0 ? await this.flush(run, next, mayRun) : next;
-    return { outcome: 'stepped', intents: made };
+    // A step with intents enters the bot's send fence beside its statement (one round trip less before
+    // the send); let go below unless the send took it over.
+    let fence: SendFence | undefined;
+    try {
+      // From the state this replica saved, with fills it has not recorded: usually new, and that state still
+      // current, so the step is one statement (`known`); otherwise, again in a transaction.
+      const next = await this.repository.engineStep(
+        bot.id,
+        withSide(read.fills, orders),
+        sync ? readAt : run.syncedAt,
+        (recorded, locked) => {
+          // The state as it is now (another step of this bot may have saved one since it was read).
+          const current = (locked as EngineState | null) ?? engine;
+          const state = current.strategy as never;
+          const open = new Set(strategy.openOrders(state));
+          const ended = [
+            ...[...orders.values()].filter((o) => ENDED_UNFILLED.has(o.state) && open.has(o.clientOrderId)).map((o) => o.clientOrderId),
+            ...current.refused,
+          ];
+          const fills: StrategyFill[] = read.fills
+            .filter((f) => recorded.has(fillKey(f)) && orders.has(f.clientOrderId))
+            .map((f) => ({
+              clientOrderId: f.clientOrderId,
+              side: orders.get(f.clientOrderId)!.side,
+              price: Decimal.of(f.price),
+              quantity: Decimal.of(f.quantity),
+              fee: Decimal.of(f.fee),
+              feeCurrency: f.feeCurrency,
+            }));
+          const rejected = [...orders.values()].filter((o) => o.state === 'REJECTED' && open.has(o.clientOrderId));
+          const errors = this.recentErrors(
+            bot,
+            current,
+            rejected.map((o) => `order ${o.clientOrderId} rejected by the venue: ${o.lastError ?? 'no reason given'}`),
+          );
+          const step = strategy.step(parsed.params as never, { state, market, fills, endedOrders: ended });
+          made = step.intents.map(stored);
+          return { strategy: step.state, outbox: [...current.outbox, ...made], refused: [], errors } satisfies EngineState;
+        },
+        {
+          engine,
+          computed: (e) => {
+            if (e.outbox.length > 0 && mayRun()) fence = this.repository.enterFence(bot.id);
+          },
+        },
+      );
+      // No longer RUNNING (halted, paused or stopped meanwhile): nothing is sent.
+      if (!next) return { outcome: 'not-running', intents: [] };
+      // Every fill of the step is recorded now (by this step, or by one before it).
+      this.remember(run, read.fills);
+      if (sync) run.syncedAt = readAt;
+      run.engine = next.outbox.length > 0 ? await this.flush(run, next, mayRun, fence) : next;
+      return { outcome: 'stepped', intents: made };
+    } finally {
+      fence?.leave();
+    }
   }
 
   /** Keeps the fills just recorded, and forgets those no read of the gateway lists any more. */
@@ -211,11 +223,14 @@ export class RunBotStepUseCase {
     }
   }
 
-  /** Sends the outbox while this replica holds the lease (else the next owner will) and saves what is left. */
-  private async flush(run: BotRun, engine: EngineState, mayRun: () => boolean): Promise<EngineState> {
+  /**
+   * Sends the outbox while this replica holds the lease (else the next owner will) and saves what is
+   * left; `fence`: the bot's send fence, when the step entered it already.
+   */
+  private async flush(run: BotRun, engine: EngineState, mayRun: () => boolean, fence?: SendFence): Promise<EngineState> {
     const bot = run.bot;
     if (!mayRun()) return engine;
-    const after = await this.send(bot, engine);
+    const after = await this.send(bot, engine, fence);
     await this.repository.saveEngine(bot.id, after);
     return after;
   }
@@ -226,62 +241,66 @@ export class RunBotStepUseCase {
    * --cancel-orders waits for a send in flight before it cancels the bot's orders, and a send after the
    * stop sends nothing (its intents stay in the outbox, unsent: a STOPPED bot never steps again).
    */
-  private async send(bot: BotRow, engine: EngineState): Promise<EngineState> {
-    const sent = await this.repository.whileRunning(bot.id, async () => {
-      const outbox: StoredIntent[] = [];
-      const refused = [...engine.refused];
-      const failures: string[] = [];
-      for (const intent of engine.outbox) {
-        // An order's story in the audit trail starts here: the intent, then what risk-service, the gateway
-        // and the venue did with it, all under its client order id (a cancel's: the order it cancels). The
-        // event is written to the connection now, before the order request, so the stream has it before
-        // anything the order causes; its ack is not waited for (a JetStream round trip per intent, inside
-        // the send fence, on the order's path).
-        const ctx = { actor: ENGINE_ACTOR, correlationId: intent.clientOrderId };
-        void this.bus
-          .publish(BotIntentSentEvt, { botId: bot.id, strategy: bot.strategy, intent }, ctx)
-          .catch((err: unknown) =>
-            this.log.warn('the audit event of an intent was not published', { botId: bot.id, clientOrderId: intent.clientOrderId, ...errorFields(err) }),
-          );
-        const reply =
-          intent.kind === 'place'
-            ? await this.bus.request(
-                OrderSubmitCmd,
-                {
-                  clientOrderId: intent.clientOrderId,
-                  botId: bot.id,
-                  exchangeId: bot.exchangeId,
-                  symbol: bot.symbol,
-                  side: intent.side,
-                  type: intent.type,
-                  quantity: intent.quantity,
-                  ...(intent.price === undefined ? {} : { price: intent.price }),
-                  reduceOnly: intent.reduceOnly,
-                },
-                ctx,
-                this.config.ENGINE_REQUEST_TIMEOUT_MS,
-              )
-            : await this.bus.request(
-                OrderCancelCmd,
-                { clientOrderId: intent.clientOrderId, reason: `${bot.strategy} strategy of bot ${bot.id}` },
-                ctx,
-                this.config.ENGINE_REQUEST_TIMEOUT_MS,
-              );
-        if (reply.ok) continue;
-        // Not the bot's failures: the gateway's own rate budget (the intent waits for room), a kill switch
-        // (the bot is being HALTED, not broken).
-        if (!NOT_FAILURES.has(reply.error.code)) failures.push(`${intent.kind} ${intent.clientOrderId}: ${reply.error.code}: ${reply.error.message}`);
-        if (intent.kind === 'place') {
-          // A place refused for good never became an order: the strategy hears it ended.
-          if (NEVER_MADE.has(reply.error.code)) refused.push(intent.clientOrderId);
-          else outbox.push(intent);
-        } else if (reply.error.code !== 'NOT_FOUND' && reply.error.code !== 'INVALID_TRANSITION') {
-          // A cancel of an order already over (or never made) has nothing left to do; any other failure, again.
-          outbox.push(intent);
+  private async send(bot: BotRow, engine: EngineState, fence?: SendFence): Promise<EngineState> {
+    const sent = await this.repository.whileRunning(
+      bot.id,
+      async () => {
+        const outbox: StoredIntent[] = [];
+        const refused = [...engine.refused];
+        const failures: string[] = [];
+        for (const intent of engine.outbox) {
+          // An order's story in the audit trail starts here: the intent, then what risk-service, the gateway
+          // and the venue did with it, all under its client order id (a cancel's: the order it cancels). The
+          // event is written to the connection now, before the order request, so the stream has it before
+          // anything the order causes; its ack is not waited for (a JetStream round trip per intent, inside
+          // the send fence, on the order's path).
+          const ctx = { actor: ENGINE_ACTOR, correlationId: intent.clientOrderId };
+          void this.bus
+            .publish(BotIntentSentEvt, { botId: bot.id, strategy: bot.strategy, intent }, ctx)
+            .catch((err: unknown) =>
+              this.log.warn('the audit event of an intent was not published', { botId: bot.id, clientOrderId: intent.clientOrderId, ...errorFields(err) }),
+            );
+          const reply =
+            intent.kind === 'place'
+              ? await this.bus.request(
+                  OrderSubmitCmd,
+                  {
+                    clientOrderId: intent.clientOrderId,
+                    botId: bot.id,
+                    exchangeId: bot.exchangeId,
+                    symbol: bot.symbol,
+                    side: intent.side,
+                    type: intent.type,
+                    quantity: intent.quantity,
+                    ...(intent.price === undefined ? {} : { price: intent.price }),
+                    reduceOnly: intent.reduceOnly,
+                  },
+                  ctx,
+                  this.config.ENGINE_REQUEST_TIMEOUT_MS,
+                )
+              : await this.bus.request(
+                  OrderCancelCmd,
+                  { clientOrderId: intent.clientOrderId, reason: `${bot.strategy} strategy of bot ${bot.id}` },
+                  ctx,
+                  this.config.ENGINE_REQUEST_TIMEOUT_MS,
+                );
+          if (reply.ok) continue;
+          // Not the bot's failures: the gateway's own rate budget (the intent waits for room), a kill switch
+          // (the bot is being HALTED, not broken).
+          if (!NOT_FAILURES.has(reply.error.code)) failures.push(`${intent.kind} ${intent.clientOrderId}: ${reply.error.code}: ${reply.error.message}`);
+          if (intent.kind === 'place') {
+            // A place refused for good never became an order: the strategy hears it ended.
+            if (NEVER_MADE.has(reply.error.code)) refused.push(intent.clientOrderId);
+            else outbox.push(intent);
+          } else if (reply.error.code !== 'NOT_FOUND' && reply.error.code !== 'INVALID_TRANSITION') {
+            // A cancel of an order already over (or never made) has nothing left to do; any other failure, again.
+            outbox.push(intent);
+          }
         }
-      }
-      return { strategy: engine.strategy, outbox, refused, errors: this.recentErrors(bot, engine, failures) };
-    });
+        return { strategy: engine.strategy, outbox, refused, errors: this.recentErrors(bot, engine, failures) };
+      },
+      fence,
+    );
     return sent ?? engine;
   }
 
