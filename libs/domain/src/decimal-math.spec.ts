@@ -26,6 +26,12 @@ describe('Decimal', () => {
     expect(() => Decimal.of('1.123456789').toFixed(8)).toThrow(/more than 8/);
   });
 
+  it('reads the sign of a decimal string as its value has it, and refuses what `of` refuses', () => {
+    fc.assert(fc.property(decimalString, (text) => expect(Decimal.signOf(text)).toBe(Decimal.of(text).compare(Decimal.ZERO))));
+    expect([Decimal.signOf('0'), Decimal.signOf('-0.000'), Decimal.signOf('+0.10'), Decimal.signOf('-0.001'), Decimal.signOf(' 7 ')]).toEqual([0, 0, 1, -1, 1]);
+    for (const bad of ['', '.', '1e5', 'NaN', '--1', '0x10']) expect(() => Decimal.signOf(bad)).toThrow(RangeError);
+  });
+
   it('divides and rounds with an explicit scale and mode', () => {
     expect(Decimal.of('1').dividedBy('3', 8, 'down').toString()).toBe('0.33333333');
     expect(Decimal.of('2').dividedBy('3', 8, 'half-up').toString()).toBe('0.66666667');

@@ -43,6 +43,19 @@ export class Decimal {
     return new Decimal(sign === '-' ? -units : units, frac.length);
   }
 
+  /**
+   * The sign of a plain decimal string, read without building its value (no allocation: what a check
+   * run on every tick of every bot can afford); throws like `of` on anything else.
+   */
+  static signOf(value: string): -1 | 0 | 1 {
+    if (!PLAIN_DECIMAL.test(value)) return Decimal.of(value).compare(Decimal.ZERO);
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 48 && c <= 57) return value.charCodeAt(0) === 45 ? -1 : 1; // a digit 1-9; 45 is '-'
+    }
+    return 0;
+  }
+
   /** True when `value` is a plain decimal string `of` accepts. */
   static isDecimal(this: void, value: string): boolean {
     return PLAIN_DECIMAL.test(value.trim());

@@ -476,7 +476,14 @@ export class BotRepository implements OnApplicationShutdown {
   }
 
   private async runSaves(saves: Array<{ botId: string; engine: string }>): Promise<void[]> {
-    await this.ds.query('SELECT bot_save_engines($1::text[], $2::text[]::jsonb[])', [saves.map((s) => s.botId), saves.map((s) => s.engine)]);
+    // One JSON document with the states as they are (already JSON): a text[] of them would be escaped
+    // element by element, a copy of every state (bench/bot-fleet: ~6 % of bot-service's allocations).
+    const batch = `[${saves.map((s) => `{"bot":${JSON.stringify(s.botId)},"engine":${s.engine}}`).join(',')}]`;
+    await this.ds.query(
+      `SELECT bot_save_engines(array_agg(s ->> 'bot' ORDER BY i), array_agg(s -> 'engine' ORDER BY i))
+       FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS t(s, i)`,
+      [batch],
+    );
     return saves.map(() => undefined);
   }
 

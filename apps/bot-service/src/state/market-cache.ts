@@ -10,7 +10,8 @@ export type MarketUnavailable = 'no-market-data' | 'stale-market-data';
  * steps a bot when its market ticks, from here, without asking the gateway.
  */
 export class MarketCache {
-  private readonly tickers = new Map<string, { ticker: Ticker; at: number }>();
+  /** Each market's latest ticker, and its decimals parsed once for every bot of the market (`market`). */
+  private readonly tickers = new Map<string, { ticker: Ticker; at: number; market?: Omit<MarketSnapshot, 'at'> }>();
   private readonly listeners: Array<(exchangeId: string, symbol: string, receivedAt: number) => void> = [];
 
   constructor(
@@ -35,15 +36,15 @@ export class MarketCache {
     const t = entry?.ticker;
     if (!entry || !t?.bid || !t.ask || !t.last) return 'no-market-data';
     if (now - entry.at > this.maxAgeMs) return 'stale-market-data';
-    return {
+    entry.market ??= {
       symbol,
       bid: Decimal.of(t.bid),
       ask: Decimal.of(t.ask),
       last: Decimal.of(t.last),
-      at: now,
       ...(t.tickSize ? { tickSize: Decimal.of(t.tickSize) } : {}),
       ...(t.stepSize ? { stepSize: Decimal.of(t.stepSize) } : {}),
     };
+    return { ...entry.market, at: now };
   }
 }
 

@@ -17,7 +17,7 @@
  */
 import { Decimal } from '../decimal-math.js';
 import { StrategyError, checkMarket, strategyOrderId, type ParametersResult, type StrategyInput, type StrategyIntent, type StrategyStep } from './strategy.js';
-import { DEFAULT_SCALE, ParameterReader, addFee, baseFeeOf, copyState, splitSymbol, toStep } from './support.js';
+import { DEFAULT_SCALE, ParameterReader, addFee, baseFeeOf, copyState, filledUp, splitSymbol, toStep } from './support.js';
 
 const MINUTE_MS = 60_000;
 const MAX_INTERVAL_MINUTES = 366 * 24 * 60;
@@ -194,11 +194,11 @@ export function stepDca(params: DcaParams, input: StrategyInput<DcaState>): Stra
   }
 
   const ended = new Set(input.endedOrders ?? []);
-  const done = (o: DcaOrder): boolean => Decimal.of(o.filled).gte(o.quantity) || ended.has(o.clientOrderId);
+  const done = (o: DcaOrder): boolean => filledUp(o) || ended.has(o.clientOrderId);
   state.buys = state.buys.filter((b) => !done(b));
   if (state.takeProfit && done(state.takeProfit)) {
     // A take-profit filled completely ends the cycle: the next one buys without the drop condition.
-    if (Decimal.of(state.takeProfit.filled).gte(state.takeProfit.quantity)) state.lastBuyPrice = null;
+    if (filledUp(state.takeProfit)) state.lastBuyPrice = null;
     state.takeProfit = null;
   }
 
@@ -246,12 +246,11 @@ export function stepDca(params: DcaParams, input: StrategyInput<DcaState>): Stra
  */
 function dcaSettled(params: DcaParams, state: DcaState, now: number, stepSize: Decimal | undefined): boolean {
   if (state.nextBuyAt === null || now >= state.nextBuyAt) return false;
-  const complete = (o: DcaOrder) => Decimal.of(o.filled).gte(o.quantity);
-  if (state.buys.some(complete)) return false;
+  if (state.buys.some(filledUp)) return false;
   const tp = state.takeProfit;
-  if (!params.takeProfitPercent) return tp === null || !complete(tp);
+  if (!params.takeProfitPercent) return tp === null || !filledUp(tp);
   if (tp === null) return !toStep(Decimal.of(state.base), stepSize, 'down').isPositive();
-  return !complete(tp) && (tp.canceling || Decimal.of(tp.quantity).minus(tp.filled).lte(Decimal.of(state.base)));
+  return !filledUp(tp) && (tp.canceling || Decimal.of(tp.quantity).minus(tp.filled).lte(Decimal.of(state.base)));
 }
 
 /** The first slot after `now`, on the schedule that had a slot at `slot`. */

@@ -20,7 +20,7 @@ import {
   type StrategyIntent,
   type StrategyStep,
 } from './strategy.js';
-import { ParameterReader, addFee, baseFeeOf, copyState, splitSymbol, toStep } from './support.js';
+import { ParameterReader, addFee, baseFeeOf, copyState, filledUp, splitSymbol, toStep } from './support.js';
 
 export const GRID_MAX_LEVELS = 200;
 
@@ -212,7 +212,7 @@ export function stepGrid(params: GridParams, input: StrategyInput<GridState>): S
     }
   });
 
-  if (state.init && (Decimal.of(state.init.filled).gte(state.init.quantity) || ended.has(state.init.clientOrderId))) {
+  if (state.init && (filledUp(state.init) || ended.has(state.init.clientOrderId))) {
     // The sells the initial buy was for get the base it actually brought, lowest level first.
     let left = toStep(Decimal.of(state.init.net), stepSize, 'down');
     for (const level of state.levels) {
@@ -262,9 +262,9 @@ export function stepGrid(params: GridParams, input: StrategyInput<GridState>): S
  */
 function gridSettled(state: GridState): boolean {
   if (!state.ladder) return false;
-  if (state.init && Decimal.of(state.init.filled).gte(state.init.quantity)) return false;
+  if (state.init && filledUp(state.init)) return false;
   for (const level of state.levels) {
-    if (level.order ? Decimal.of(level.order.filled).gte(level.order.quantity) : level.queue[0] && !level.queue[0].fromInit) return false;
+    if (level.order ? filledUp(level.order) : level.queue[0] && !level.queue[0].fromInit) return false;
   }
   return true;
 }

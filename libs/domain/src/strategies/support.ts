@@ -103,6 +103,16 @@ function describe(value: unknown): string {
 }
 
 /** A deep copy of a JSON state, so a step never modifies its input. */
+/**
+ * True when an order's fills reach its quantity (decimal strings). An order nothing filled yet (the
+ * usual case, checked for every open order of every bot on every tick) is answered without building a
+ * value.
+ */
+export function filledUp(order: { filled: string; quantity: string }): boolean {
+  if (Decimal.signOf(order.filled) === 0) return Decimal.signOf(order.quantity) <= 0;
+  return Decimal.of(order.filled).gte(order.quantity);
+}
+
 export function copyState<S>(state: S): S {
   return JSON.parse(JSON.stringify(state)) as S;
 }

@@ -126,8 +126,9 @@ export class RunBotStepUseCase {
     let read: { orders: Order[]; fills: OrderFill[] } = { orders: [], fills: [] };
     const readAt = new Date();
     const events = run.seen;
-    // Taken before the read: events arriving meanwhile are stepped on next time (applying one twice is harmless).
-    run.seen = { orders: new Map(), fills: [] };
+    // Taken before the read: events arriving meanwhile are stepped on next time (applying one twice is
+    // harmless). None (most ticks): nothing to take, nothing allocated.
+    if (events.orders.size > 0 || events.fills.length > 0) run.seen = { orders: new Map(), fills: [] };
     if (sync) {
       run.needsSync = false;
       const since = new Date((run.syncedAt ?? bot.createdAt).getTime() - RESYNC_MARGIN_MS).toISOString();
