@@ -12,8 +12,8 @@ import {
   BotCreatedEvt,
 } from '@garde/contracts';
 import { GENESIS_HASH, canonicalJson, chainHash } from '@garde/domain';
-import { JsonLogger, MessageBus, StreamAcks, type RunningService } from '@garde/platform';
-import { createSandbox, type TestSandbox } from '@garde/testing';
+import { JsonLogger, MessageBus, REPEAT_HEADER, StreamAcks, type RunningService } from '@garde/platform';
+import { createSandbox, startTcpProxy, type TestSandbox } from '@garde/testing';
 import { startAuditService } from '../src/app.js';
 
 const alice: Actor = { id: 'alice', kind: 'operator', role: 'operator' };
@@ -61,6 +61,17 @@ describe('audit-service', () => {
       'SELECT sequence::int AS sequence, message_id, type, level, actor_id, canonical, prev_hash, hash FROM audit.audit_event ORDER BY sequence',
     );
   const rowsUntil = (count: number, timeoutMs?: number) => waitFor(rows, (r) => r.length >= count, `${count} audit rows`, timeoutMs);
+  /** The kill-switch scopes of the stored events whose scope starts with `prefix`, in trail order. */
+  const scopesOf = async (prefix: string) =>
+    (await rows())
+      .map((r) => (JSON.parse(r.canonical) as { payload: { current?: { scope?: string } } }).payload.current?.scope ?? '')
+      .filter((s) => s.startsWith(prefix));
+  const scopesUntil = (prefix: string, count: number) =>
+    waitFor(
+      () => scopesOf(prefix),
+      (s) => s.length >= count,
+      `${count} events of ${prefix}*`,
+    );
   const verify = (range: { fromSequence?: number; toSequence?: number } = {}) => audit.runtime.bus.request(AuditChainVerifyQry, range);
   const metric = async (name: string): Promise<number> => {
     const found = await audit.runtime.metrics.getSingleMetric(name)?.get();
@@ -308,6 +319,61 @@ describe('audit-service', () => {
     publisher.publishSoon(KillSwitchActivatedEvt, change('bot:stray-3', 'reason-stored', 'HALTED', alice), { actor: alice }, (err) => acked.push(err));
     await publisher.settle(5000);
     expect(acked).toEqual([]);
+  });
+
+  it('confirms the events published soon with one ack per subject: the stream keeps each once, core observers see each once', async () => {
+    const subject = publisher.topology.subject(KillSwitchActivatedEvt);
+    const raw = { first: 0, repeated: 0 };
+    const sub = publisherNc.subscribe(subject, {
+      callback: (_e, m) => {
+        if (m.headers?.has(REPEAT_HEADER)) raw.repeated++;
+        else raw.first++;
+      },
+    });
+    const observed: string[] = [];
+    const observer = publisher.observe(KillSwitchActivatedEvt, (p) => observed.push(p.current.scope));
+    await publisherNc.flush();
+    try {
+      const failures: unknown[] = [];
+      const scopes = Array.from({ length: 40 }, (_, i) => `bot:grouped-${i}`);
+      for (const scope of scopes)
+        publisher.publishSoon(KillSwitchActivatedEvt, change(scope, 'reason-grouped', 'HALTED', alice), { actor: alice }, (e) => failures.push(e));
+      await publisher.settle(5000);
+      expect(failures).toEqual([]);
+      await scopesUntil('bot:grouped-', 40);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await scopesOf('bot:grouped-')).toEqual(scopes);
+      // Each event once, then the last one again, marked, for the one ack that confirms the 40.
+      expect(raw).toEqual({ first: 40, repeated: 1 });
+      expect(observed).toEqual(scopes);
+    } finally {
+      sub.unsubscribe();
+      observer.unsubscribe();
+    }
+  });
+
+  it('publishes again, each asking for its own ack, the events not confirmed when the connection dropped: none lost, none stored twice', async () => {
+    const proxy = await startTcpProxy({ host: new URL(sandbox.natsUrl).hostname, port: Number(new URL(sandbox.natsUrl).port) });
+    const nc = await connect({ servers: proxy.url('nats'), reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+    try {
+      const bus = new MessageBus(nc, busTopology(sandbox.namespace), 'risk-service/test', new JsonLogger('test', 'error').child('bus'));
+      const failures: unknown[] = [];
+      const sent = Array.from({ length: 20 }, (_, i) => `bot:dropped-${i}`);
+      for (const scope of sent)
+        bus.publishSoon(KillSwitchActivatedEvt, change(scope, 'reason-dropped', 'HALTED', alice), { actor: alice }, (e) => failures.push(e));
+      // Cut once they are written, before the group's ack could come back; back a little later.
+      setImmediate(() => proxy.cut());
+      setTimeout(() => proxy.restore(), 300);
+      await new Promise((r) => setTimeout(r, 50));
+      await bus.settle(10_000);
+      expect(failures).toEqual([]);
+      await scopesUntil('bot:dropped-', 20);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await scopesOf('bot:dropped-')).sort()).toEqual([...sent].sort());
+    } finally {
+      await nc.close();
+      await proxy.close();
+    }
   });
 
   it('fails an event whose ack never comes within the timeout (a subscriber that is not a stream), and settles no later', async () => {

@@ -15,7 +15,7 @@ import {
 } from '@garde/contracts';
 import { ServiceError } from './errors.js';
 import { safeJson } from './json.js';
-import { StreamAcks } from './stream-acks.js';
+import { REPEAT_HEADER, StreamAcks } from './stream-acks.js';
 import { errorFields, type ContextLogger } from './logger.js';
 
 /** What ties a message to its story: who asked, and which message caused it. */
@@ -184,7 +184,7 @@ export class MessageBus {
    * Publishes an event to JetStream at the end of the current turn of the event loop, with the replies
    * and other events of that turn: one socket write for all of them, in the order queued. For events
    * whose caller does not wait for the stream's ack (the record is already elsewhere, or a late event is
-   * harmless). The stream's ack is still checked, event by event (StreamAcks). Never throws: a payload
+   * harmless). The stream's ack is still checked, with the others of its subject (StreamAcks). Never throws: a payload
    * that breaks its contract (checked now), a negative ack, no stream for the subject, or no ack within
    * STREAM_ACK_TIMEOUT_MS goes to `onFailure`.
    */
@@ -242,6 +242,8 @@ export class MessageBus {
     const sub = this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err) return this.log.error('subscription error', { subject, ...errorFields(err) });
+        // An event published again for its stream's ack only (StreamAcks): seen already.
+        if (msg.headers?.has(REPEAT_HEADER)) return;
         const env = Envelope.safeParse(safeJson(msg.data));
         if (othersOnly && env.success && env.data.producer === this.producer) return;
         const payload = env.success && env.data.type === def.type ? def.payload.safeParse(env.data.payload) : undefined;

@@ -1,14 +1,36 @@
-import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { safeJson } from './json.js';
 
 /** How long a stream may take to acknowledge an event before it counts as not stored (nats.js's own JetStream default). */
 export const STREAM_ACK_TIMEOUT_MS = 5000;
 
-interface Pending {
+/**
+ * How long an event published without asking for its own ack waits for the one ack that confirms it
+ * and the others of its subject published meanwhile (see StreamAcks).
+ */
+export const GROUP_CONFIRM_MS = 10;
+
+/**
+ * Header of an event published again only to be confirmed (`Garde-Repeat: 1`): core subscribers
+ * (MessageBus.observe, listen) drop it, they saw the event the first time; the stream stores it only
+ * if it lacks the event.
+ */
+export const REPEAT_HEADER = 'Garde-Repeat';
+
+/** An event published and not confirmed yet. */
+interface Event {
   subject: string;
-  sentAt: number;
+  data: Uint8Array;
+  messageId: string;
   onFailure: (err: unknown) => void;
   onAck?: () => void;
+}
+
+/** An ack awaited: the event that asked for it, and the earlier events of its subject it confirms. */
+interface AwaitedAck {
+  subject: string;
+  sentAt: number;
+  covers: Event[];
 }
 
 /**
@@ -16,83 +38,172 @@ interface Pending {
  * subject's last token (what other NATS clients call an asynchronous publish). nats.js's
  * `js.publish` makes each event a request of its own — a reply mapping, a timer, an error object made
  * ready for a timeout — which on a service's hot path cost ~0.1 ms of CPU per event, as much as the
- * check or the order it records. Here each event still gets its own ack from the stream, checked: a
- * negative ack, no stream for the subject, or no ack within `timeoutMs` goes to its `onFailure`.
+ * check or the order it records.
+ *
+ * Every event is checked, but not every event asks for an ack of its own: an ack is one more message
+ * back to the publisher, one more wake-up of the NATS server and of this process, and was half of what
+ * an event cost at the pace of pre-trade checks (bench/risk-check, BENCHMARKS.md). An event whose
+ * caller waits (`onAck`) asks for its ack at once; the others are published without one, and within
+ * GROUP_CONFIRM_MS the last of them on each subject is published again, with the same `Nats-Msg-Id`,
+ * asking for the ack (marked REPEAT_HEADER, for core subscribers to drop). The stream stores it once (its
+ * de-duplication window), and its ack confirms every
+ * event of that subject published before it on this connection: a NATS server handles one client's
+ * messages in order, and what it could refuse for one event (a publish permission, no stream) it
+ * refuses for every event of that subject. A connection lost meanwhile may have lost events without a
+ * word: every event not confirmed when the connection is back is published again, each asking for its
+ * own ack. A negative ack, no stream for the subject, or no ack within `timeoutMs` goes to the
+ * `onFailure` of every event it was to confirm.
  */
 export class StreamAcks {
   private readonly prefix = createInbox();
   private subscription?: Subscription;
-  private readonly pending = new Map<string, Pending>();
+  /** Acks awaited, by reply token, in publishing order. */
+  private readonly awaited = new Map<string, AwaitedAck>();
+  /** Events published without an ack of their own, per subject, in publishing order. */
+  private readonly unconfirmed = new Map<string, Event[]>();
+  private confirming?: NodeJS.Timeout;
+  /** Events published and not confirmed (nor failed) yet. */
+  private open = 0;
   private sent = 0;
   private sweeper?: NodeJS.Timeout;
   private waiting: Array<() => void> = [];
+  private watching = false;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs = STREAM_ACK_TIMEOUT_MS,
+    private readonly groupConfirmMs = GROUP_CONFIRM_MS,
   ) {}
 
   /**
    * Publishes `data` with `Nats-Msg-Id = messageId` (the stream's de-duplication); then calls `onAck`
-   * once the stream has stored it, or `onFailure`. Never throws.
+   * once the stream has stored it, or `onFailure`. With `onAck` the event asks for its ack at once;
+   * without, it is confirmed with the others of its subject (see the class). Never throws.
    */
   publish(subject: string, data: Uint8Array, messageId: string, onFailure: (err: unknown) => void, onAck?: () => void): void {
-    this.subscription ??= this.nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => (err ? undefined : this.acked(msg)) });
-    const token = (this.sent++).toString(36);
-    const h = headers();
-    h.set('Nats-Msg-Id', messageId);
-    try {
-      this.nc.publish(subject, data, { headers: h, reply: `${this.prefix}.${token}` });
-    } catch (err) {
-      return report(onFailure, err);
+    this.start();
+    const event: Event = { subject, data, messageId, onFailure, ...(onAck ? { onAck } : {}) };
+    this.open++;
+    if (onAck) {
+      const covers = this.unconfirmed.get(subject) ?? [];
+      this.unconfirmed.delete(subject);
+      covers.push(event);
+      this.askAck(event, covers, false);
+      return;
     }
-    this.pending.set(token, { subject, sentAt: Date.now(), onFailure, ...(onAck ? { onAck } : {}) });
+    try {
+      this.nc.publish(subject, data, { headers: msgIdHeader(messageId) });
+    } catch (err) {
+      this.done([event], err);
+      return;
+    }
+    const group = this.unconfirmed.get(subject);
+    if (group) group.push(event);
+    else this.unconfirmed.set(subject, [event]);
+    this.confirming ??= setTimeout(() => this.confirmGroups(), this.groupConfirmMs);
+  }
+
+  /** Events published and not confirmed (nor failed) yet. */
+  get unacknowledged(): number {
+    return this.open;
+  }
+
+  /** Resolves once every event published so far is confirmed or failed, or after `timeoutMs`. */
+  async settled(timeoutMs: number): Promise<void> {
+    if (this.open === 0) return;
+    this.confirmGroups();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => this.waiting.push(resolve)), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  private start(): void {
+    this.subscription ??= this.nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => (err ? undefined : this.acked(msg)) });
+    if (this.watching) return;
+    this.watching = true;
+    void (async () => {
+      for await (const status of this.nc.status()) if (status.type === 'reconnect') this.republishAll();
+    })().catch(() => undefined);
+  }
+
+  /** Publishes `event` (again: `repeat`) asking for the ack that confirms `covers` (it last among them). */
+  private askAck(event: Event, covers: Event[], repeat: boolean): void {
+    const token = (this.sent++).toString(36);
+    const h = msgIdHeader(event.messageId);
+    if (repeat) h.set(REPEAT_HEADER, '1');
+    try {
+      this.nc.publish(event.subject, event.data, { headers: h, reply: `${this.prefix}.${token}` });
+    } catch (err) {
+      this.done(covers, err);
+      return;
+    }
+    this.awaited.set(token, { subject: event.subject, sentAt: Date.now(), covers });
     if (!this.sweeper) {
       this.sweeper = setInterval(() => this.expire(), Math.min(1000, this.timeoutMs));
       this.sweeper.unref();
     }
   }
 
-  /** Events published and not acknowledged (nor failed) yet. */
-  get unacknowledged(): number {
-    return this.pending.size;
+  /** The last unconfirmed event of each subject, published again asking for the ack that confirms its group. */
+  private confirmGroups(): void {
+    clearTimeout(this.confirming);
+    this.confirming = undefined;
+    const groups = [...this.unconfirmed.values()];
+    this.unconfirmed.clear();
+    for (const group of groups) this.askAck(group.at(-1)!, group, true);
   }
 
-  /** Resolves once every event published so far is acknowledged or failed, or after `timeoutMs`. */
-  async settled(timeoutMs: number): Promise<void> {
-    if (this.pending.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([new Promise<void>((resolve) => this.waiting.push(resolve)), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+  /**
+   * Reconnected: an event written before the connection dropped, or while it was down, may be lost
+   * without an error, and a later ack would not say so. Each event not confirmed yet is published again,
+   * asking for its own ack; the stream stores the ones it has once.
+   */
+  private republishAll(): void {
+    clearTimeout(this.confirming);
+    this.confirming = undefined;
+    const events = [...[...this.awaited.values()].flatMap((ack) => ack.covers), ...[...this.unconfirmed.values()].flat()];
+    this.awaited.clear();
+    this.unconfirmed.clear();
+    for (const event of events) this.askAck(event, [event], true);
   }
 
   private acked(msg: Msg): void {
     const token = msg.subject.slice(this.prefix.length + 1);
-    const pending = this.pending.get(token);
-    if (!pending) return; // already failed by the timeout
-    this.pending.delete(token);
-    const failure = ackFailure(msg, pending.subject);
-    if (failure) report(pending.onFailure, failure);
-    else if (pending.onAck) report(pending.onAck, undefined);
-    if (this.pending.size === 0) this.idle();
+    const ack = this.awaited.get(token);
+    if (!ack) return; // already failed by the timeout, or published again after a disconnect
+    this.awaited.delete(token);
+    this.done(ack.covers, ackFailure(msg, ack.subject));
   }
 
-  /** Fails the events older than the timeout (the map is in publishing order: the oldest come first). */
+  /** Fails the events whose ack is older than the timeout (the map is in publishing order: the oldest come first). */
   private expire(): void {
     const before = Date.now() - this.timeoutMs;
-    for (const [token, pending] of this.pending) {
-      if (pending.sentAt > before) break;
-      this.pending.delete(token);
-      report(pending.onFailure, new Error(`no ack from the stream for ${pending.subject} within ${this.timeoutMs} ms`));
+    for (const [token, ack] of this.awaited) {
+      if (ack.sentAt > before) break;
+      this.awaited.delete(token);
+      this.done(ack.covers, new Error(`no ack from the stream for ${ack.subject} within ${this.timeoutMs} ms`));
     }
-    if (this.pending.size === 0) this.idle();
   }
 
-  private idle(): void {
-    clearInterval(this.sweeper);
-    this.sweeper = undefined;
-    for (const wake of this.waiting.splice(0)) wake();
+  /** These events are over: confirmed (`failure` undefined) or failed. */
+  private done(events: Event[], failure: unknown): void {
+    this.open -= events.length;
+    for (const event of events) {
+      if (failure !== undefined) report(event.onFailure, failure);
+      else if (event.onAck) report(event.onAck, undefined);
+    }
+    if (this.awaited.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+    if (this.open === 0) for (const wake of this.waiting.splice(0)) wake();
   }
+}
+
+function msgIdHeader(messageId: string): MsgHdrs {
+  const h = headers();
+  h.set('Nats-Msg-Id', messageId);
+  return h;
 }
 
 /** Why an ack message says the event was not stored, if it does. */
