@@ -309,7 +309,7 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
       const early = repository.enterFence('fence-early');
       expect(await early.entered).toBe(true);
       let release!: () => void;
-      const sending = repository.whileRunning('fence-early', () => new Promise<string>((resolve) => (release = () => resolve('sent'))), early);
+      const sending = repository.whileEntered(early, () => new Promise<string>((resolve) => (release = () => resolve('sent'))));
       await until(
         () => Promise.resolve(release),
         (r) => r !== undefined,
@@ -325,7 +325,7 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
       const late = repository.enterFence('fence-early');
       expect(await late.entered).toBe(false);
       let ran = false;
-      expect(await repository.whileRunning('fence-early', () => Promise.resolve((ran = true)), late)).toBeUndefined();
+      expect(await repository.whileEntered(late, () => Promise.resolve((ran = true)))).toBeUndefined();
       expect(ran).toBe(false);
       expect(await repository.awaitSends('fence-early', 1000)).toBe(true);
     });

@@ -184,11 +184,15 @@ export class BotRepository implements OnApplicationShutdown {
   }
 
   /**
-   * Runs `send` (one send of the bot's intents to the gateway) inside the bot's send fence (`enterFence`;
-   * `fence` when the caller entered it already), only if the bot is still RUNNING once the fence is held;
-   * undefined when it did not run. The fence is let go when the send is over.
+   * Runs `send` (one send of the bot's intents to the gateway) inside the bot's send fence, only if the
+   * bot is still RUNNING once the fence is held; undefined when it did not run.
    */
-  async whileRunning<T>(botId: string, send: () => Promise<T>, fence: SendFence = this.enterFence(botId)): Promise<T | undefined> {
+  whileRunning<T>(botId: string, send: () => Promise<T>): Promise<T | undefined> {
+    return this.whileEntered(this.enterFence(botId), send);
+  }
+
+  /** `whileRunning` with a fence the caller entered already (`enterFence`); let go when the send is over. */
+  async whileEntered<T>(fence: SendFence, send: () => Promise<T>): Promise<T | undefined> {
     try {
       if (!(await fence.entered)) return undefined;
       return await send();

@@ -242,66 +242,62 @@ export class RunBotStepUseCase {
    * --cancel-orders waits for a send in flight before it cancels the bot's orders, and a send after the
    * stop sends nothing (its intents stay in the outbox, unsent: a STOPPED bot never steps again).
    */
-  private async send(bot: BotRow, engine: EngineState, fence?: SendFence): Promise<EngineState> {
-    const sent = await this.repository.whileRunning(
-      bot.id,
-      async () => {
-        const outbox: StoredIntent[] = [];
-        const refused = [...engine.refused];
-        const failures: string[] = [];
-        for (const intent of engine.outbox) {
-          // An order's story in the audit trail starts here: the intent, then what risk-service, the gateway
-          // and the venue did with it, all under its client order id (a cancel's: the order it cancels). The
-          // event is written to the connection now, before the order request, so the stream has it before
-          // anything the order causes; its ack is not waited for (a JetStream round trip per intent, inside
-          // the send fence, on the order's path).
-          const ctx = { actor: ENGINE_ACTOR, correlationId: intent.clientOrderId };
-          void this.bus
-            .publish(BotIntentSentEvt, { botId: bot.id, strategy: bot.strategy, intent }, ctx)
-            .catch((err: unknown) =>
-              this.log.warn('the audit event of an intent was not published', { botId: bot.id, clientOrderId: intent.clientOrderId, ...errorFields(err) }),
-            );
-          const reply =
-            intent.kind === 'place'
-              ? await this.bus.request(
-                  OrderSubmitCmd,
-                  {
-                    clientOrderId: intent.clientOrderId,
-                    botId: bot.id,
-                    exchangeId: bot.exchangeId,
-                    symbol: bot.symbol,
-                    side: intent.side,
-                    type: intent.type,
-                    quantity: intent.quantity,
-                    ...(intent.price === undefined ? {} : { price: intent.price }),
-                    reduceOnly: intent.reduceOnly,
-                  },
-                  ctx,
-                  this.config.ENGINE_REQUEST_TIMEOUT_MS,
-                )
-              : await this.bus.request(
-                  OrderCancelCmd,
-                  { clientOrderId: intent.clientOrderId, reason: `${bot.strategy} strategy of bot ${bot.id}` },
-                  ctx,
-                  this.config.ENGINE_REQUEST_TIMEOUT_MS,
-                );
-          if (reply.ok) continue;
-          // Not the bot's failures: the gateway's own rate budget (the intent waits for room), a kill switch
-          // (the bot is being HALTED, not broken).
-          if (!NOT_FAILURES.has(reply.error.code)) failures.push(`${intent.kind} ${intent.clientOrderId}: ${reply.error.code}: ${reply.error.message}`);
-          if (intent.kind === 'place') {
-            // A place refused for good never became an order: the strategy hears it ended.
-            if (NEVER_MADE.has(reply.error.code)) refused.push(intent.clientOrderId);
-            else outbox.push(intent);
-          } else if (reply.error.code !== 'NOT_FOUND' && reply.error.code !== 'INVALID_TRANSITION') {
-            // A cancel of an order already over (or never made) has nothing left to do; any other failure, again.
-            outbox.push(intent);
-          }
+  private async send(bot: BotRow, engine: EngineState, fence = this.repository.enterFence(bot.id)): Promise<EngineState> {
+    const sent = await this.repository.whileEntered(fence, async () => {
+      const outbox: StoredIntent[] = [];
+      const refused = [...engine.refused];
+      const failures: string[] = [];
+      for (const intent of engine.outbox) {
+        // An order's story in the audit trail starts here: the intent, then what risk-service, the gateway
+        // and the venue did with it, all under its client order id (a cancel's: the order it cancels). The
+        // event is written to the connection now, before the order request, so the stream has it before
+        // anything the order causes; its ack is not waited for (a JetStream round trip per intent, inside
+        // the send fence, on the order's path).
+        const ctx = { actor: ENGINE_ACTOR, correlationId: intent.clientOrderId };
+        void this.bus
+          .publish(BotIntentSentEvt, { botId: bot.id, strategy: bot.strategy, intent }, ctx)
+          .catch((err: unknown) =>
+            this.log.warn('the audit event of an intent was not published', { botId: bot.id, clientOrderId: intent.clientOrderId, ...errorFields(err) }),
+          );
+        const reply =
+          intent.kind === 'place'
+            ? await this.bus.request(
+                OrderSubmitCmd,
+                {
+                  clientOrderId: intent.clientOrderId,
+                  botId: bot.id,
+                  exchangeId: bot.exchangeId,
+                  symbol: bot.symbol,
+                  side: intent.side,
+                  type: intent.type,
+                  quantity: intent.quantity,
+                  ...(intent.price === undefined ? {} : { price: intent.price }),
+                  reduceOnly: intent.reduceOnly,
+                },
+                ctx,
+                this.config.ENGINE_REQUEST_TIMEOUT_MS,
+              )
+            : await this.bus.request(
+                OrderCancelCmd,
+                { clientOrderId: intent.clientOrderId, reason: `${bot.strategy} strategy of bot ${bot.id}` },
+                ctx,
+                this.config.ENGINE_REQUEST_TIMEOUT_MS,
+              );
+        if (reply.ok) continue;
+        // Not the bot's failures: the gateway's own rate budget (the intent waits for room), a kill switch
+        // (the bot is being HALTED, not broken).
+        if (!NOT_FAILURES.has(reply.error.code)) failures.push(`${intent.kind} ${intent.clientOrderId}: ${reply.error.code}: ${reply.error.message}`);
+        if (intent.kind === 'place') {
+          // A place refused for good never became an order: the strategy hears it ended.
+          if (NEVER_MADE.has(reply.error.code)) refused.push(intent.clientOrderId);
+          else outbox.push(intent);
+        } else if (reply.error.code !== 'NOT_FOUND' && reply.error.code !== 'INVALID_TRANSITION') {
+          // A cancel of an order already over (or never made) has nothing left to do; any other failure, again.
+          outbox.push(intent);
         }
-        return { strategy: engine.strategy, outbox, refused, errors: this.recentErrors(bot, engine, failures) };
-      },
-      fence,
-    );
+      }
+      return { strategy: engine.strategy, outbox, refused, errors: this.recentErrors(bot, engine, failures) };
+    });
     return sent ?? engine;
   }
 
