@@ -184,9 +184,9 @@ export class MessageBus {
    * Publishes an event to JetStream at the end of the current turn of the event loop, with the replies
    * and other events of that turn: one socket write for all of them, in the order queued. For events
    * whose caller does not wait for the stream's ack (the record is already elsewhere, or a late event is
-   * harmless). The stream's ack is still checked, with the others of its subject (StreamAcks). Never throws: a payload
-   * that breaks its contract (checked now), a negative ack, no stream for the subject, or no ack within
-   * STREAM_ACK_TIMEOUT_MS goes to `onFailure`.
+   * harmless). The stream's ack is still checked, with the others of its subject (StreamAcks). Never
+   * throws: a payload that breaks its contract (checked now), a negative ack, no stream for the subject,
+   * or no ack within STREAM_ACK_TIMEOUT_MS goes to `onFailure`.
    */
   publishSoon<D extends EventDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext, onFailure: (err: unknown) => void): void {
     let env: TypedEnvelope<z.infer<D['payload']>>;

@@ -45,14 +45,13 @@ interface AwaitedAck {
  * an event cost at the pace of pre-trade checks (bench/risk-check, BENCHMARKS.md). An event whose
  * caller waits (`onAck`) asks for its ack at once; the others are published without one, and within
  * GROUP_CONFIRM_MS the last of them on each subject is published again, with the same `Nats-Msg-Id`,
- * asking for the ack (marked REPEAT_HEADER, for core subscribers to drop). The stream stores it once (its
- * de-duplication window), and its ack confirms every
- * event of that subject published before it on this connection: a NATS server handles one client's
- * messages in order, and what it could refuse for one event (a publish permission, no stream) it
- * refuses for every event of that subject. A connection lost meanwhile may have lost events without a
- * word: every event not confirmed when the connection is back is published again, each asking for its
- * own ack. A negative ack, no stream for the subject, or no ack within `timeoutMs` goes to the
- * `onFailure` of every event it was to confirm.
+ * asking for the ack (marked REPEAT_HEADER, for core subscribers to drop). The stream stores it once
+ * (its de-duplication window), and its ack confirms every event of that subject published before it
+ * on this connection: a NATS server handles one client's messages in order, and what it could refuse
+ * for one event (a publish permission, no stream) it refuses for every event of that subject. A
+ * connection lost meanwhile may have lost events without a word: every event not confirmed when the
+ * connection is back is published again, each asking for its own ack. A negative ack, no stream for
+ * the subject, or no ack within `timeoutMs` goes to the `onFailure` of every event it was to confirm.
  */
 export class StreamAcks {
   private readonly prefix = createInbox();
