@@ -8,7 +8,7 @@ export const STREAM_ACK_TIMEOUT_MS = 5000;
  * How long an event published without asking for its own ack waits for the one ack that confirms it
  * and the others of its subject published meanwhile (see StreamAcks).
  */
-export const GROUP_CONFIRM_MS = 10;
+const GROUP_CONFIRM_MS = 10;
 
 /**
  * Header of an event published again only to be confirmed (`Garde-Repeat: 1`): core subscribers
@@ -66,12 +66,10 @@ export class StreamAcks {
   private sent = 0;
   private sweeper?: NodeJS.Timeout;
   private waiting: Array<() => void> = [];
-  private watching = false;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs = STREAM_ACK_TIMEOUT_MS,
-    private readonly groupConfirmMs = GROUP_CONFIRM_MS,
   ) {}
 
   /**
@@ -99,7 +97,7 @@ export class StreamAcks {
     const group = this.unconfirmed.get(subject);
     if (group) group.push(event);
     else this.unconfirmed.set(subject, [event]);
-    this.confirming ??= setTimeout(() => this.confirmGroups(), this.groupConfirmMs);
+    this.confirming ??= setTimeout(() => this.confirmGroups(), GROUP_CONFIRM_MS);
   }
 
   /** Events published and not confirmed (nor failed) yet. */
@@ -116,10 +114,10 @@ export class StreamAcks {
     clearTimeout(timer);
   }
 
+  /** On the first event: the acks' subscription, and the reconnects watched. */
   private start(): void {
-    this.subscription ??= this.nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => (err ? undefined : this.acked(msg)) });
-    if (this.watching) return;
-    this.watching = true;
+    if (this.subscription) return;
+    this.subscription = this.nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => (err ? undefined : this.acked(msg)) });
     void (async () => {
       for await (const status of this.nc.status()) if (status.type === 'reconnect') this.republishAll();
     })().catch(() => undefined);
