@@ -329,7 +329,7 @@ describe('bot-service', () => {
     expect(event).toMatchObject({
       actor: alice,
       correlationId: 'kill-switch:exchange:ftx:v1',
-      payload: { botId: 'ftx-1', from: 'RUNNING', to: 'HALTED', scope: 'exchange:ftx' },
+      payload: { botId: 'ftx-1', from: 'RUNNING', to: 'HALTED', reason: 'kill switch exchange:ftx: venue acting up', scope: 'exchange:ftx' },
     });
 
     expect(await createBot({ id: 'ftx-3', name: 'born halted', exchangeId: 'ftx' })).toMatchObject({

@@ -123,8 +123,9 @@ export interface PlannedTransition extends TransitionRecord {
   to: BotState;
 }
 
+/** A bot a halt moved to HALTED, and the state it left. */
 export interface HaltedBot {
-  row: BotRow;
+  id: string;
   from: BotState;
 }
 
@@ -337,31 +338,32 @@ export class BotRepository implements OnApplicationShutdown {
     const scopeParam = `$${params.length}`;
     return this.ds.transaction(async (em) => {
       await em.query('SELECT pg_advisory_xact_lock(hashtext($1))', [KILL_SWITCH_LOCK]);
-      const rows: RawHaltedRow[] = await em.query(
+      // Only what the events need: the bots' other columns (parameters, engine state) stay in PostgreSQL.
+      const rows: Array<{ id: string; from_state: BotState }> = await em.query(
         `WITH previous AS (
            SELECT id, state FROM bot WHERE state IN (${HALTABLE_SQL}) AND ${filter} ORDER BY id FOR UPDATE
          ), halted AS (
            UPDATE bot b SET state = 'HALTED', state_reason = $1, state_actor = $2, state_since = $3, version = b.version + 1
            FROM previous p WHERE b.id = p.id
-           RETURNING b.*, p.state AS from_state
+           RETURNING b.id, p.state AS from_state
          ), history AS (
            INSERT INTO bot_transition (bot_id, from_state, to_state, reason, actor, scope, at, correlation_id)
            SELECT id, from_state, 'HALTED', $1, $4::jsonb, ${scopeParam}, $3, $5 FROM halted
          )
-         SELECT * FROM halted`,
+         SELECT id, from_state FROM halted`,
         params,
       );
-      return rows.map((r) => ({ row: fromRaw(r), from: r.from_state }));
+      return rows.map((r) => ({ id: r.id, from: r.from_state }));
     });
   }
 
   /** RUNNING bots, with when the engine last read the gateway for each (the engine state is read by its owner only). */
   async runningForEngine(): Promise<Array<{ bot: BotRow; syncedAt: Date | null }>> {
-    const rows: Array<Omit<RawHaltedRow, 'from_state'> & { synced_at: Date | null }> = await this.ds.query(
+    const rows: Array<RawBotRow & { synced_at: Date | null }> = await this.ds.query(
       `SELECT id, name, strategy, parameters, exchange_id, symbol, state, state_reason, state_actor, state_since, created_at, version, synced_at
        FROM bot WHERE state = 'RUNNING' ORDER BY created_at, id`,
     );
-    return rows.map((r) => ({ bot: fromRaw({ ...r, from_state: 'RUNNING' }), syncedAt: r.synced_at }));
+    return rows.map((r) => ({ bot: fromRaw(r), syncedAt: r.synced_at }));
   }
 
   /** Orders the strategies count as open, per bot state, from the saved engine states. */
@@ -528,7 +530,8 @@ export class BotRepository implements OnApplicationShutdown {
   }
 }
 
-interface RawHaltedRow {
+/** A `bot` row as a raw query returns it (snake_case columns). */
+interface RawBotRow {
   id: string;
   name: string;
   strategy: string;
@@ -541,10 +544,9 @@ interface RawHaltedRow {
   state_since: Date;
   created_at: Date;
   version: number;
-  from_state: BotState;
 }
 
-function fromRaw(r: RawHaltedRow): BotRow {
+function fromRaw(r: RawBotRow): BotRow {
   return {
     id: r.id,
     name: r.name,

@@ -49,8 +49,9 @@ export class HaltBotsInScopeUseCase {
       return { scope: state.scope, bots: 0, seconds: 0 };
     }
     const correlationId = haltCorrelationId(state);
+    const reason = haltReason(state);
     const halted = await this.repository.haltInScope(parsed, {
-      reason: haltReason(state),
+      reason,
       actor: state.actor,
       scope: state.scope,
       correlationId,
@@ -62,7 +63,7 @@ export class HaltBotsInScopeUseCase {
     for (const h of halted) this.metrics.transitions.inc({ from: h.from, to: 'HALTED' });
     this.last = { scope: state.scope, bots: halted.length, seconds };
     this.log.info('kill switch applied to bots', { scope: state.scope, bots: halted.length, ms: Math.round(seconds * 1000), correlationId });
-    if (halted.length) this.publishInBackground(halted, state, correlationId);
+    if (halted.length) this.publishInBackground(halted, state, reason, correlationId);
     return this.last;
   }
 
@@ -71,17 +72,17 @@ export class HaltBotsInScopeUseCase {
     while (this.publishing.size) await Promise.all(this.publishing);
   }
 
-  private publishInBackground(halted: HaltedBot[], state: ScopeState, correlationId: string): void {
+  private publishInBackground(halted: HaltedBot[], state: ScopeState, reason: string, correlationId: string): void {
     const ctx = { correlationId, actor: state.actor };
     const run = forEachBounded(halted, this.config.HALT_EVENT_CONCURRENCY, async (h) => {
-      await this.bus.publish(BotStateChangedEvt, { botId: h.row.id, from: h.from, to: 'HALTED', reason: h.row.stateReason, scope: state.scope }, ctx, h.row.id);
+      await this.bus.publish(BotStateChangedEvt, { botId: h.id, from: h.from, to: 'HALTED', reason, scope: state.scope }, ctx, h.id);
     }).then((failures) => {
       if (failures.length) {
         // The bots are HALTED in PostgreSQL either way; only the audit trail misses these events.
         this.log.error('state-changed events of halted bots not published', {
           scope: state.scope,
           failed: failures.length,
-          bots: failures.slice(0, 10).map((f) => f.item.row.id),
+          bots: failures.slice(0, 10).map((f) => f.item.id),
           ...errorFields(failures[0]?.error),
         });
       }
