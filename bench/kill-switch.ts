@@ -13,12 +13,16 @@
  * of cancelling their orders). bot:create refuses a bot whose exchange has no account, so the bots are
  * written into bots.bot as CREATED (the seeding is not what is measured either), then started through
  * bot-service.
- * Baselines measured in the same run: a raw NATS request/reply round trip and a raw PostgreSQL commit.
+ * Baselines measured in the same run: a raw NATS request/reply round trip and a raw PostgreSQL commit; and
+ * what the measurement itself includes: a probe's round trip while the switch is off (a refusal is seen
+ * at best one such round trip after the gateway enforces the switch) and an HTTP round trip to the
+ * gateway (the API's hop before risk-service).
  *
- *   npm run bench:kill-switch [-- --bots=1000 --activations=30 --warmup=2 --verbose --via-nats --profile]
+ *   npm run bench:kill-switch [-- --bots=1000 --activations=100 --warmup=2 --verbose --via-nats --profile]
  * `--profile` writes the services' CPU profiles under .garde/profiles/kill-switch-<run>/.
  */
 import { mkdirSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -29,7 +33,8 @@ import { NATS_URL, createBenchEnvironment } from './environment.js';
 import { arg, histogramLine, ms, summary } from './stats.js';
 
 const BOTS = arg('bots', 1000);
-const ACTIVATIONS = arg('activations', 30);
+/** The issue asks for at least 30; p99 of 30 samples (nearest rank) is their maximum, of 100 it is a percentile. */
+const ACTIVATIONS = arg('activations', 100);
 /** Activations run first and not counted: the first ones pay for JIT compilation and cold connections. */
 const WARMUP = arg('warmup', 2);
 const VERBOSE = process.argv.includes('--verbose');
@@ -76,18 +81,46 @@ async function main(): Promise<void> {
     }
     console.log('done');
 
-    const api = async (path: string, body: unknown) => {
-      const res = await fetch(`${apiUrl}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+    // node:http rather than fetch: under the load of the probes, fetch alone added ~1 ms (median) before
+    // the request left this process.
+    const agent = new http.Agent({ keepAlive: true });
+    const api = (path: string, body: unknown) =>
+      new Promise<void>((resolve, reject) => {
+        const data = JSON.stringify(body);
+        const req = http.request(
+          `${apiUrl}${path}`,
+          {
+            method: 'POST',
+            agent,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path}: ${res.statusCode} ${text}`))));
+          },
+        );
+        req.on('error', reject);
+        req.end(data);
       });
-      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    };
     const probeOrder = async () => {
       const reply = await bus.request(OrderSubmitCmd, testOrder({ botId: 'bench-1', exchangeId: 'kraken' }), {}, 5000);
       return reply.ok ? 'ACCEPTED' : reply.error.code;
     };
+
+    // What the measurement includes, measured before the activations (switch off, bots running).
+    const probeRoundTrip: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      const t = process.hrtime.bigint();
+      await probeOrder();
+      probeRoundTrip.push(ms(process.hrtime.bigint() - t));
+    }
+    const httpRoundTrip: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const t = process.hrtime.bigint();
+      await new Promise<void>((resolve, reject) => http.get(`${apiUrl}/health/live`, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject));
+      httpRoundTrip.push(ms(process.hrtime.bigint() - t));
+    }
 
     const toRefusal: number[] = [];
     const toAllHalted: number[] = [];
@@ -97,10 +130,16 @@ async function main(): Promise<void> {
       const request = VIA_NATS
         ? bus.request(KillSwitchActivateCmd, { scope: 'global', reason: `bench activation ${n}` }, { actor: operator }, 5000)
         : api('/api/v1/kill-switch/activate', { scope: 'global', reason: `bench activation ${n}` });
+      let probes = 0;
+      let lastProbeMs = 0;
       const refused = (async () => {
         // One probe at a time, about one per millisecond: fine-grained without flooding the gateway.
         for (;;) {
-          if ((await probeOrder()) === 'KILL_SWITCH_ACTIVE') return ms(process.hrtime.bigint() - t0);
+          const sent = process.hrtime.bigint();
+          const outcome = await probeOrder();
+          probes++;
+          lastProbeMs = ms(process.hrtime.bigint() - sent);
+          if (outcome === 'KILL_SWITCH_ACTIVE') return ms(process.hrtime.bigint() - t0);
           await new Promise((r) => setTimeout(r, 1));
         }
       })();
@@ -113,7 +152,10 @@ async function main(): Promise<void> {
         }
       })();
       const [a, b, replyMs] = await Promise.all([refused, halted, request.then(() => ms(process.hrtime.bigint() - t0))]);
-      if (VERBOSE) console.log(`activation ${n}: refused ${a.toFixed(1)} ms, halted ${b.toFixed(1)} ms, API reply ${replyMs.toFixed(1)} ms`);
+      if (VERBOSE)
+        console.log(
+          `activation ${n}: refused ${a.toFixed(1)} ms, halted ${b.toFixed(1)} ms, API reply ${replyMs.toFixed(1)} ms (${probes} probes, the refused one's round trip ${lastProbeMs.toFixed(1)} ms)`,
+        );
       if (n >= WARMUP) {
         toRefusal.push(a);
         toAllHalted.push(b);
@@ -149,7 +191,7 @@ async function main(): Promise<void> {
     );
     console.log(summary('(a) activate request -> gateway refuses an order', toRefusal) + '   target p99 <= 25 ms');
     console.log(summary(`(b) activate request -> last of ${BOTS} bots HALTED, persisted`, toAllHalted) + '   target p99 <= 250 ms');
-    // Where (a) goes, from the services' own histograms (cumulative over the run, warm-up included).
+    // Where (a) and (b) go, from the services' own histograms (cumulative over the run, warm-up included).
     const metricsOf = async (name: string) => (await fetch(`${services.find((x) => x.name === name)!.url}/metrics`)).text();
     console.log(
       histogramLine(
@@ -167,8 +209,17 @@ async function main(): Promise<void> {
         '',
       ),
     );
+    console.log(
+      histogramLine('  bot-service: change received -> bots HALTED, committed', await metricsOf('bot-service'), 'garde_bot_kill_switch_halt_seconds', '', [
+        '0.025',
+        '0.05',
+        '0.1',
+      ]),
+    );
     console.log(summary('baseline: raw NATS request/reply round trip', natsRtt));
     console.log(summary('baseline: raw PostgreSQL commit (BEGIN; INSERT; COMMIT)', pgCommit));
+    console.log(summary('measured in: a probe refused at the gateway, switch off', probeRoundTrip));
+    console.log(summary('measured in: HTTP round trip to the gateway (health)', httpRoundTrip));
   } finally {
     for (const s of services.reverse()) await s.stop();
     await db.end().catch(() => undefined);

@@ -4,6 +4,7 @@ import { BotEngine1764662800000 } from './migrations/1764662800000-bot-engine.js
 import { BotFillDetails1765000000000 } from './migrations/1765000000000-bot-fill-details.js';
 import { BotEngineRoundTrips1765200000000 } from './migrations/1765200000000-bot-engine-round-trips.js';
 import { BotEngineBatches1765300000000 } from './migrations/1765300000000-bot-engine-batches.js';
+import { BotHotUpdates1765400000000 } from './migrations/1765400000000-bot-hot-updates.js';
 
 export const BOTS_SCHEMA = 'bots';
 export const botEntities = [BotRow, BotTransitionRow];
@@ -13,6 +14,7 @@ export const botMigrations = [
   BotFillDetails1765000000000,
   BotEngineRoundTrips1765200000000,
   BotEngineBatches1765300000000,
+  BotHotUpdates1765400000000,
 ];
 export { BotRow, BotTransitionRow };
 export * from './bot.repository.js';
