@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BotCreateCmd, BotOrdersQry, BotStartCmd, type Actor, type BotStatus, type Order, type OrderFill } from '@garde/contracts';
+import { BotCreateCmd, BotOrdersQry, BotStartCmd, KillSwitchActivateCmd, type Actor, type BotStatus, type Order, type OrderFill } from '@garde/contracts';
 import { Decimal, positionFromFills } from '@garde/domain';
 import type { RunningService } from '@garde/platform';
 import { runConsole, until } from '@garde/testing';
@@ -152,9 +152,9 @@ describe('bot:status: position, PnL, open orders and last error of a trading bot
     });
     // The sell at 60000 of base bought at an average below it: a profit, net of its fee.
     expect(Decimal.of(shown.position.realizedPnl).isPositive()).toBe(true);
-    // Open orders: those the gateway has open for the bot (none is left to send after the step).
+    // Open orders: those the gateway has open for the bot (none is left to send after the step), and the gateway counts the same.
     const open = orders.filter((o) => ['OPEN', 'PARTIALLY_FILLED'].includes(o.state)).length;
-    expect(shown.openOrders).toEqual({ count: open, unsent: 0, unsentCancels: 0 });
+    expect(shown.openOrders).toEqual({ count: open, unsent: 0, unsentCancels: 0, atGateway: open });
     expect(shown).toMatchObject({ id: BOT, state: 'RUNNING', lastError: null });
 
     // bin/console shows the same, in words and in JSON.
@@ -204,5 +204,19 @@ describe('bot:status: position, PnL, open orders and last error of a trading bot
     } finally {
       await setFaults(stack.sim.venue('status-venue').controlUrl, null);
     }
+  }, 30_000);
+
+  it("after a kill switch the halted bot's strategy still counts its orders, the gateway none: bot:status shows both", async () => {
+    const before = await status();
+    expect(before.openOrders.count).toBeGreaterThan(0);
+    const halted = await bots.runtime.bus.request(KillSwitchActivateCmd, { scope: `bot:${BOT}`, reason: 'status drill' }, { actor: alice });
+    expect(halted.ok).toBe(true);
+    // The gateway cancels the bot's orders at the venue; the halted bot takes no step, so its strategy's view stays.
+    const shown = await until(status, (s) => s.state === 'HALTED' && s.openOrders.atGateway === 0, 15_000, 200);
+    expect(shown.openOrders).toEqual({ count: before.openOrders.count, unsent: 0, unsentCancels: 0, atGateway: 0 });
+    const human = await consoleAs('bot:status', BOT);
+    expect(human.stdout).toContain(`  open orders: ${before.openOrders.count} by the strategy's last step, 0 not final at the gateway\n`);
+    const all = await consoleAs('bot:status', '--all');
+    expect(all.stdout).toMatch(new RegExp(`${BOT}\\s.*\\sBTC\\s+${before.openOrders.count} \\(gw 0\\)\\s`));
   }, 30_000);
 });

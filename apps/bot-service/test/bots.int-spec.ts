@@ -184,7 +184,7 @@ describe('bot-service', () => {
           fillCount: 0,
           fillsWithoutDetails: 0,
         },
-        openOrders: { count: 0, unsent: 0, unsentCancels: 0 },
+        openOrders: { count: 0, unsent: 0, unsentCancels: 0, atGateway: 0 },
         lastError: null,
       },
     });

@@ -170,7 +170,7 @@ export const BotPosition = z.object({
 });
 export type BotPosition = z.infer<typeof BotPosition>;
 
-/** The orders the bot's strategy counts as open, as of its last step. */
+/** The orders the bot's strategy counts as open, as of its last step, and the gateway's count of them. */
 export const BotOpenOrders = z.object({
   /** Orders the strategy counts as open: at the venue, or about to be sent (the client order ids of both, once each). */
   count: z.number().int().nonnegative(),
@@ -178,6 +178,12 @@ export const BotOpenOrders = z.object({
   unsent: z.number().int().nonnegative(),
   /** Cancels the strategy asked for that are not sent to the gateway yet. */
   unsentCancels: z.number().int().nonnegative(),
+  /**
+   * The bot's orders not final in the gateway's books: what may be open at the venue now. It differs
+   * from `count` while the bot does not run (its strategy's view is as of its last step: a kill
+   * switch's cancels reach it when the bot is resumed). Null when the gateway did not answer in time.
+   */
+  atGateway: z.number().int().nonnegative().nullable(),
 });
 export type BotOpenOrders = z.infer<typeof BotOpenOrders>;
 

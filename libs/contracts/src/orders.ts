@@ -263,6 +263,21 @@ export const BotOrdersQry = defineRequest({
   result: z.object({ orders: z.array(Order), fills: z.array(OrderFill) }),
 });
 
+/**
+ * How many orders of each bot are not final in the gateway's books (being sent, open, partly filled,
+ * unknown, being cancelled): what may be open at the venues, for `bot:status`. One request for a
+ * whole fleet.
+ */
+export const BotLiveOrderCountsQry = defineRequest({
+  type: 'gateway.qry.order.live-counts',
+  payload: z.object({
+    /** The bots asked about. */
+    botIds: z.array(BotId).min(1).max(100_000),
+  }),
+  /** Per bot id, its orders not final; a bot without any is absent. */
+  result: z.object({ counts: z.record(z.string(), z.number().int().positive()) }),
+});
+
 export const CancelBotOrders = z.object({
   /** The bot whose orders are cancelled (kill-switch scope `bot:<botId>`: its orders only). */
   botId: BotId,

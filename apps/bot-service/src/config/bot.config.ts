@@ -24,7 +24,7 @@ export const BotConfigSchema = BaseServiceEnv.extend({
   STOP_CANCEL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   /** How long a market-data subscription lasts (renewed at a third of it). */
   ENGINE_SUBSCRIPTION_TTL_MS: z.coerce.number().int().min(3000).default(60_000),
-  /** How long bot:status waits for the gateway's tickers (the mark price of unrealized PnL); without them it shows no unrealized PnL, and says why. */
+  /** How long bot:status waits for the gateway's tickers (the mark price of unrealized PnL) and its count of the bots' live orders; without them it shows no unrealized PnL (and says why), no gateway count. */
   STATUS_MARKET_DATA_TIMEOUT_MS: z.coerce.number().int().positive().default(1000),
   /** A ticker older than this (since the gateway received it) is not traded on. */
   ENGINE_MAX_TICKER_AGE_MS: z.coerce.number().int().positive().default(5000),

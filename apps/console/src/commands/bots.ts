@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import type { Bot, BotOrderReport, BotOrdersCancellation, BotStatus, BotStopResult } from '@garde/contracts';
+import type { Bot, BotOpenOrders, BotOrderReport, BotOrdersCancellation, BotStatus, BotStopResult } from '@garde/contracts';
 import { Decimal } from '@garde/domain';
 import { ApiError, EXIT } from '../api-client.js';
 import { flag, str, UsageError, type ParsedArgs } from '../args.js';
@@ -15,7 +15,7 @@ const botRow = (b: BotStatus) => [
   b.exchangeId,
   b.symbol,
   `${shown(b.position.quantity)} ${b.position.baseCurrency}`,
-  String(b.openOrders.count),
+  openCell(b.openOrders),
   `${shown(b.position.realizedPnl)} ${b.position.quoteCurrency}`,
   b.position.unrealizedPnl === null ? 'unknown' : `${shown(b.position.unrealizedPnl)} ${b.position.quoteCurrency}`,
   when(b.since),
@@ -48,6 +48,22 @@ function shown(value: string): string {
   return rounded.eq(d) ? d.toString() : `≈${rounded.toString()}`;
 }
 
+/**
+ * The OPEN cell: the strategy's count, and the gateway's when it differs (a halted bot's strategy
+ * still counts the orders a kill switch cancelled) or is unknown.
+ */
+function openCell(o: BotOpenOrders): string {
+  if (o.atGateway === null) return `${o.count} (gw ?)`;
+  return o.atGateway === o.count ? String(o.count) : `${o.count} (gw ${o.atGateway})`;
+}
+
+/** The `open orders:` line's counts, in words. */
+function openLine(o: BotOpenOrders): string {
+  if (o.atGateway === o.count) return String(o.count);
+  const gateway = o.atGateway === null ? "the gateway's count unknown (no answer)" : `${o.atGateway} not final at the gateway`;
+  return `${o.count} by the strategy's last step, ${gateway}`;
+}
+
 const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /** The position, PnL, open orders and last error lines of `bot:status <id>`. */
@@ -68,7 +84,7 @@ function describeTrading(b: BotStatus): string[] {
     `  PnL:         realized ${shown(p.realizedPnl)} ${p.quoteCurrency}; unrealized ${unrealized}`,
     `  fees:        ${fees.length ? fees.join(', ') : 'none'}`,
     `  fills:       ${p.fillCount}${p.fillsWithoutDetails ? ` (and ${p.fillsWithoutDetails} recorded without price or quantity, not counted: the position misses them)` : ''}`,
-    `  open orders: ${b.openOrders.count}${unsent.length ? ` (${unsent.join(', ')})` : ''}`,
+    `  open orders: ${openLine(b.openOrders)}${unsent.length ? ` (${unsent.join(', ')})` : ''}`,
     `  last error:  ${b.lastError ? `${when(b.lastError.at)} (${b.lastError.source === 'state' ? 'put it in ERROR' : 'engine'}): ${b.lastError.message}` : 'none'}`,
   ];
 }

@@ -1,5 +1,14 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { BalancesQry, BotOrdersQry, LiveOrdersQry, OpenOrdersQry, OrderCancelCmd, OrderSubmitCmd, OrdersCancelForBotCmd } from '@garde/contracts';
+import {
+  BalancesQry,
+  BotLiveOrderCountsQry,
+  BotOrdersQry,
+  LiveOrdersQry,
+  OpenOrdersQry,
+  OrderCancelCmd,
+  OrderSubmitCmd,
+  OrdersCancelForBotCmd,
+} from '@garde/contracts';
 import { MessageBus } from '@garde/platform';
 import { ReadVenueAccounts } from '../use-cases/read-venue-accounts/read-venue-accounts.use-case.js';
 import { SubmitOrderUseCase } from '../use-cases/submit-order/submit-order.use-case.js';
@@ -9,7 +18,7 @@ import { CancelBotOrders } from '../use-cases/cancel-bot-orders/cancel-bot-order
 import { ListLiveOrders } from '../use-cases/list-live-orders/list-live-orders.use-case.js';
 
 /**
- * The gateway on the bus: orders and cancels from bots, a stopped bot's cancel-all, a bot's orders, and the venues' balances and
+ * The gateway on the bus: orders and cancels from bots, a stopped bot's cancel-all, a bot's orders, bots' live order counts, and the venues' balances and
  * open orders and the orders it holds as not final per account, for reconciliation.
  */
 @Injectable()
@@ -35,6 +44,7 @@ export class OrderHandlers implements OnApplicationBootstrap {
       this.cancelBotOrders.execute(input, { correlationId: env.correlationId, causationId: env.messageId, ...(env.actor ? { actor: env.actor } : {}) }),
     );
     this.bus.serve(BotOrdersQry, queue, (q) => this.botOrders.execute(q.botId, q.since === undefined ? undefined : new Date(q.since)));
+    this.bus.serve(BotLiveOrderCountsQry, queue, async (q) => ({ counts: await this.botOrders.liveCounts(q.botIds) }));
     this.bus.serve(BalancesQry, queue, (q) => this.venueAccounts.balances(q.accountId));
     this.bus.serve(OpenOrdersQry, queue, (q) => this.venueAccounts.openOrders(q.accountId));
     this.bus.serve(LiveOrdersQry, queue, (q) => this.liveOrders.execute(q.accountId));

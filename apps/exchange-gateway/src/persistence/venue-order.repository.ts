@@ -18,6 +18,9 @@ const CHANGE_TYPES: Record<keyof OrderChanges, string> = {
   venueSeenAt: 'timestamptz',
 };
 
+/** An order not final: being sent, open, partly filled, unknown or being cancelled (alias `o`). */
+const LIVE = "o.state IN ('OPEN', 'PARTIALLY_FILLED', 'PENDING_CANCEL', 'UNKNOWN', 'PENDING_SUBMIT')";
+
 /** Orders per statement on the submit path, and statements in flight at once (of the pool's connections). */
 const BATCH = { maxBatch: 64, maxInFlight: 4 };
 
@@ -203,13 +206,24 @@ export class VenueOrderRepository {
 
   /** Orders that may be open at a venue, in a kill-switch scope (global, exchange:<id>, bot:<id>). */
   async liveInScope(scope: { kind: 'global' } | { kind: 'exchange' | 'bot'; id: string }): Promise<VenueOrderRow[]> {
-    const qb = this.ds
-      .getRepository(VenueOrderRow)
-      .createQueryBuilder('o')
-      .where("o.state IN ('OPEN', 'PARTIALLY_FILLED', 'PENDING_CANCEL', 'UNKNOWN', 'PENDING_SUBMIT')");
+    const qb = this.ds.getRepository(VenueOrderRow).createQueryBuilder('o').where(LIVE);
     if (scope.kind === 'exchange') qb.andWhere('o.exchange_id = :id', { id: scope.id });
     if (scope.kind === 'bot') qb.andWhere('o.bot_id = :id', { id: scope.id });
     return qb.orderBy('o.created_at', 'ASC').getMany();
+  }
+
+  /** Per bot of `botIds`, how many of its orders are not final (bots without any are absent). */
+  async countLiveByBot(botIds: string[]): Promise<Record<string, number>> {
+    const rows = await this.ds
+      .getRepository(VenueOrderRow)
+      .createQueryBuilder('o')
+      .select('o.bot_id', 'botId')
+      .addSelect('count(*)', 'live')
+      .where(LIVE)
+      .andWhere('o.bot_id = ANY(:botIds)', { botIds })
+      .groupBy('o.bot_id')
+      .getRawMany<{ botId: string; live: string }>();
+    return Object.fromEntries(rows.map((r) => [r.botId, Number(r.live)]));
   }
 
   /** Stuck orders (RB-005): not final, and no venue report since `before` (or ever, for older ones). */

@@ -99,8 +99,8 @@ describe('openOrdersView', () => {
       { kind: 'cancel' as const, clientOrderId: 'g-old' },
     ];
     const engine: EngineState = { strategy: first.state, outbox, refused: [] };
-    expect(openOrdersView('grid', engine)).toEqual({ count: open.length, unsent: 1, unsentCancels: 1 });
-    expect(openOrdersView('grid', null)).toEqual({ count: 0, unsent: 0, unsentCancels: 0 });
+    expect(openOrdersView('grid', engine, 3)).toEqual({ count: open.length, unsent: 1, unsentCancels: 1, atGateway: 3 });
+    expect(openOrdersView('grid', null, null)).toEqual({ count: 0, unsent: 0, unsentCancels: 0, atGateway: null });
   });
 });
 
@@ -147,7 +147,7 @@ describe('botStatus', () => {
       createdAt: new Date('2026-01-01T00:00:00.000Z'),
       version: 2,
     };
-    const status = botStatus(row, { engine: null, fills: [fill('sell', '60000', '0.5', '0', null)], lastFailure: null }, AT_60000);
+    const status = botStatus(row, { engine: null, fills: [fill('sell', '60000', '0.5', '0', null)], lastFailure: null }, AT_60000, 0);
     expect(BotStatus.parse(status)).toEqual(status);
     expect(status).toMatchObject({ id: 'g', state: 'RUNNING', position: { quantity: '-0.5', averagePrice: '60000', unrealizedPnl: '0' }, lastError: null });
   });

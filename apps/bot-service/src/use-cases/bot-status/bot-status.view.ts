@@ -77,13 +77,16 @@ function detailsOf(f: StoredFill): PositionFill | null | undefined {
   return { side: f.side, price: Decimal.of(f.price), quantity, fee: Decimal.of(f.fee), feeCurrency: f.feeCurrency };
 }
 
-/** The orders the strategy counts as open after its last step, and what of them the engine has not sent yet. */
-export function openOrdersView(strategy: string, engine: unknown): BotOpenOrders {
+/**
+ * The orders the strategy counts as open after its last step, what of them the engine has not sent
+ * yet, and `atGateway`: the gateway's count of the bot's orders not final (null: no answer).
+ */
+export function openOrdersView(strategy: string, engine: unknown, atGateway: number | null): BotOpenOrders {
   const saved = engine as EngineState | null;
-  if (!saved) return { count: 0, unsent: 0, unsentCancels: 0 };
+  if (!saved) return { count: 0, unsent: 0, unsentCancels: 0, atGateway };
   const places = saved.outbox.filter((i) => i.kind === 'place').map((i) => i.clientOrderId);
   const open = isStrategyName(strategy) ? STRATEGIES[strategy].openOrders(saved.strategy as never) : [];
-  return { count: new Set([...open, ...places]).size, unsent: places.length, unsentCancels: saved.outbox.length - places.length };
+  return { count: new Set([...open, ...places]).size, unsent: places.length, unsentCancels: saved.outbox.length - places.length, atGateway };
 }
 
 /** The later of the bot's latest ERROR cause and the latest error its engine recorded; null when neither. */
@@ -98,12 +101,12 @@ export function lastErrorView(details: Pick<BotStatusDetails, 'engine' | 'lastFa
 }
 
 /** The whole status of one bot. */
-export function botStatus(row: BotRow, details: BotStatusDetails | undefined, mark: MarkPrice): BotStatus {
+export function botStatus(row: BotRow, details: BotStatusDetails | undefined, mark: MarkPrice, atGateway: number | null): BotStatus {
   const d = details ?? { engine: null, fills: [], lastFailure: null };
   return {
     ...toBot(row),
     position: positionView(row.symbol, d.fills, mark),
-    openOrders: openOrdersView(row.strategy, d.engine),
+    openOrders: openOrdersView(row.strategy, d.engine, atGateway),
     lastError: lastErrorView(d),
   };
 }

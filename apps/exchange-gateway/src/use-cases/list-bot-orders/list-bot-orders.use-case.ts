@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Order, OrderFill } from '@garde/contracts';
 import { VenueOrderRepository, plain, toOrder } from '../../persistence/venue-order.repository.js';
 
-/** A bot's orders not final (and those changed since a time), with their recorded fills. */
+/** A bot's orders not final (and those changed since a time), with their recorded fills; and how many each bot of a fleet has. */
 @Injectable()
 export class ListBotOrders {
   constructor(private readonly orders: VenueOrderRepository) {}
@@ -22,5 +22,10 @@ export class ListBotOrders {
         at: f.executedAt.toISOString(),
       })),
     };
+  }
+
+  /** Per bot of `botIds`, its orders not final (what may be open at the venues; bots without any are absent). */
+  liveCounts(botIds: string[]): Promise<Record<string, number>> {
+    return this.orders.countLiveByBot(botIds);
   }
 }
