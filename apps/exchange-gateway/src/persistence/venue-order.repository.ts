@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Order } from '@garde/contracts';
+import { FINAL_ORDER_STATES } from '@garde/domain';
 import { Batcher } from '@garde/platform';
 import { VenueFillRow } from './venue-fill.entity.js';
 import { VenueOrderRow } from './venue-order.entity.js';
@@ -19,7 +20,7 @@ const CHANGE_TYPES: Record<keyof OrderChanges, string> = {
 };
 
 /** An order not final: being sent, open, partly filled, unknown or being cancelled (alias `o`). */
-const LIVE = "o.state IN ('OPEN', 'PARTIALLY_FILLED', 'PENDING_CANCEL', 'UNKNOWN', 'PENDING_SUBMIT')";
+const LIVE = `o.state NOT IN (${FINAL_ORDER_STATES.map((s) => `'${s}'`).join(', ')})`;
 
 /** Orders per statement on the submit path, and statements in flight at once (of the pool's connections). */
 const BATCH = { maxBatch: 64, maxInFlight: 4 };
@@ -237,10 +238,7 @@ export class VenueOrderRepository {
   }
 
   private stuckQuery(before: Date, exchangeId?: string) {
-    const qb = this.ds
-      .getRepository(VenueOrderRow)
-      .createQueryBuilder('o')
-      .where("o.state NOT IN ('FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'LOST') AND COALESCE(o.venue_seen_at, o.created_at) < :before", { before });
+    const qb = this.ds.getRepository(VenueOrderRow).createQueryBuilder('o').where(`${LIVE} AND COALESCE(o.venue_seen_at, o.created_at) < :before`, { before });
     if (exchangeId !== undefined) qb.andWhere('o.exchange_id = :exchangeId', { exchangeId });
     return qb;
   }
