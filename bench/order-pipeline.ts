@@ -40,8 +40,9 @@
  *
  *   npm run bench:order-pipeline [-- --seconds=20 --rate=500 --warmup=3 --accounts=1 --concurrency=N
  *                                    --timeout-ms=5000 --order-poll-ms=3600000 --profile --verbose]
- * `--profile` writes the gateway's CPU profiles (node --cpu-prof; one per thread, the module loader's
- * hooks run in one of their own) under .garde/profiles/order-pipeline-<run>/.
+ * `--profile` writes the CPU profiles of the simulator, risk-service and the gateway (node --cpu-prof;
+ * one per thread, the module loader's hooks run in one of their own) under
+ * .garde/profiles/order-pipeline-<run>/<service>/.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -123,21 +124,24 @@ async function main(): Promise<void> {
       ],
       controlPort: await freePort(),
     };
+    const profileDir = path.join(REPO_ROOT, '.garde', 'profiles', `order-pipeline-${suffix}`);
+    // One folder per service: a profile's file name says only its process id.
+    const profiled = (service: string) => {
+      if (!PROFILE) return {};
+      mkdirSync(path.join(profileDir, service), { recursive: true });
+      return { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, service)}`] };
+    };
     // `npm run simulator`, configured through SIM_CONFIG.
-    simulator = await startServiceProcess('exchange-simulator', { SIM_CONFIG: JSON.stringify(simConfig) }, venuePort, 'bench', { readyPath: '/api/v3/ping' });
+    simulator = await startServiceProcess('exchange-simulator', { SIM_CONFIG: JSON.stringify(simConfig) }, venuePort, 'bench', {
+      readyPath: '/api/v3/ping',
+      ...profiled('exchange-simulator'),
+    });
     const venueUrl = simulator.url;
     // Every order is the same buy of the same bot, hundreds a second: risk-service's duplicate window and
     // message-rate limit would refuse them. The checks still run on each order; they just all pass.
-    services.push(await startServiceProcess('risk-service', { ...env, DUPLICATE_ORDER_WINDOW_MS: '0' }, await freePort(), 'bench'));
+    services.push(await startServiceProcess('risk-service', { ...env, DUPLICATE_ORDER_WINDOW_MS: '0' }, await freePort(), 'bench', profiled('risk-service')));
     const gatewayEnv = { ...env, ORDER_POLL_MS: String(ORDER_POLL_MS) };
-    if (PROFILE) {
-      const profileDir = path.join(REPO_ROOT, '.garde', 'profiles', `order-pipeline-${suffix}`);
-      mkdirSync(profileDir, { recursive: true });
-      const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-      services.push(await startServiceProcess('exchange-gateway', gatewayEnv, await freePort(), 'bench', { nodeArgs }));
-    } else {
-      services.push(await startServiceProcess('exchange-gateway', gatewayEnv, await freePort(), 'bench'));
-    }
+    services.push(await startServiceProcess('exchange-gateway', gatewayEnv, await freePort(), 'bench', profiled('exchange-gateway')));
     const gatewayUrl = services.at(-1)!.url;
     for (const a of accounts) {
       const res = await fetch(`${gatewayUrl}/api/v1/exchange-accounts`, {
