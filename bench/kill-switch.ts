@@ -201,14 +201,10 @@ async function main(): Promise<void> {
         'action="activate"',
       ),
     );
-    console.log(
-      histogramLine(
-        '  gateway: change decided in risk -> gateway enforces it',
-        await metricsOf('exchange-gateway'),
-        'garde_gateway_kill_switch_propagation_seconds',
-        '',
-      ),
-    );
+    const gatewayMetrics = await metricsOf('exchange-gateway');
+    const propagation = 'garde_gateway_kill_switch_propagation_seconds';
+    console.log(histogramLine('  gateway: activation accepted in risk -> announced, enforced', gatewayMetrics, propagation, 'via="announced"'));
+    console.log(histogramLine('  gateway: change recorded in risk -> bucket write seen', gatewayMetrics, propagation, 'via="recorded"'));
     console.log(
       histogramLine('  bot-service: change received -> bots HALTED, committed', await metricsOf('bot-service'), 'garde_bot_kill_switch_halt_seconds', '', [
         '0.025',

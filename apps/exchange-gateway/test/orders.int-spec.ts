@@ -389,6 +389,11 @@ describe('exchange-gateway order pipeline against the simulator', () => {
         )
       ).body.error?.details,
     ).toMatchObject({ scope: 'exchange:sim-binance' });
+    // Enforced from risk-service's announcement, then from the bucket's record of it.
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    for (const via of ['announced', 'recorded'])
+      expect(metrics).toMatch(new RegExp(`^garde_gateway_kill_switch_propagation_seconds_count\\{service="exchange-gateway",via="${via}"\\} [1-9]`, 'm'));
+    expect(metrics).toMatch(/^garde_gateway_kill_switch_unrecorded_total\{service="exchange-gateway"\} 0$/m);
     await risk!.close();
     risk = undefined;
     const noRisk = await submit({ exchangeId: 'sim-binance', botId: 'other-bot', reduceOnly: true });

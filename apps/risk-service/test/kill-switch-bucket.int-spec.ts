@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KV } from '@nats-io/kv';
 import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { busTopology, killSwitchKey, type Actor, type ScopeState } from '@garde/contracts';
+import { KillSwitchActivatingSig, busTopology, killSwitchKey, type Actor, type ScopeState } from '@garde/contracts';
 import { JsonLogger, KillSwitchWatcher, MessageBus, openBucket, type ScopeChange } from '@garde/platform';
 import { createSandbox, until, type TestSandbox } from '@garde/testing';
 import { KillSwitchBucket } from '../src/state/kill-switch.bucket.js';
@@ -50,7 +50,7 @@ describe('the KILL_SWITCH bucket', () => {
     bucket = topology.killSwitchBucket;
     kv = await openBucket(nc, bucket, { history: 16 });
     await put(scopeState('global', 'ACTIVE', 1));
-    watcher = new KillSwitchWatcher(nc, topology, new JsonLogger('test', 'error').child('kill-switch'));
+    watcher = new KillSwitchWatcher(nc, topology, new JsonLogger('test', 'error').child('kill-switch'), { announcements: true });
     watcher.onChange((c) => changes.push(c));
     await watcher.start();
   });
@@ -116,6 +116,87 @@ describe('the KILL_SWITCH bucket', () => {
     await put(scopeState(scope, 'HALTED', 4));
     expect(await stateOf(scope, (s) => s?.version === 4)).toMatchObject({ state: 'HALTED', version: 4 });
     expect(changes.filter((c) => c.scope === scope).map((c) => `${c.state.state}@${c.state.version}`)).toEqual(['HALTED@1', 'ACTIVE@3', 'HALTED@4']);
+  });
+
+  describe('an activation announced before it is recorded (KillSwitchActivatingSig)', () => {
+    /** Announces an activation as risk-service does once it has accepted one; answers its `requestedAt`. */
+    const announce = (scope: string, state: 'HALTED' | 'REDUCING' = 'HALTED', at = new Date()) => {
+      bus.signal(KillSwitchActivatingSig, { scope, state, reason: 'runaway bot', actor: rita, requestedAt: at.toISOString() }, {});
+      return at;
+    };
+    const recordedAt = (scope: string, state: ScopeState['state'], version: number, since: Date): ScopeState => ({
+      ...scopeState(scope, state, version),
+      since: since.toISOString(),
+    });
+    const effectiveOf = (botId: string, state: string) =>
+      until(
+        () => Promise.resolve(watcher.effective({ exchangeId: 'binance', botId })),
+        (e) => e.state === state,
+        5000,
+        5,
+      );
+
+    it('refuses at once, before the bucket holds it; the write of the activation then replaces it', async () => {
+      const at = announce('bot:p-1');
+      expect(await effectiveOf('p-1', 'HALTED')).toMatchObject({ imposedBy: { scope: 'bot:p-1', reason: 'runaway bot', since: at.toISOString() } });
+      // Only what is recorded is shown and reported as a change.
+      expect(watcher.get('bot:p-1')).toBeUndefined();
+      expect(changes.some((c) => c.scope === 'bot:p-1')).toBe(false);
+      await put(recordedAt('bot:p-1', 'HALTED', 1, at));
+      expect(await stateOf('bot:p-1', (s) => s?.version === 1)).toMatchObject({ state: 'HALTED' });
+      // A deactivation recorded after it: the pending activation is over, orders pass again.
+      await put(recordedAt('bot:p-1', 'ACTIVE', 2, new Date(at.getTime() + 1)));
+      expect((await effectiveOf('p-1', 'ACTIVE')).state).toBe('ACTIVE');
+    });
+
+    it('is not ended by a write made before it was accepted (an older write delivered late)', async () => {
+      const at = announce('bot:p-2', 'REDUCING');
+      expect((await effectiveOf('p-2', 'REDUCING')).state).toBe('REDUCING');
+      await put(recordedAt('bot:p-2', 'ACTIVE', 1, new Date(at.getTime() - 50)));
+      await stateOf('bot:p-2', (s) => s?.version === 1);
+      expect(watcher.effective({ exchangeId: 'binance', botId: 'p-2' }).state).toBe('REDUCING');
+      // The recorded activation takes over, and a more restrictive record wins over it.
+      await put(recordedAt('bot:p-2', 'HALTED', 2, at));
+      expect((await effectiveOf('p-2', 'HALTED')).state).toBe('HALTED');
+    });
+
+    it('stops counting when it is never recorded, and says so; not when its scope was already as restrictive', async () => {
+      const log = new JsonLogger('test', 'error').child('kill-switch');
+      const short = new KillSwitchWatcher(nc, bus.topology, log, { announcements: true, pendingTtlMs: 300 });
+      // Without the option (bot-service: it persists what the kill switch implies), records only.
+      const recordsOnly = new KillSwitchWatcher(nc, bus.topology, log);
+      const pending: Array<[string, string]> = [];
+      short.onPending((what, p) => pending.push([what, p.state.scope]));
+      await Promise.all([short.start(), recordsOnly.start()]);
+      try {
+        await put(recordedAt('bot:p-4', 'HALTED', 1, new Date()));
+        await until(
+          () => Promise.resolve(short.get('bot:p-4')),
+          (s) => s !== undefined,
+          5000,
+          5,
+        );
+        announce('bot:p-3');
+        announce('bot:p-4'); // already HALTED: an activation that changes nothing is never recorded again
+        const target = (botId: string) => ({ exchangeId: 'binance', botId });
+        await until(
+          () => Promise.resolve(short.effective(target('p-3')).state),
+          (s) => s === 'HALTED',
+          5000,
+          5,
+        );
+        expect(recordsOnly.effective(target('p-3')).state).toBe('ACTIVE');
+        await new Promise((r) => setTimeout(r, 400));
+        expect([short.effective(target('p-3')).state, short.effective(target('p-4')).state]).toEqual(['ACTIVE', 'HALTED']);
+        expect(pending).toEqual([
+          ['announced', 'bot:p-3'],
+          ['announced', 'bot:p-4'],
+          ['expired', 'bot:p-3'],
+        ]);
+      } finally {
+        await Promise.all([short.stop(), recordsOnly.stop()]);
+      }
+    });
   });
 
   it('takes no early write once stopped (fail-closed: the state is unknown then)', async () => {

@@ -11,7 +11,8 @@ import {
   tickerKey,
   type Actor,
 } from '@garde/contracts';
-import type { RunningService } from '@garde/platform';
+import pg from 'pg';
+import { JsonLogger, KillSwitchWatcher, type RunningService } from '@garde/platform';
 import { createSandbox, testOrder, until, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../src/app.js';
 
@@ -167,5 +168,43 @@ describe('risk-service kill switch', () => {
     const entry = await kv2.get(killSwitchKey('bot:b-7'));
     expect(entry?.operation).toBe('PUT');
     expect(ScopeState.parse(entry?.json())).toMatchObject({ scope: 'bot:b-7', state: 'HALTED' });
+  });
+
+  it('announces an activation before PostgreSQL has it: a kill-switch view refuses while the commit waits', async () => {
+    const view = new KillSwitchWatcher(risk.runtime.nc, bus().topology, new JsonLogger('test', 'error').child('kill-switch'), { announcements: true });
+    await view.start();
+    const db = new pg.Client({ connectionString: sandbox.databaseUrl });
+    await db.connect();
+    try {
+      // The table locked: risk-service's change waits for it, as it would for a slow commit.
+      await db.query('BEGIN');
+      await db.query('LOCK TABLE risk.kill_switch_scope IN EXCLUSIVE MODE');
+      const reply = bus().request(KillSwitchActivateCmd, { scope: 'bot:held-1', reason: 'commit held' }, { actor: operator });
+      const target = { exchangeId: 'binance', botId: 'held-1' };
+      const enforced = await until(
+        () => Promise.resolve(view.effective(target)),
+        (e) => e.state === 'HALTED',
+        5000,
+        5,
+      );
+      expect(enforced.imposedBy).toMatchObject({ scope: 'bot:held-1', reason: 'commit held', actor: operator });
+      expect(view.get('bot:held-1')).toBeUndefined();
+      await db.query('COMMIT');
+      expect(await reply).toMatchObject({ ok: true, result: { changed: true, current: { state: 'HALTED', version: 1 } } });
+      // Recorded: the bucket's write takes over from the announcement.
+      expect(
+        await until(
+          () => Promise.resolve(view.get('bot:held-1')),
+          (s) => s !== undefined,
+          5000,
+          5,
+        ),
+      ).toMatchObject({ state: 'HALTED', version: 1 });
+      expect(view.effective(target).state).toBe('HALTED');
+    } finally {
+      await db.query('ROLLBACK').catch(() => undefined);
+      await db.end();
+      await view.stop();
+    }
   });
 });

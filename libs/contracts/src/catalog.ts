@@ -33,10 +33,22 @@ export interface MarketDataDef<P extends z.ZodType = z.ZodType> {
   readonly payload: P;
 }
 
+/**
+ * A signal (`<context>.sig.<aggregate>.<action>`): a fact about to be recorded, announced on core NATS
+ * so that others can act before it is (at most once, never in the audit trail: the recorded fact's own
+ * event is). Only for acting in the safe direction, with the record confirming or ending it.
+ */
+export interface SignalDef<P extends z.ZodType = z.ZodType> {
+  readonly kind: 'sig';
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly payload: P;
+}
+
 export type PayloadOf<D extends { payload: z.ZodType }> = z.infer<D['payload']>;
 export type ResultOf<D extends RequestDef> = z.infer<D['result']>;
 
-const TYPE_PATTERN = /^(risk|bot|gateway|audit)\.(cmd|qry|evt|md)\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/;
+const TYPE_PATTERN = /^(risk|bot|gateway|audit)\.(cmd|qry|evt|md|sig)\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/;
 
 function checkType(type: string, kind: string): void {
   if (!TYPE_PATTERN.test(type) || type.split('.')[1] !== kind) {
@@ -58,6 +70,11 @@ export function defineRequest<P extends z.ZodType, R extends z.ZodType>(def: {
 export function defineMarketData<P extends z.ZodType>(def: { type: string; schemaVersion?: number; payload: P }): MarketDataDef<P> {
   checkType(def.type, 'md');
   return { kind: 'md', type: def.type, schemaVersion: def.schemaVersion ?? 1, payload: def.payload };
+}
+
+export function defineSignal<P extends z.ZodType>(def: { type: string; schemaVersion?: number; payload: P }): SignalDef<P> {
+  checkType(def.type, 'sig');
+  return { kind: 'sig', type: def.type, schemaVersion: def.schemaVersion ?? 1, payload: def.payload };
 }
 
 export function defineEvent<P extends z.ZodType>(def: { type: string; schemaVersion?: number; payload: P; level?: EventLevel }): EventDef<P> {

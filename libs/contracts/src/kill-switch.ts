@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SCOPE_PATTERN, TRADING_STATES } from '@garde/domain';
 import { Actor } from './envelope.js';
-import { defineEvent, defineRequest } from './catalog.js';
+import { defineEvent, defineRequest, defineSignal } from './catalog.js';
 
 /** `global`, `exchange:<exchangeId>` or `bot:<botId>` (ids: 1-64 of letters, digits, `_`, `-`, `.`). */
 export const KillSwitchScope = z.string().regex(SCOPE_PATTERN, 'expected global, exchange:<exchangeId> or bot:<botId>');
@@ -98,3 +98,27 @@ export const KillSwitchDeactivatedEvt = defineEvent({
   payload: KillSwitchChange,
   level: 'warning',
 });
+
+/** An activation risk-service has accepted and is recording (KillSwitchActivatingSig). */
+export const KillSwitchActivating = z.object({
+  /** The scope being stopped. */
+  scope: KillSwitchScope,
+  /** The state it is being put in. */
+  state: z.enum(['HALTED', 'REDUCING']),
+  /** The activation's reason. */
+  reason: Reason,
+  /** Who asked for it. */
+  actor: Actor,
+  /** When risk-service accepted it (ISO-8601 UTC, risk-service's clock, like the recorded state's `since`). */
+  requestedAt: z.iso.datetime({ offset: true }),
+});
+export type KillSwitchActivating = z.infer<typeof KillSwitchActivating>;
+
+/**
+ * Sent by risk-service as soon as it has accepted an activation, before it records it (PostgreSQL, then
+ * the KV bucket): every kill-switch view applies it at once as a pending state, so orders are refused
+ * without waiting for the commit. The bucket's write of the activation (or any later write of the
+ * scope) replaces it; one that is never confirmed (the activation failed) ends after a few seconds.
+ * Deactivations have no signal: trading resumes only once the change is recorded.
+ */
+export const KillSwitchActivatingSig = defineSignal({ type: 'risk.sig.killswitch.activating', payload: KillSwitchActivating });

@@ -1,4 +1,4 @@
-import type { EventDef, MarketDataDef, RequestDef } from './catalog.js';
+import type { EventDef, MarketDataDef, RequestDef, SignalDef } from './catalog.js';
 
 /**
  * Every subject, stream and bucket name comes from here (never a string literal elsewhere).
@@ -11,7 +11,7 @@ export const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 export interface BusTopology {
   readonly namespace: string;
   /** Subject of a request or event; `key` is appended for keyed events (e.g. a bot id). */
-  subject(def: RequestDef | EventDef | MarketDataDef, key?: string): string;
+  subject(def: RequestDef | EventDef | MarketDataDef | SignalDef, key?: string): string;
   /** Stream that keeps every event for the audit trail. */
   readonly auditStream: string;
   /** The subjects the audit stream captures: every `*.evt.>` of this namespace. */

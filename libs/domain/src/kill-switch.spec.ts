@@ -1,6 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { effectiveState, orderAllowed, parseScope, scopesCovering, TRADING_STATES, type ScopeStatus, type TradingState } from './kill-switch.js';
+import {
+  effectiveState,
+  moreRestrictive,
+  orderAllowed,
+  parseScope,
+  scopesCovering,
+  TRADING_STATES,
+  type ScopeStatus,
+  type TradingState,
+} from './kill-switch.js';
 
 const RANK: Record<TradingState, number> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
 
@@ -45,6 +54,16 @@ describe('effectiveState', () => {
         if (result.imposedBy) expect(scopesCovering(target)).toContain(result.imposedBy.scope);
       }),
     );
+  });
+});
+
+describe('moreRestrictive', () => {
+  it('orders ACTIVE < REDUCING < HALTED, strictly', () => {
+    expect(TRADING_STATES.flatMap((a) => TRADING_STATES.filter((b) => moreRestrictive(a, b)).map((b) => `${a}>${b}`))).toEqual([
+      'REDUCING>ACTIVE',
+      'HALTED>ACTIVE',
+      'HALTED>REDUCING',
+    ]);
   });
 });
 

@@ -7,6 +7,11 @@ export type TradingState = (typeof TRADING_STATES)[number];
 /** How restrictive a state is: the effective state of an order is the most restrictive covering scope. */
 const RESTRICTIVENESS: Record<TradingState, number> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
 
+/** Is `a` more restrictive than `b`? */
+export function moreRestrictive(a: TradingState, b: TradingState): boolean {
+  return RESTRICTIVENESS[a] > RESTRICTIVENESS[b];
+}
+
 export const SCOPE_KINDS = ['global', 'exchange', 'bot'] as const;
 export type ScopeKind = (typeof SCOPE_KINDS)[number];
 
@@ -68,7 +73,7 @@ export function effectiveState(
   for (const scope of scopesCovering(target)) {
     const status = lookup(scope);
     if (!status || status.state === 'ACTIVE') continue;
-    if (!worst || RESTRICTIVENESS[status.state] > RESTRICTIVENESS[worst.state]) worst = status;
+    if (!worst || moreRestrictive(status.state, worst.state)) worst = status;
   }
   return worst ? { state: worst.state, imposedBy: worst } : { state: 'ACTIVE' };
 }

@@ -9,6 +9,7 @@ import {
   type BusTopology,
   type EventDef,
   type MarketDataDef,
+  type SignalDef,
   type Reply,
   type RequestDef,
   type TypedEnvelope,
@@ -201,7 +202,7 @@ export class MessageBus {
   }
 
   /** The payload checked against its contract (CONTRACT_VIOLATION thrown otherwise), in its envelope. */
-  private checkedEnvelope<D extends EventDef | MarketDataDef>(
+  private checkedEnvelope<D extends EventDef | MarketDataDef | SignalDef>(
     def: D,
     payload: z.input<D['payload']>,
     ctx: MessageContext,
@@ -215,6 +216,15 @@ export class MessageBus {
   broadcast<D extends MarketDataDef>(def: D, payload: z.input<D['payload']>, key: string): void {
     const env = this.checkedEnvelope(def, payload, {});
     this.nc.publish(this.topology.subject(def, key), encoder.encode(JSON.stringify(env)));
+  }
+
+  /**
+   * Publishes a signal on core NATS now (at most once, no ack, not audited): what is about to be
+   * recorded, for others to act on before it is. Throws CONTRACT_VIOLATION on an invalid payload.
+   */
+  signal<D extends SignalDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext): void {
+    const env = this.checkedEnvelope(def, payload, ctx);
+    this.nc.publish(this.topology.subject(def), encoder.encode(JSON.stringify(env)));
   }
 
   /** Receives market data (`key` may hold NATS wildcards, e.g. `binance.>`); invalid messages are dropped and logged. */

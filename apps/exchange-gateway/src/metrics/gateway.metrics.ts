@@ -20,8 +20,13 @@ export class GatewayMetrics {
   readonly killSwitchStateKnown: Gauge;
   /** From the submit received to the venue's answer recorded, by outcome (answered, rejected, unknown). */
   readonly submitDuration: Histogram<'outcome'>;
-  /** From a kill-switch change decided in risk-service (its `since`) to this gateway acting on it. */
-  readonly killSwitchPropagation: Histogram;
+  /**
+   * From a kill-switch change decided in risk-service to this gateway acting on it: `announced` for an
+   * activation's signal (from its acceptance), `recorded` for the bucket's write (from its `since`).
+   */
+  readonly killSwitchPropagation: Histogram<'via'>;
+  /** Announced activations that were never recorded (the activation failed): they stopped counting. */
+  readonly killSwitchUnrecorded: Counter;
   /** UNKNOWN orders settled by a venue lookup, by the state found (or LOST). */
   readonly settledOrders: Counter<'result'>;
   /** From a HALTED scope seen to every venue confirming none of its orders is open. */
@@ -87,8 +92,14 @@ export class GatewayMetrics {
     });
     this.killSwitchPropagation = new Histogram({
       name: 'garde_gateway_kill_switch_propagation_seconds',
-      help: 'From a kill-switch change in risk-service to the gateway enforcing it (clocks of both hosts)',
+      help: 'From a kill-switch change in risk-service to the gateway enforcing it (clocks of both hosts), by what it acted on (announced, recorded)',
+      labelNames: ['via'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    });
+    this.killSwitchUnrecorded = new Counter({
+      name: 'garde_gateway_kill_switch_unrecorded_total',
+      help: 'Kill-switch activations announced by risk-service but not recorded within the pending window (the activation failed)',
       registers: [registry],
     });
     this.venueUp = new Gauge({ name: 'garde_gateway_venue_up', help: '0 while the venue is DISCONNECTED', labelNames: ['exchange'], registers: [registry] });

@@ -5,7 +5,7 @@ import { JsonLogger, KillSwitchWatcher, MessageBus, NATS_CONNECTION, type NatsCo
 @Injectable()
 export class KillSwitchView extends KillSwitchWatcher implements OnApplicationShutdown {
   constructor(@Inject(NATS_CONNECTION) nc: NatsConnection, bus: MessageBus, logger: JsonLogger) {
-    super(nc, bus.topology, logger.child('kill-switch-view'));
+    super(nc, bus.topology, logger.child('kill-switch-view'), { announcements: true });
   }
 
   async onApplicationShutdown(): Promise<void> {

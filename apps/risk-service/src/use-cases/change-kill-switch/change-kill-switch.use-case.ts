@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { KillSwitchActivatedEvt, KillSwitchDeactivatedEvt, type Actor, type KillSwitchChange, type TradingState } from '@garde/contracts';
+import {
+  KillSwitchActivatedEvt,
+  KillSwitchActivatingSig,
+  KillSwitchDeactivatedEvt,
+  type Actor,
+  type KillSwitchChange,
+  type TradingState,
+} from '@garde/contracts';
 import { parseScope } from '@garde/domain';
 import { MessageBus, type MessageContext } from '@garde/platform';
 import { RiskException } from '../../errors/risk.exception.js';
@@ -17,6 +24,8 @@ export interface ChangeKillSwitchInput {
 /**
  * Activates or deactivates one kill-switch scope, in the order of DESIGN §3: PostgreSQL, then the KV
  * bucket (what the gateway and the bots act on), then the event for the audit trail, then the reply.
+ * An activation is announced first (KillSwitchActivatingSig), as soon as it is accepted: the gateway
+ * refuses orders from then on, without waiting for the commit; the bucket's write confirms it.
  */
 @Injectable()
 export class ChangeKillSwitch {
@@ -36,7 +45,11 @@ export class ChangeKillSwitch {
     const parsed = parseScope(input.scope);
     if ('error' in parsed) throw new RiskException('INVALID_REQUEST', parsed.error);
 
-    const change = await this.repository.changeState({ ...input, actor, correlationId: ctx.correlationId, at: new Date() });
+    const at = new Date();
+    if (input.to !== 'ACTIVE') {
+      this.bus.signal(KillSwitchActivatingSig, { scope: input.scope, state: input.to, reason: input.reason, actor, requestedAt: at.toISOString() }, ctx);
+    }
+    const change = await this.repository.changeState({ ...input, actor, correlationId: ctx.correlationId, at });
     if (change.changed) {
       try {
         await this.bucket.put(change.current);
