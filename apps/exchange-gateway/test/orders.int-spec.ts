@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { connect } from '@nats-io/transport-node';
 import { BalancesQry, BotOrdersQry, KillSwitchActivateCmd, OpenOrdersQry, OrderCancelCmd, OrderFilledEvt, OrderSubmitCmd } from '@garde/contracts';
 import type { RunningSimulator } from '@garde/exchange-simulator';
-import type { RunningService } from '@garde/platform';
+import { JsonLogger, MessageBus, ServiceError, type RunningService } from '@garde/platform';
 import { runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
 import { TEST_TOKENS, apiClient } from './api-client.js';
 import { setFaults, startTradingStack, type TradingStack } from './trading-stack.js';
@@ -400,5 +401,28 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     // The gateway's own gate still holds the halted scope; a reduce-only order passes it and meets the missing risk check.
     expect(['KILL_SWITCH_ACTIVE', 'UNAVAILABLE', 'TIMEOUT']).toContain(noRisk.body.error?.code);
     expect((await venueOrders()).length).toBe(before);
+  });
+
+  it("stops its own orders as it accepts an operator's activation, before risk-service has it; a refused one stops counting at once", async () => {
+    // risk-service is stopped (the test above): this one answers the gateway's activation requests itself.
+    const nc = await connect({ servers: sandbox.natsUrl });
+    const riskStandIn = new MessageBus(nc, gateway.runtime.bus.topology, 'risk-service/test', new JsonLogger('test', 'error').child('bus'));
+    const seenAtRisk: Array<string | undefined> = [];
+    riskStandIn.serve(KillSwitchActivateCmd, riskStandIn.topology.queueGroup('risk-service'), async (p) => {
+      // What a bot's order meets while the activation is on its way to risk-service.
+      const order = await gateway.runtime.bus.request(OrderSubmitCmd, testOrder({ exchangeId: 'sim-other', botId: 'bot-9' }), {});
+      seenAtRisk.push(order.ok ? 'ACCEPTED' : order.error.code);
+      throw new ServiceError('FORBIDDEN', `stand-in refuses ${p.scope}`);
+    });
+    try {
+      const refused = await api('operator', 'POST', '/api/v1/kill-switch/activate', { scope: 'bot:bot-9', reason: 'stand-in drill' });
+      expect(refused.body.error?.code).toBe('FORBIDDEN');
+      expect(seenAtRisk).toEqual(['KILL_SWITCH_ACTIVE']);
+      // Refused by risk-service: nothing recorded, the bot's orders meet the next gate again.
+      const after = await gateway.runtime.bus.request(OrderSubmitCmd, testOrder({ exchangeId: 'sim-other', botId: 'bot-9' }), {});
+      expect(after.ok ? 'ACCEPTED' : after.error.code).not.toBe('KILL_SWITCH_ACTIVE');
+    } finally {
+      await nc.drain();
+    }
   });
 });

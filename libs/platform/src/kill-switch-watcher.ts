@@ -1,6 +1,6 @@
 import type { KV, KvEntry } from '@nats-io/kv';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { Envelope, KillSwitchActivatingSig, ScopeState, scopeFromKillSwitchKey, type BusTopology } from '@garde/contracts';
+import { Envelope, KillSwitchActivatingSig, ScopeState, scopeFromKillSwitchKey, type BusTopology, type KillSwitchActivating } from '@garde/contracts';
 import { effectiveState, moreRestrictive, type ScopeTarget, type TradingState } from '@garde/domain';
 import { openBucket } from './jetstream-setup.js';
 import { BucketFollower } from './bucket-follower.js';
@@ -115,7 +115,7 @@ export class KillSwitchWatcher {
     return result.imposedBy ? { state: result.state, imposedBy: this.enforced(result.imposedBy.scope) } : { state: result.state };
   }
 
-  /** Called when an activation is announced, and when one stops counting without having been recorded. */
+  /** Called when risk-service announces an activation, and when one stops counting without having been recorded. */
   onPending(listener: (what: 'announced' | 'expired', pending: PendingActivation) => void): void {
     this.pendingListeners.push(listener);
   }
@@ -209,16 +209,32 @@ export class KillSwitchWatcher {
     const env = Envelope.safeParse(safeJson(msg.data));
     const parsed = env.success && env.data.type === KillSwitchActivatingSig.type ? KillSwitchActivatingSig.payload.safeParse(env.data.payload) : undefined;
     if (!parsed?.success) return this.log.warn('dropped an invalid kill-switch activation signal', { subject: msg.subject });
-    const { scope, state, reason, actor, requestedAt } = parsed.data;
+    const pending = this.announce(parsed.data);
+    if (pending) for (const l of this.pendingListeners) l('announced', pending);
+  }
+
+  /**
+   * Counts an activation as pending here, as risk-service's announcement of it does (for the edge that
+   * accepts an operator's activation: its orders stop before the request reaches risk-service, whose
+   * announcement then replaces this one). Answers the pending activation, or undefined when the
+   * scope's record is already as recent.
+   */
+  announce(activation: KillSwitchActivating): PendingActivation | undefined {
+    const { scope, state, reason, actor, requestedAt } = activation;
     const recorded = this.states.get(scope)?.state;
     // Recorded already (its bucket write came first).
-    if (recorded && Date.parse(recorded.since) >= Date.parse(requestedAt)) return;
+    if (recorded && Date.parse(recorded.since) >= Date.parse(requestedAt)) return undefined;
     const pending = {
       state: { scope, state, reason, actor, since: requestedAt, version: recorded?.version ?? 0 },
       expiresAt: Date.now() + (this.options.pendingTtlMs ?? PENDING_ACTIVATION_TTL_MS),
     };
     this.pending.set(scope, pending);
-    for (const l of this.pendingListeners) l('announced', pending);
+    return pending;
+  }
+
+  /** Stops counting a pending activation from `announce` (its request was refused), unless another has replaced it. */
+  withdraw(pending: PendingActivation): void {
+    if (this.pending.get(pending.state.scope) === pending) this.pending.delete(pending.state.scope);
   }
 
   private set(scope: string, next: { state: ScopeState; revision: number; early: boolean }, current: { state: ScopeState } | undefined): void {

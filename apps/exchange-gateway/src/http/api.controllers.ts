@@ -17,6 +17,7 @@ import {
   BotStartCmd,
   BotStopCmd,
   CancelOrder,
+  ActivateKillSwitch,
   KillSwitchActivateCmd,
   KillSwitchDeactivateCmd,
   KillSwitchStatusQry,
@@ -34,6 +35,7 @@ import { ResolveOrder } from '../use-cases/resolve-order/resolve-order.use-case.
 import { SubmitOrderUseCase } from '../use-cases/submit-order/submit-order.use-case.js';
 import { exportFileText } from './audit-export-file.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { KillSwitchGate } from '../state/kill-switch-gate.js';
 import { ServiceClient } from './service-client.js';
 
 type Json = Record<string, unknown>;
@@ -41,7 +43,10 @@ const object = (body: unknown): Json => (body && typeof body === 'object' && !Ar
 
 @Controller('api/v1/kill-switch')
 export class KillSwitchController {
-  constructor(private readonly services: ServiceClient) {}
+  constructor(
+    private readonly services: ServiceClient,
+    private readonly gate: KillSwitchGate,
+  ) {}
 
   @Get()
   @RequireRole('viewer')
@@ -52,8 +57,18 @@ export class KillSwitchController {
   @Post('activate')
   @HttpCode(200)
   @RequireRole('operator')
-  activate(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
-    return this.services.call(KillSwitchActivateCmd, object(body), req.actor);
+  async activate(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
+    // This gateway stops the scope's orders as it accepts the command, before risk-service has it (whose
+    // announcement reaches the other replicas); a refused command stops counting here at once.
+    const checked = ActivateKillSwitch.safeParse(object(body));
+    const pending = checked.success ? this.gate.announce({ ...checked.data, actor: req.actor, requestedAt: new Date().toISOString() }) : undefined;
+    try {
+      return await this.services.call(KillSwitchActivateCmd, object(body), req.actor);
+    } catch (err) {
+      // No answer (TIMEOUT): risk-service may still record it; the announcement lasts its time.
+      if (pending && !(err instanceof GatewayException && err.code === 'TIMEOUT')) this.gate.withdraw(pending);
+      throw err;
+    }
   }
 
   @Post('deactivate')
