@@ -10,9 +10,9 @@ import type { ContextLogger } from './logger.js';
 /** How long an announced activation counts without being recorded (see KillSwitchWatcher). */
 export const PENDING_ACTIVATION_TTL_MS = 10_000;
 
-/** An activation announced by risk-service (KillSwitchActivatingSig) that the bucket has not confirmed yet. */
+/** An activation announced (KillSwitchActivatingSig, or `announce`) that the bucket has not confirmed yet. */
 export interface PendingActivation {
-  /** The state it would give its scope (`since`: when risk-service accepted it; `version`: the recorded one's at that time). */
+  /** The state it would give its scope (`since`: when it was accepted; `version`: the recorded one's at that time). */
   state: ScopeState;
   /** When it stops counting unless confirmed (epoch ms). */
   expiresAt: number;
@@ -35,8 +35,9 @@ export interface ScopeChange {
  * write counts only while the view is synced and only when it is a newer version of its scope.
  *
  * Pending activations (with the `announcements` option): risk-service announces an activation as soon
- * as it has accepted it, before it records it (KillSwitchActivatingSig). `effective` counts it at once, so orders are refused without
- * waiting for PostgreSQL's commit (and its rare stalls): the safe direction. The bucket's next write of
+ * as it has accepted it, before it records it (KillSwitchActivatingSig), and the gateway that accepts an
+ * operator's activation announces it to itself (`announce`). `effective` counts it at once, so orders
+ * are refused without waiting for PostgreSQL's commit (and its rare stalls): the safe direction. The bucket's next write of
  * that scope made at or after the activation was accepted (`since`) replaces it, whatever it says; one
  * never confirmed stops counting after PENDING_ACTIVATION_TTL_MS (the activation failed: its caller got
  * an error) and is reported to `onPending`. `get`, `all` and `onChange` show only what is recorded.

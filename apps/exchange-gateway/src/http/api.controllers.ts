@@ -30,12 +30,12 @@ import { RequireRole, type AuthenticatedRequest } from '../auth/api-auth.guard.j
 import type { GatewayConfig } from '../config/gateway.config.js';
 import { GatewayException } from '../errors/gateway.exception.js';
 import { VenueOrderRepository, toOrder } from '../persistence/venue-order.repository.js';
+import { KillSwitchGate } from '../state/kill-switch-gate.js';
 import { CancelOrderUseCase } from '../use-cases/cancel-order/cancel-order.use-case.js';
 import { ResolveOrder } from '../use-cases/resolve-order/resolve-order.use-case.js';
 import { SubmitOrderUseCase } from '../use-cases/submit-order/submit-order.use-case.js';
 import { exportFileText } from './audit-export-file.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { KillSwitchGate } from '../state/kill-switch-gate.js';
 import { ServiceClient } from './service-client.js';
 
 type Json = Record<string, unknown>;

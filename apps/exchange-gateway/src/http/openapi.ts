@@ -67,7 +67,7 @@ export const API_ROUTES: Route[] = [
     method: 'post',
     path: '/api/v1/kill-switch/activate',
     role: 'operator',
-    summary: 'Stop trading in a scope (HALTED, or REDUCING)',
+    summary: 'Stop trading in a scope (HALTED, or REDUCING); this gateway refuses its orders from the moment it accepts the command',
     body: ActivateKillSwitch,
     result: KillSwitchChange,
   },

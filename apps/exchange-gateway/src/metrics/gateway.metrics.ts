@@ -99,7 +99,7 @@ export class GatewayMetrics {
     });
     this.killSwitchUnrecorded = new Counter({
       name: 'garde_gateway_kill_switch_unrecorded_total',
-      help: 'Kill-switch activations announced by risk-service but not recorded within the pending window (the activation failed)',
+      help: 'Kill-switch activations announced (by risk-service, or accepted by this API) but not recorded within the pending window (the activation failed)',
       registers: [registry],
     });
     this.venueUp = new Gauge({ name: 'garde_gateway_venue_up', help: '0 while the venue is DISCONNECTED', labelNames: ['exchange'], registers: [registry] });
