@@ -220,11 +220,16 @@ export class MessageBus {
 
   /**
    * Publishes a signal on core NATS now (at most once, no ack, not audited): what is about to be
-   * recorded, for others to act on before it is. Throws CONTRACT_VIOLATION on an invalid payload.
+   * recorded, for others to act on before it is. Never throws (the record must not depend on it): a
+   * payload that breaks its contract, or a closed connection, is logged and the signal dropped.
    */
   signal<D extends SignalDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext): void {
-    const env = this.checkedEnvelope(def, payload, ctx);
-    this.nc.publish(this.topology.subject(def), encoder.encode(JSON.stringify(env)));
+    try {
+      const env = this.checkedEnvelope(def, payload, ctx);
+      this.nc.publish(this.topology.subject(def), encoder.encode(JSON.stringify(env)));
+    } catch (err) {
+      this.log.error(`a ${def.type} signal was not sent`, errorFields(err));
+    }
   }
 
   /** Receives market data (`key` may hold NATS wildcards, e.g. `binance.>`); invalid messages are dropped and logged. */
