@@ -17,7 +17,6 @@ import {
   BotStartCmd,
   BotStopCmd,
   CancelOrder,
-  ActivateKillSwitch,
   KillSwitchActivateCmd,
   KillSwitchDeactivateCmd,
   KillSwitchStatusQry,
@@ -60,10 +59,12 @@ export class KillSwitchController {
   async activate(@Req() req: AuthenticatedRequest, @Body() body: unknown) {
     // This gateway stops the scope's orders as it accepts the command, before risk-service has it (whose
     // announcement reaches the other replicas); a refused command stops counting here at once.
-    const checked = ActivateKillSwitch.safeParse(object(body));
+    const payload = object(body);
+    // An invalid body is announced nowhere: the call below answers it CONTRACT_VIOLATION.
+    const checked = KillSwitchActivateCmd.payload.safeParse(payload);
     const pending = checked.success ? this.gate.announce({ ...checked.data, actor: req.actor, requestedAt: new Date().toISOString() }) : undefined;
     try {
-      return await this.services.call(KillSwitchActivateCmd, object(body), req.actor);
+      return await this.services.call(KillSwitchActivateCmd, payload, req.actor);
     } catch (err) {
       // No answer (TIMEOUT): risk-service may still record it; the announcement lasts its time.
       if (pending && !(err instanceof GatewayException && err.code === 'TIMEOUT')) this.gate.withdraw(pending);
