@@ -2,13 +2,38 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createHash } from 'node:crypto';
-import { BotStateChangedEvt, KillSwitchActivatedEvt } from '@garde/contracts';
-import { createSandbox, freePort, runConsole, startServiceProcess, testOrder, until, type ServiceProcess, type TestSandbox } from '@garde/testing';
+import { createHash, randomBytes } from 'node:crypto';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import {
+  BUS_SERVICES,
+  BotStateChangedEvt,
+  busIdentity,
+  busTopology,
+  KillSwitchActivatedEvt,
+  natsAuthorization,
+  OrderCheckQry,
+  type BusService,
+} from '@garde/contracts';
+import {
+  createSandbox,
+  freePort,
+  runConsole,
+  startNatsServer,
+  startServiceProcess,
+  testOrder,
+  until,
+  type PrivateNatsServer,
+  type ServiceProcess,
+  type TestSandbox,
+} from '@garde/testing';
 
 /**
  * The walking skeleton's promise, with every service in its own process on real NATS and PostgreSQL,
- * driven the way an operator drives it: bin/console and the HTTP API.
+ * driven the way an operator drives it: bin/console and the HTTP API. The NATS server is the suite's
+ * own, with one user per service and the permissions of `natsAuthorization`, as deployed: the flow
+ * below is also the proof that those permissions are enough.
  */
 /**
  * A valid grid definition: bot-service refuses a bot whose parameters are wrong. Both levels are below the
@@ -25,6 +50,9 @@ const TOKENS = {
 const EXCHANGES = ['binance', 'kraken'] as const;
 const SIM_KEY = 'e2e-sim-key';
 const SIM_SECRET = 'e2e-sim-secret';
+/** The suite's own NATS user, with every permission, to look behind the services' backs. */
+const OBSERVER = 'e2e-observer';
+const OBSERVER_PASSWORD = randomBytes(12).toString('base64url');
 const API_TOKENS = Object.entries(TOKENS)
   .map(([role, token]) => `e2e-${role}:${role}:${createHash('sha256').update(token).digest('hex')}`)
   .join(',');
@@ -38,8 +66,16 @@ interface Bot {
 
 describe('e2e: one kill switch stops everything', () => {
   let sandbox: TestSandbox;
+  let nats: PrivateNatsServer;
   const services: ServiceProcess[] = [];
   let apiUrl: string;
+  const passwords = Object.fromEntries(BUS_SERVICES.map((s) => [s, randomBytes(12).toString('base64url')])) as Record<BusService, string>;
+  const serviceEnv = (name: string) => ({
+    ...sandbox.env(),
+    NATS_URL: nats.url,
+    ...(name in passwords ? { NATS_PASSWORD: passwords[name as BusService] } : {}),
+    GARDE_API_TOKENS: API_TOKENS,
+  });
 
   const consoleAs = (role: keyof typeof TOKENS, ...args: string[]) => runConsole(args, { GARDE_API_URL: apiUrl, GARDE_TOKEN: TOKENS[role] });
   const api = async (role: keyof typeof TOKENS, method: string, path: string, body?: unknown) => {
@@ -56,6 +92,7 @@ describe('e2e: one kill switch stops everything', () => {
 
   beforeAll(async () => {
     sandbox = await createSandbox('e2e-ks');
+    nats = await startNatsServer(natsAuthorization(busTopology(sandbox.namespace), passwords, { [OBSERVER]: OBSERVER_PASSWORD }));
     // The venues: one simulated exchange per exchange id (`npm run simulator`, configured through SIM_CONFIG).
     const ports = { binance: await freePort(), kraken: await freePort() };
     const simConfig = {
@@ -70,9 +107,8 @@ describe('e2e: one kill switch stops everything', () => {
     services.push(
       await startServiceProcess('exchange-simulator', { SIM_CONFIG: JSON.stringify(simConfig) }, ports.binance, 'e2e-ks', { readyPath: '/api/v3/ping' }),
     );
-    const env = { ...sandbox.env(), GARDE_API_TOKENS: API_TOKENS, LOG_LEVEL: 'info' };
     for (const name of ['risk-service', 'bot-service', 'audit-service', 'exchange-gateway']) {
-      services.push(await startServiceProcess(name, env, await freePort(), `e2e-ks`));
+      services.push(await startServiceProcess(name, { ...serviceEnv(name), LOG_LEVEL: 'info' }, await freePort(), `e2e-ks`));
     }
     apiUrl = services.at(-1)!.url;
     for (const x of EXCHANGES) {
@@ -142,6 +178,7 @@ describe('e2e: one kill switch stops everything', () => {
 
   afterAll(async () => {
     for (const s of services.reverse()) await s.stop();
+    await nats?.stop();
     await sandbox?.dispose();
   });
 
@@ -242,7 +279,7 @@ describe('e2e: one kill switch stops everything', () => {
     const gateway = services.pop()!;
     await gateway.stop('SIGKILL');
     const port = Number(new URL(gateway.url).port);
-    services.push(await startServiceProcess('exchange-gateway', { ...sandbox.env(), GARDE_API_TOKENS: API_TOKENS }, port, 'e2e-ks-restart'));
+    services.push(await startServiceProcess('exchange-gateway', serviceEnv('exchange-gateway'), port, 'e2e-ks-restart'));
     expect((await submit({ exchangeId: 'kraken' })).body.error).toMatchObject({ code: 'KILL_SWITCH_ACTIVE', details: { scope: 'exchange:kraken' } });
 
     const changes = await sandbox.sql('SELECT * FROM risk.kill_switch_change');
@@ -266,5 +303,73 @@ describe('e2e: one kill switch stops everything', () => {
     const verify = await consoleAs('viewer', 'audit:verify');
     expect(verify.code).toBe(1);
     expect(verify.stdout).toContain(`Audit chain BROKEN at sequence ${row!.sequence}`);
+  });
+
+  it('on the bus each service holds only its own permissions: no other may write the kill switch, answer its checks or edit the trail', async () => {
+    // The flow above ran without one refusal: the permissions are enough.
+    for (const s of services.filter((x) => x.name in passwords)) {
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      expect([s.name, text.match(/^garde_nats_permission_violations_total\{.*\} (\d+)$/m)?.[1]]).toEqual([s.name, '0']);
+    }
+    expect(nats.log()).not.toMatch(/violation/i);
+
+    const topology = busTopology(sandbox.namespace);
+    const as = (service: BusService) =>
+      connect({
+        servers: nats.url,
+        user: busIdentity(topology, service).user,
+        pass: passwords[service],
+        inboxPrefix: busIdentity(topology, service).inboxPrefix,
+      });
+    const refusals = (nc: NatsConnection) => {
+      const seen: string[] = [];
+      void (async () => {
+        for await (const st of nc.status()) if (st.type === 'error') seen.push(String(st.error.message));
+      })();
+      return seen;
+    };
+    const [bot, gateway, risk, observer] = await Promise.all([
+      as('bot-service'),
+      as('exchange-gateway'),
+      as('risk-service'),
+      connect({ servers: nats.url, user: OBSERVER, pass: OBSERVER_PASSWORD }),
+    ]);
+    try {
+      const botRefusals = refusals(bot);
+      const gatewayRefusals = refusals(gateway);
+      const switchSubject = topology.subject(KillSwitchActivatedEvt);
+      const forged = risk.subscribe(switchSubject, { max: 1 });
+
+      // bot-service: a forged kill-switch event reaches nobody; the bucket and the checks are not its own.
+      bot.publish(switchSubject, '{"forged":true}');
+      const botKv = await new Kvm(bot).open(topology.killSwitchBucket);
+      await expect(botKv.put('global', '{"state":"ACTIVE"}')).rejects.toThrow(/permissions violation/i);
+      bot.subscribe(topology.subject(OrderCheckQry), { queue: topology.queueGroup('risk-service') });
+      await bot.flush();
+      await until(
+        async () => botRefusals.length,
+        (n) => n >= 3,
+      );
+      expect(botRefusals.join('\n')).toMatch(new RegExp(`Publish to "${switchSubject.replace(/\./g, '\\.')}"`));
+      expect(botRefusals.join('\n')).toMatch(/Subscription to ".*risk\.qry\.order\.check"/);
+
+      // The gateway cannot purge the audit stream, nor delete the audit-service's consumer.
+      const jsm = await jetstreamManager(gateway);
+      await expect(jsm.streams.purge(topology.auditStream)).rejects.toThrow(/violation|timeout/i);
+      await expect(jsm.consumers.delete(topology.auditStream, topology.auditConsumer)).rejects.toThrow(/violation|timeout/i);
+      expect((await (await jetstreamManager(observer)).consumers.info(topology.auditStream, topology.auditConsumer)).name).toBe(topology.auditConsumer);
+      // Nor may risk-service, which reads the stream through a consumer of its own.
+      await expect((await jetstreamManager(risk)).consumers.info(topology.auditStream, topology.auditConsumer)).rejects.toThrow(/violation/i);
+      expect(gatewayRefusals.join('\n')).toMatch(/Publish to "\$JS\.API\.STREAM\.PURGE\./);
+
+      // risk-service may write its bucket (what it does on every change), and nobody received the forgery.
+      const riskKv = await new Kvm(risk).open(topology.killSwitchBucket);
+      const current = await riskKv.get('global');
+      expect(await riskKv.put('global', current!.string())).toBeGreaterThan(current!.revision);
+      await risk.flush();
+      expect(forged.getProcessed()).toBe(0);
+    } finally {
+      await Promise.all([bot.close(), gateway.close(), risk.close(), observer.close()]);
+    }
   });
 });

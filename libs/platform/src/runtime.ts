@@ -6,14 +6,18 @@ import type { AddressInfo } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { busTopology } from '@garde/contracts';
+import { BUS_SERVICES, busIdentity, busTopology, type BusService } from '@garde/contracts';
 import { MessageBus } from './bus.js';
 import { maskSecrets, type ServiceEnv } from './config.js';
 import { ensureJetStreamResources } from './jetstream-setup.js';
 import { JsonLogger, errorFields } from './logger.js';
-import { createMetricsRegistry } from './metrics.js';
+import { createMetricsRegistry, registerNatsMetrics } from './metrics.js';
 import { connectNats, drainNats } from './nats.js';
 import { openDatabase, type PersistenceOptions } from './persistence.js';
+
+function isBusService(name: string): name is BusService {
+  return (BUS_SERVICES as readonly string[]).includes(name);
+}
 
 /** Injection tokens for what is not a class. */
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
@@ -128,21 +132,27 @@ export async function startService<C extends ServiceEnv>(opts: StartOptions<C>):
   const log = logger.child('bootstrap');
   log.info('starting', { config: maskSecrets(opts.config) });
   const producer = `${opts.name}/${opts.config.INSTANCE_ID}`;
+  const topology = busTopology(opts.config.GARDE_NAMESPACE);
+  const identity = isBusService(opts.name) ? busIdentity(topology, opts.name) : undefined;
+  if (opts.config.NATS_PASSWORD && !identity) throw new Error(`${opts.name} has no NATS user: NATS_PASSWORD is for ${BUS_SERVICES.join(', ')}`);
   const nc = await connectNats({
     servers: opts.config.NATS_URL,
     name: producer,
+    ...(identity && opts.config.NATS_PASSWORD ? { credentials: { user: identity.user, password: opts.config.NATS_PASSWORD } } : {}),
+    ...(identity ? { inboxPrefix: identity.inboxPrefix } : {}),
     log: logger.child('nats'),
     onClosed: opts.onFatal ?? (() => process.exit(1)),
   });
   let dataSource: DataSource | undefined;
   try {
-    const topology = busTopology(opts.config.GARDE_NAMESPACE);
     await ensureJetStreamResources(nc, topology);
     if (opts.persistence) {
       const url = (opts.config as { DATABASE_URL?: string }).DATABASE_URL;
       if (!url) throw new Error(`${opts.name} needs DATABASE_URL`);
       dataSource = await openDatabase({ ...opts.persistence, url, applicationName: producer });
     }
+    const metrics = createMetricsRegistry(opts.name);
+    registerNatsMetrics(metrics, nc);
     const runtime: ServiceRuntime<C> = {
       name: opts.name,
       config: opts.config,
@@ -150,7 +160,7 @@ export async function startService<C extends ServiceEnv>(opts: StartOptions<C>):
       nc,
       bus: new MessageBus(nc, topology, producer, logger.child('bus')),
       dataSource,
-      metrics: createMetricsRegistry(opts.name),
+      metrics,
     };
     @Module({ imports: [PlatformModule.forRuntime(runtime), opts.module(runtime)] })
     class RootModule {}

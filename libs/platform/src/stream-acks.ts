@@ -1,3 +1,4 @@
+import { inboxPrefixOf } from './nats.js';
 import { createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { safeJson } from './json.js';
 
@@ -54,7 +55,8 @@ interface AwaitedAck {
  * the subject, or no ack within `timeoutMs` goes to the `onFailure` of every event it was to confirm.
  */
 export class StreamAcks {
-  private readonly prefix = createInbox();
+  /** The connection's own inbox prefix: where a service's NATS user may subscribe. */
+  private readonly prefix: string;
   private subscription?: Subscription;
   /** Acks awaited, by reply token, in publishing order. */
   private readonly awaited = new Map<string, AwaitedAck>();
@@ -70,7 +72,9 @@ export class StreamAcks {
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs = STREAM_ACK_TIMEOUT_MS,
-  ) {}
+  ) {
+    this.prefix = createInbox(inboxPrefixOf(nc));
+  }
 
   /**
    * Publishes `data` with `Nats-Msg-Id = messageId` (the stream's de-duplication); then calls `onAck`
