@@ -347,7 +347,7 @@ describe('e2e: one kill switch stops everything', () => {
       bot.subscribe(topology.subject(OrderCheckQry), { queue: topology.queueGroup('risk-service') });
       await bot.flush();
       await until(
-        async () => botRefusals.length,
+        () => Promise.resolve(botRefusals.length),
         (n) => n >= 3,
       );
       expect(botRefusals.join('\n')).toMatch(new RegExp(`Publish to "${switchSubject.replace(/\./g, '\\.')}"`));

@@ -8,12 +8,11 @@ import type { RequestDef } from './catalog.js';
 import { busTopology } from './topology.js';
 
 const APPS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps');
-const REQUESTS = new Map(
-  Object.entries(contracts).filter((e): e is [string, RequestDef] => {
-    const v = e[1] as Partial<RequestDef> | undefined;
-    return typeof v === 'object' && (v.kind === 'cmd' || v.kind === 'qry');
-  }),
-);
+const REQUESTS = new Map<string, RequestDef>();
+for (const [name, value] of Object.entries(contracts) as Array<[string, unknown]>) {
+  const kind = (value as Partial<RequestDef> | undefined)?.kind;
+  if (typeof value === 'object' && (kind === 'cmd' || kind === 'qry')) REQUESTS.set(name, value as RequestDef);
+}
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
