@@ -123,8 +123,12 @@ describe('exchange-gateway rate limits against the simulator', () => {
     await faults({ banned: { seconds: 5 } });
     const halted = await until(status, (s) => s.state === 'HALTED', 5000, 50);
     expect(halted).toMatchObject({ count418: expect.any(Number), reason: expect.stringMatching(/banned by the venue \(HTTP 418\)/) });
-    const [row] = await stack.sandbox.sql<{ rate_limit_halt: { reason: string } | null }>(
-      "SELECT rate_limit_halt FROM gateway.exchange_account WHERE id = 'rate-main'",
+    // The halt holds at once; it is written to PostgreSQL just after (it survives a restart).
+    const [row] = await until(
+      () => stack.sandbox.sql<{ rate_limit_halt: { reason: string } | null }>("SELECT rate_limit_halt FROM gateway.exchange_account WHERE id = 'rate-main'"),
+      (rows) => rows[0]?.rate_limit_halt != null,
+      5000,
+      50,
     );
     expect(row!.rate_limit_halt).toMatchObject({ reason: halted.reason });
     const metrics = await (await fetch(`${stack.gateway.url}/metrics`)).text();
