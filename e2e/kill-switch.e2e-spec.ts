@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -19,6 +19,7 @@ import {
 import {
   createSandbox,
   freePort,
+  REPO_ROOT,
   runConsole,
   startNatsServer,
   startServiceProcess,
@@ -371,5 +372,18 @@ describe('e2e: one kill switch stops everything', () => {
     } finally {
       await Promise.all([bot.close(), gateway.close(), risk.close(), observer.close()]);
     }
+  });
+
+  it('a service whose NATS password is wrong does not start, and says whose credentials NATS refused', async () => {
+    const started = startServiceProcess(
+      'risk-service',
+      { ...serviceEnv('risk-service'), NATS_PASSWORD: 'not-the-password' },
+      await freePort(),
+      'e2e-ks-bad-password',
+    );
+    await expect(started).rejects.toThrow(/exited with 1 during start-up/);
+    const log = readFileSync(path.join(REPO_ROOT, '.garde', 'test-logs', 'e2e-ks-bad-password-risk-service.log'), 'utf8');
+    expect(log).toContain(`refused the credentials of user \\"${busIdentity(busTopology(sandbox.namespace), 'risk-service').user}\\"`);
+    expect(log).not.toContain('not-the-password');
   });
 });

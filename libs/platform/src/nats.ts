@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { maskSecrets } from './config.js';
 import type { ContextLogger } from './logger.js';
 
 export type { NatsConnection };
@@ -53,6 +54,14 @@ export async function connectNats(opts: {
     // nats.js otherwise builds two Error objects (stack traces) per request, ahead of a timeout that
     // rarely comes: measured at a third of bot-service's CPU with 1,000 bots (bench/bot-fleet).
     noAsyncTraces: true,
+  }).catch((err: unknown) => {
+    // Credentials refused: retrying cannot help, and nats.js's own error does not say whose they were.
+    if (err instanceof Error && err.name === 'AuthorizationError') {
+      const message = `NATS at ${String(maskSecrets(opts.servers))} refused the credentials of user "${opts.credentials?.user ?? '(none)'}" (${err.message}): check NATS_PASSWORD and the server's users (npm run nats:authorization)`;
+      opts.log.fatal(message);
+      throw new Error(message, { cause: err });
+    }
+    throw err;
   });
   opts.log.info('connected to NATS', { server: nc.getServer(), user: opts.credentials?.user });
   const seen = { count: 0 };
