@@ -72,7 +72,7 @@ export function mayRequest(service: BusService, def: RequestDef): boolean {
 /** NATS permissions of one service's user, in the server's configuration shape. */
 export interface NatsPermissions {
   publish: { allow: string[]; deny: string[] };
-  subscribe: { allow: string[]; deny: string[] };
+  subscribe: { allow: string[] };
   /** Replies to the requests it received (to the requester's inbox, whatever its name). */
   allow_responses: true;
 }
@@ -116,7 +116,6 @@ export function busPermissions(topology: BusTopology, service: BusService): Nats
         ...BUCKETS.map((b) => `$KV.${topology[b]}.>`),
         ...role.durables.map((d) => `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${audit}.${topology[d]}`),
       ],
-      deny: [],
     },
     allow_responses: true,
   };
