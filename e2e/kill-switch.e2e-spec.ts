@@ -374,6 +374,31 @@ describe('e2e: one kill switch stops everything', () => {
     }
   });
 
+  it('NATS restarted: every service reconnects as its own user, and a kill switch still halts and refuses', async () => {
+    await nats.restart();
+    for (const s of services)
+      await until(
+        () => fetch(`${s.url}${s.name === 'exchange-simulator' ? '/api/v3/ping' : '/health/ready'}`),
+        (r) => r.ok,
+        15_000,
+        100,
+      );
+    const activated = await consoleAs('operator', 'risk:kill-switch:activate', '--bot=e2e-bot-04', '--reason=after a NATS restart');
+    expect([activated.code, activated.stderr]).toEqual([0, '']);
+    await until(bots, (bs) => bs.find((b) => b.id === 'e2e-bot-04')?.state === 'HALTED');
+    const refused = await until(
+      () => submit({ botId: 'e2e-bot-04' }),
+      (r) => r.body.error?.code === 'KILL_SWITCH_ACTIVE',
+    );
+    expect(refused.body.error?.details).toMatchObject({ scope: 'bot:e2e-bot-04' });
+    // Re-subscribed, consumers recreated (the old ones deleted where nats.js does): nothing refused.
+    for (const s of services.filter((x) => x.name in passwords)) {
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      expect([s.name, text.match(/^garde_nats_permission_violations_total\{.*\} (\d+)$/m)?.[1]]).toEqual([s.name, '0']);
+    }
+    expect(nats.log().split('Server is ready').at(-1)).not.toMatch(/violation/i);
+  });
+
   it('a service whose NATS password is wrong does not start, and says whose credentials NATS refused', async () => {
     const started = startServiceProcess(
       'risk-service',

@@ -1,13 +1,15 @@
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './processes.js';
 
 export interface PrivateNatsServer {
   url: string;
-  /** What the server logged so far (permission violations among it). */
+  /** What the server logged so far, restarts included (permission violations among it). */
   log(): string;
+  /** Stops the server and starts it again on the same port and data: its clients reconnect. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -21,30 +23,40 @@ export async function startNatsServer(config: string): Promise<PrivateNatsServer
   const port = await freePort();
   writeFileSync(path.join(dir, 'nats.conf'), config);
   const logPath = path.join(dir, 'nats.log');
-  const out = openSync(logPath, 'a');
-  const child = spawn(bin, ['-c', path.join(dir, 'nats.conf'), '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(dir, 'data')], {
-    stdio: ['ignore', out, out],
-  });
-  closeSync(out);
   const log = () => readFileSync(logPath, 'utf8');
-  const deadline = Date.now() + 10_000;
-  while (!log().includes('Server is ready')) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}:\n${log()}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`nats-server not ready within 10 s:\n${log()}`);
+  const args = ['-c', path.join(dir, 'nats.conf'), '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(dir, 'data')];
+  const launch = async (): Promise<ChildProcess> => {
+    const readyBefore = existsSync(logPath) ? log().split('Server is ready').length : 1;
+    const out = openSync(logPath, 'a');
+    const child = spawn(bin, args, { stdio: ['ignore', out, out] });
+    closeSync(out);
+    const deadline = Date.now() + 10_000;
+    while (log().split('Server is ready').length <= readyBefore) {
+      if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}:\n${log()}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`nats-server not ready within 10 s:\n${log()}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return child;
+  };
+  const halt = async (child: ChildProcess) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  let child = await launch();
   return {
     url: `nats://127.0.0.1:${port}`,
     log,
+    restart: async () => {
+      await halt(child);
+      child = await launch();
+    },
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await halt(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
