@@ -1,6 +1,6 @@
-import { inboxPrefixOf } from './nats.js';
 import { createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { safeJson } from './json.js';
+import { inboxPrefixOf } from './nats.js';
 
 /** How long a stream may take to acknowledge an event before it counts as not stored (nats.js's own JetStream default). */
 export const STREAM_ACK_TIMEOUT_MS = 5000;

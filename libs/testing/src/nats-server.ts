@@ -1,12 +1,12 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './processes.js';
 
 export interface PrivateNatsServer {
   url: string;
-  /** What the server logged so far, restarts included (permission violations among it). */
+  /** What the server logged since it last (re)started (permission violations among it). */
   log(): string;
   /** Stops the server and starts it again on the same port and data: its clients reconnect. */
   restart(): Promise<void>;
@@ -23,15 +23,17 @@ export async function startNatsServer(config: string): Promise<PrivateNatsServer
   const port = await freePort();
   writeFileSync(path.join(dir, 'nats.conf'), config);
   const logPath = path.join(dir, 'nats.log');
-  const log = () => readFileSync(logPath, 'utf8');
+  /** Where the current run's lines start in the log file (restarts append to it). */
+  let from = 0;
+  const log = () => readFileSync(logPath, 'utf8').slice(from);
   const args = ['-c', path.join(dir, 'nats.conf'), '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(dir, 'data')];
   const launch = async (): Promise<ChildProcess> => {
-    const readyBefore = existsSync(logPath) ? log().split('Server is ready').length : 1;
     const out = openSync(logPath, 'a');
+    from = fstatSync(out).size;
     const child = spawn(bin, args, { stdio: ['ignore', out, out] });
     closeSync(out);
     const deadline = Date.now() + 10_000;
-    while (log().split('Server is ready').length <= readyBefore) {
+    while (!log().includes('Server is ready')) {
       if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}:\n${log()}`);
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
