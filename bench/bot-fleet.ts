@@ -24,7 +24,7 @@
  * Baselines in the same run: a raw NATS request/reply to an echo responder, and a raw PostgreSQL
  * `SELECT 1`, each a few thousand times, one at a time.
  *
- *   npm run bench:bot-fleet [-- --bots=1000 --symbols=10 --seconds=60 --warmup=20 --concurrency=N --verbose --profile]
+ *   npm run bench:bot-fleet [-- --bots=1000 --symbols=10 --seconds=60 --warmup=20 --ladders=identical|staggered --concurrency=N --verbose --profile]
  * `--profile` writes bot-service's CPU profiles (node --cpu-prof) under .garde/profiles/bot-fleet-<run>/.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -62,6 +62,15 @@ const WARMUP = arg('warmup', 20);
 /** bot-service's ENGINE_CONCURRENCY; its own default when not given. */
 const CONCURRENCY = argValue('concurrency') === undefined ? undefined : arg('concurrency', 16);
 const VERBOSE = process.argv.includes('--verbose');
+/**
+ * `--ladders=staggered`: each grid bot gets its own range (±2 % to ±4 %) and level count (8 to 12), so
+ * that a price move fills a few bots' orders at a time; by default every grid bot of a symbol gets the
+ * same ladder (±3 %, 10 levels), and a level crossed fills all of them in the same tick (the worst case).
+ */
+const STAGGERED = argValue('ladders') === 'staggered';
+if (argValue('ladders') !== undefined && !['staggered', 'identical'].includes(argValue('ladders')!)) {
+  throw new Error(`--ladders must be identical or staggered (got ${argValue('ladders')})`);
+}
 const PROFILE = process.argv.includes('--profile');
 const EXCHANGE = 'bench-venue';
 const ACCOUNT = 'bench-account';
@@ -305,8 +314,11 @@ async function main(): Promise<void> {
           const price = gateway.markets.get(symbol)!.price;
           const id = `fleet-${i}`;
           const grid = i % 2 === 0;
+          // Staggered: bots of one symbol differ in range and level count (i / 2 runs over the grid bots).
+          const spread = STAGGERED ? 0.02 + 0.002 * ((i / 2) % 11) : 0.03;
+          const levels = STAGGERED ? 8 + ((i / 2) % 5) : 10;
           const parameters = grid
-            ? { lower: (price * 0.97).toFixed(2), upper: (price * 1.03).toFixed(2), levels: 10, orderSize: '0.01' }
+            ? { lower: (price * (1 - spread)).toFixed(2), upper: (price * (1 + spread)).toFixed(2), levels, orderSize: '0.01' }
             : { quoteAmount: '10', intervalMinutes: 1, dropPercent: '0.2', takeProfitPercent: '0.5' };
           const reply = await bus.request(
             BotCreateCmd,
@@ -321,7 +333,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `created and started ${BOTS} bots (${BOTS / 2} grid, ${BOTS / 2} DCA) on ${SYMBOLS} symbols in ${((Date.now() - created) / 1000).toFixed(1)} s`,
+      `created and started ${BOTS} bots (${BOTS / 2} grid with ${STAGGERED ? 'staggered' : 'identical'} ladders, ${BOTS / 2} DCA) on ${SYMBOLS} symbols in ${((Date.now() - created) / 1000).toFixed(1)} s`,
     );
     const metrics = async () => (await fetch(`${botService.url}/metrics`)).text();
     for (;;) {
