@@ -67,10 +67,9 @@ const VERBOSE = process.argv.includes('--verbose');
  * that a price move fills a few bots' orders at a time; by default every grid bot of a symbol gets the
  * same ladder (±3 %, 10 levels), and a level crossed fills all of them in the same tick (the worst case).
  */
-const STAGGERED = argValue('ladders') === 'staggered';
-if (argValue('ladders') !== undefined && !['staggered', 'identical'].includes(argValue('ladders')!)) {
-  throw new Error(`--ladders must be identical or staggered (got ${argValue('ladders')})`);
-}
+const LADDERS = argValue('ladders') ?? 'identical';
+if (LADDERS !== 'identical' && LADDERS !== 'staggered') throw new Error(`--ladders must be identical or staggered (got ${LADDERS})`);
+const STAGGERED = LADDERS === 'staggered';
 const PROFILE = process.argv.includes('--profile');
 const EXCHANGE = 'bench-venue';
 const ACCOUNT = 'bench-account';
@@ -333,7 +332,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `created and started ${BOTS} bots (${BOTS / 2} grid with ${STAGGERED ? 'staggered' : 'identical'} ladders, ${BOTS / 2} DCA) on ${SYMBOLS} symbols in ${((Date.now() - created) / 1000).toFixed(1)} s`,
+      `created and started ${BOTS} bots (${BOTS / 2} grid with ${LADDERS} ladders, ${BOTS / 2} DCA) on ${SYMBOLS} symbols in ${((Date.now() - created) / 1000).toFixed(1)} s`,
     );
     const metrics = async () => (await fetch(`${botService.url}/metrics`)).text();
     for (;;) {
