@@ -199,6 +199,18 @@ describe('the KILL_SWITCH bucket', () => {
     });
   });
 
+  it('says it stopped following when stopped, without the warning of a state lost (a service shutting down)', async () => {
+    const lines: Array<{ level: string; msg: string }> = [];
+    const log = new JsonLogger('test', 'info', (line) => lines.push(JSON.parse(line) as { level: string; msg: string })).child('kill-switch');
+    const own = new KillSwitchWatcher(nc, bus.topology, log);
+    await own.start();
+    expect(own.known).toBe(true);
+    await own.stop();
+    expect(own.known).toBe(false);
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
+    expect(lines.map((l) => l.msg)).toEqual(['kill-switch state known', 'kill-switch state no longer followed: stopping']);
+  });
+
   it('takes no early write once stopped (fail-closed: the state is unknown then)', async () => {
     await watcher.stop();
     expect(watcher.known).toBe(false);

@@ -15,12 +15,13 @@ import {
   type OrderCheckDecision,
   type RiskLimitsChange,
 } from '@garde/contracts';
-import type { RunningService } from '@garde/platform';
+import { JsonLogger, type RunningService } from '@garde/platform';
 import { createSandbox, startTcpProxy, testOrder, until, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../src/app.js';
 import { DEFAULT_FIRM_LIMITS } from '../src/persistence/migrations/1765200000000-risk-limits.js';
 import { ExposureFeed } from '../src/state/exposure-feed.js';
 import { RiskLimitsView } from '../src/state/risk-limits-view.js';
+import { RiskLimitsBucket } from '../src/state/risk-limits.bucket.js';
 
 const riskOfficer: Actor = { id: 'rita', kind: 'operator', role: 'risk' };
 const admin: Actor = { id: 'adam', kind: 'operator', role: 'admin' };
@@ -235,6 +236,18 @@ describe('risk-service limits', () => {
       await replica.close();
       await proxy.close();
     }
+  });
+
+  it('says it stopped following the limits when stopped, without the warning of limits lost (a shutdown)', async () => {
+    const lines: Array<{ level: string; msg: string }> = [];
+    const logger = new JsonLogger('test', 'info', (line) => lines.push(JSON.parse(line) as { level: string; msg: string }));
+    const view = new RiskLimitsView(risk.runtime.nc, risk.app.get(RiskLimitsBucket), logger);
+    await view.start();
+    expect(view.known).toBe(true);
+    view.onApplicationShutdown();
+    expect(view.known).toBe(false);
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([]);
+    expect(lines.map((l) => l.msg)).toEqual(['risk limits known', 'risk limits no longer followed: stopping']);
   });
 
   it('re-publishes to the KV bucket on start a version the bucket lost', async () => {

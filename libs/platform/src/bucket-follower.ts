@@ -7,9 +7,10 @@ export interface BucketFollowerHandlers {
   entry(entry: KvEntry): void;
   /**
    * True once the whole bucket has been read since the last (re)connect; false as soon as the view can
-   * no longer be trusted (connection dropped, watch broken, re-read starting, stopped).
+   * no longer be trusted (connection dropped, watch broken, re-read starting), and, with `'stopped'`,
+   * when the follower is stopped (the service is shutting down: nothing to warn about).
    */
-  synced(synced: boolean): void;
+  synced(synced: boolean, why?: 'stopped'): void;
 }
 
 /**
@@ -41,7 +42,7 @@ export class BucketFollower {
   stop(): void {
     this.stopped = true;
     this.watch?.stop();
-    this.handlers.synced(false);
+    this.handlers.synced(false, 'stopped');
   }
 
   private async resync(): Promise<void> {

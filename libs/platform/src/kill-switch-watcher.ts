@@ -79,7 +79,7 @@ export class KillSwitchWatcher {
     this.follower = new BucketFollower(
       nc,
       async () => (kv ??= await openBucket(nc, topology.killSwitchBucket, { history: 16 })),
-      { entry: (entry) => this.apply(entry), synced: (synced) => this.synced(synced) },
+      { entry: (entry) => this.apply(entry), synced: (synced, why) => this.synced(synced, why) },
       log,
       'kill-switch',
     );
@@ -140,18 +140,19 @@ export class KillSwitchWatcher {
     return Promise.resolve();
   }
 
-  private setKnown(known: boolean): void {
+  private setKnown(known: boolean, why?: 'stopped'): void {
     if (this.isKnown === known) return;
     this.isKnown = known;
-    if (!known) this.log.warn('kill-switch state unknown: refusing to trade until it is read again');
-    else this.log.info('kill-switch state known', { scopes: this.states.size });
+    if (known) this.log.info('kill-switch state known', { scopes: this.states.size });
+    else if (why === 'stopped') this.log.info('kill-switch state no longer followed: stopping');
+    else this.log.warn('kill-switch state unknown: refusing to trade until it is read again');
     for (const l of this.knownListeners) l(known);
   }
 
   /** Fail-closed: known only once the bucket has been read since the last (re)connect and holds `global`. */
-  private synced(synced: boolean): void {
+  private synced(synced: boolean, why?: 'stopped'): void {
     this.snapshotRead = synced;
-    this.setKnown(synced && this.states.has('global'));
+    this.setKnown(synced && this.states.has('global'), why);
     if (synced && !this.states.has('global')) this.log.warn('kill-switch bucket has no global scope: risk-service has not published its state yet');
   }
 

@@ -46,7 +46,7 @@ export class RiskLimitsView implements OnApplicationShutdown {
     this.follower = new BucketFollower(
       nc,
       () => bucket.open(),
-      { entry: (entry) => this.entry(entry), synced: (synced) => this.synced(synced) },
+      { entry: (entry) => this.entry(entry), synced: (synced, why) => this.synced(synced, why) },
       this.log,
       'risk-limits',
     );
@@ -81,17 +81,18 @@ export class RiskLimitsView implements OnApplicationShutdown {
     this.follower.stop();
   }
 
-  private setKnown(known: boolean): void {
+  private setKnown(known: boolean, why?: 'stopped'): void {
     if (this.isKnown === known) return;
     this.isKnown = known;
     if (known) this.log.info('risk limits known', { scopes: this.scopes.size });
+    else if (why === 'stopped') this.log.info('risk limits no longer followed: stopping');
     else this.log.warn('risk limits unknown: denying orders until they are read again');
   }
 
   /** Fail-closed: known only once the bucket has been read since the last (re)connect and holds `firm`. */
-  private synced(synced: boolean): void {
+  private synced(synced: boolean, why?: 'stopped'): void {
     this.snapshotRead = synced;
-    this.setKnown(synced && this.scopes.has(FIRM_SCOPE));
+    this.setKnown(synced && this.scopes.has(FIRM_SCOPE), why);
   }
 
   private entry(entry: KvEntry): void {
