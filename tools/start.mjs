@@ -204,8 +204,9 @@ async function startSimulator() {
   for (const port of [...PAPER_VENUES.map((v) => v.port), SIM_CONTROL_PORT]) {
     if (await answers('127.0.0.1', port, 200)) throw new Error(`port ${port} is taken: the exchange simulator needs 4600, 4601 and 4699`);
   }
+  // Stopped last, with NATS: the gateway, still polling tickers while it shuts down, never sees its venues vanish.
   startService(
-    { name: 'exchange-simulator', port: SIM_CONTROL_PORT },
+    { name: 'exchange-simulator', port: SIM_CONTROL_PORT, last: true },
     { SIM_VENUES: PAPER_VENUES.map((v) => `${v.venue}:${v.port}`).join(','), SIM_CONTROL_PORT: String(SIM_CONTROL_PORT) },
   );
   await waitFor(() => answers('127.0.0.1', PAPER_VENUES[0].port), 'exchange-simulator', 30_000);
@@ -253,7 +254,7 @@ function startService(svc, env) {
   child.on('exit', (code, signal) => {
     if (!stopping) fail(`${svc.name} exited (${signal ?? code}); see .garde/logs/${svc.name}.log`);
   });
-  children.push({ name: svc.name, child });
+  children.push({ name: svc.name, child, last: svc.last === true });
 }
 
 async function api(url, token, method, route, body) {
@@ -283,8 +284,8 @@ async function shutdown(code = 0) {
   if (stopping) return;
   stopping = true;
   say('stopping…');
-  const ordered = [...children.filter((c) => !c.last), ...children.filter((c) => c.last)];
-  for (const group of [ordered.filter((c) => !c.last), ordered.filter((c) => c.last)]) {
+  // The services first, then what they use (NATS, the simulator); PostgreSQL and the rest in `cleanups`.
+  for (const group of [children.filter((c) => !c.last), children.filter((c) => c.last)]) {
     await Promise.all(
       group.map(
         ({ child }) =>
