@@ -96,7 +96,7 @@ export class ExposureFeed implements OnApplicationShutdown {
   readonly ledger = new PnlLedger();
   /** Each bot's fills and counted denials of the last minute (runaway bot). */
   readonly activity = new BotActivity();
-  private readonly listeners: Array<() => void> = [];
+  private readonly listeners: Array<(botId: string | null) => void> = [];
   private consumer?: Consumer;
   private messages?: ConsumerMessages;
   private isKnown = false;
@@ -128,8 +128,11 @@ export class ExposureFeed implements OnApplicationShutdown {
     return this.isKnown;
   }
 
-  /** `listener` is called after each fill or counted denial applied once the stream is read up to now (not for the replay). */
-  onActivity(listener: () => void): void {
+  /**
+   * `listener` is called after each fill or counted denial applied once the stream is read up to now (not
+   * for the replay), with the bot whose figures or counts it moved (null: a manual order's fill).
+   */
+  onActivity(listener: (botId: string | null) => void): void {
     this.listeners.push(listener);
   }
 
@@ -149,7 +152,7 @@ export class ExposureFeed implements OnApplicationShutdown {
     this.bus.observe(OrderDeniedEvt, (p) => {
       if (p.order.botId === undefined || !countsAsRunawayDenial(p.reason)) return;
       this.activity.recordDenial(p.order.botId, Date.now());
-      this.notify();
+      this.notify(p.order.botId);
     });
     const caughtUp = new Promise<void>((resolve) => (this.caughtUp = resolve));
     const info = await this.consumer.info(true);
@@ -242,7 +245,7 @@ export class ExposureFeed implements OnApplicationShutdown {
           const p = parse(OrderFilledEvt);
           if (!p) return;
           this.book.fill(reportOf(p.order), { tradeId: p.fill.tradeId, quantity: Decimal.of(p.fill.quantity), price: Decimal.of(p.fill.price) }, at);
-          if (this.recordFill(p.order, p.fill)) this.notify();
+          if (this.recordFill(p.order, p.fill)) this.notify(p.order.botId);
           return;
         }
         default: {
@@ -285,9 +288,9 @@ export class ExposureFeed implements OnApplicationShutdown {
     return applied;
   }
 
-  private notify(): void {
+  private notify(botId: string | null): void {
     if (!this.isKnown) return;
-    for (const listener of this.listeners) listener();
+    for (const listener of this.listeners) listener(botId);
   }
 
   /** A dropped connection makes the book unknown at once; after a reconnect it is known again once the consumer has caught up. */

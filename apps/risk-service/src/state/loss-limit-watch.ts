@@ -9,15 +9,18 @@ import { MarketPrices } from './market-prices.js';
 /**
  * Drives the PnL marks and the automatic kill switch: every PNL_MARK_INTERVAL_MS it marks each open
  * position to the gateway's latest price (asking the gateway to keep polling that market, as the
- * checks do), moves the peaks and day starts of every equity, and judges the loss and runaway limits;
- * after each new fill or counted denial it judges them at once (the ledger has already moved the
- * peak at the fill). Judgments never overlap: one asked for during another runs right after it.
+ * checks do), moves the peaks and day starts of every equity, and judges the loss and runaway limits
+ * of every bot and the firm; after each new fill or counted denial it judges at once those of the firm
+ * and of the bot it moved (the ledger has already moved the peak at the fill): the other bots' figures
+ * did not change, and a fleet's burst of fills costs a pass over its own bots, not over the whole fleet
+ * for each fill. Judgments never overlap: what is asked for during one runs right after it.
  */
 @Injectable()
 export class LossLimitWatch implements OnApplicationBootstrap, OnApplicationShutdown {
   private task?: PeriodicTask;
   private judging?: Promise<void>;
-  private again = false;
+  /** Asked for and not judged yet: every bot, or the bots moved (the firm always). */
+  private due?: { all: boolean; bots: Set<string> };
   private stopped = false;
   private readonly log: ContextLogger;
 
@@ -32,7 +35,7 @@ export class LossLimitWatch implements OnApplicationBootstrap, OnApplicationShut
   }
 
   onApplicationBootstrap(): void {
-    this.feed.onActivity(() => this.judgeSoon());
+    this.feed.onActivity((botId) => this.judgeSoon(botId));
     this.task = runEvery(
       this.config.PNL_MARK_INTERVAL_MS,
       async () => {
@@ -64,18 +67,22 @@ export class LossLimitWatch implements OnApplicationBootstrap, OnApplicationShut
     this.feed.ledger.observeAll(Date.now());
   }
 
-  /** Judges the limits now, or right after the judgment in progress. */
-  judgeSoon(): void {
+  /**
+   * Judges the limits now, or right after the judgment in progress: of the firm and `botId` (null: the
+   * firm only, a manual order's fill), of every bot when `botId` is absent.
+   */
+  judgeSoon(botId?: string | null): void {
     if (this.stopped) return;
-    if (this.judging) {
-      this.again = true;
-      return;
-    }
+    const due = (this.due ??= { all: false, bots: new Set() });
+    if (botId === undefined) due.all = true;
+    else if (botId !== null) due.bots.add(botId);
+    if (this.judging) return;
     this.judging = (async () => {
-      do {
-        this.again = false;
-        await this.enforce.execute(Date.now());
-      } while (this.again && !this.stopped);
+      while (this.due && !this.stopped) {
+        const { all, bots } = this.due;
+        this.due = undefined;
+        await this.enforce.execute(Date.now(), all ? undefined : bots);
+      }
     })()
       .catch((err: unknown) => this.log.error('judging the loss limits failed', errorFields(err)))
       .finally(() => (this.judging = undefined));

@@ -105,6 +105,18 @@ describe('automatic kill-switch triggers', () => {
     expect(autoHalts({ ledger: new PnlLedger(), activity, limits, now: T0 + 3000 + RUNAWAY_WINDOW_MS })).toEqual([]);
   });
 
+  it('judges only the bots asked for (those a fill or a denial moved), and the firm always', () => {
+    const activity = new BotActivity();
+    for (let i = 0; i < 4; i++) activity.recordFill('fast', T0 + i * 1000);
+    const ledger = losing('abc', '9000');
+    const limits = lookupOf({ firm: { maxFillsPerMinute: 3, maxDrawdown: D('1400') }, 'bot:abc': { maxDrawdown: D('1000') } });
+    const judge = (bots?: string[]) => autoHalts({ ledger, activity, limits, now: T0 + 5000, ...(bots ? { bots } : {}) }).map((h) => h.scope);
+    expect(judge()).toEqual(['global', 'bot:abc', 'bot:fast']);
+    expect(judge(['fast'])).toEqual(['global', 'bot:fast']);
+    expect(judge(['abc', 'unknown'])).toEqual(['global', 'bot:abc']);
+    expect(judge([])).toEqual(['global']);
+  });
+
   it('counts as runaway only the denials that judge the order, not the platform or the venue state', () => {
     expect(['MESSAGE_RATE_OVER_LIMIT', 'DUPLICATE_ORDER', 'PRICE_OUTSIDE_COLLAR', 'OPEN_NOTIONAL_OVER_LIMIT'].every(countsAsRunawayDenial)).toBe(true);
     expect(['KILL_SWITCH_HALTED', 'EXPOSURE_UNKNOWN', 'REFERENCE_PRICE_STALE', 'LIMITS_UNKNOWN'].some(countsAsRunawayDenial)).toBe(false);

@@ -113,19 +113,24 @@ export interface AutoHaltInput {
   readonly limits: LimitLookup;
   /** Epoch ms. */
   readonly now: number;
+  /**
+   * The bots to judge: those whose figures or counts moved since the last judgment (a fill, a denial).
+   * Every bot when absent (their marks moved, or their limits). The firm is always judged.
+   */
+  readonly bots?: Iterable<string>;
 }
 
 /**
  * Every scope to halt now, each once, with the first trigger found (drawdown, daily loss, runaway
- * fills, runaway denials): the firm's (→ `global`) first, then the bots' in id order. A figure is
- * beyond its limit when strictly greater than it.
+ * fills, runaway denials): the firm's (→ `global`) first, then the bots' in id order (of `bots` only,
+ * when given). A figure is beyond its limit when strictly greater than it.
  */
 export function autoHalts(input: AutoHaltInput): AutoHalt[] {
   const { ledger, activity, limits, now } = input;
   const halts: AutoHalt[] = [];
   const firm = lossHalt(() => ledger.firmFigures(now), FIRM_SCOPE, globalScope(), 'the firm', limits);
   if (firm) halts.push(firm);
-  const bots = new Set([...ledger.bots(), ...activity.bots(now)]);
+  const bots = new Set(input.bots ?? [...ledger.bots(), ...activity.bots(now)]);
   for (const botId of [...bots].sort()) {
     const scope = botScope(botId);
     const halt =

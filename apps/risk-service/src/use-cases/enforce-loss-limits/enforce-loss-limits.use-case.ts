@@ -40,10 +40,13 @@ export class EnforceLossLimits {
     this.log = logger.child('loss-limits');
   }
 
-  /** Judges the limits at `now`; answers the scopes this replica halted. */
-  async execute(now: number): Promise<AutoHalt[]> {
+  /**
+   * Judges the limits at `now`, of the firm and of `bots` (every bot when absent); answers the scopes
+   * this replica halted.
+   */
+  async execute(now: number, bots?: ReadonlySet<string>): Promise<AutoHalt[]> {
     if (!this.feed.known || !this.limits.known || !this.killSwitch.known) return [];
-    const halts = autoHalts({ ledger: this.feed.ledger, activity: this.feed.activity, limits: this.limits.lookup, now });
+    const halts = autoHalts({ ledger: this.feed.ledger, activity: this.feed.activity, limits: this.limits.lookup, now, ...(bots ? { bots } : {}) });
     const halted: AutoHalt[] = [];
     for (const halt of halts) {
       if (this.killSwitch.get(halt.scope)?.state === 'HALTED' || this.inFlight.has(halt.scope)) continue;
