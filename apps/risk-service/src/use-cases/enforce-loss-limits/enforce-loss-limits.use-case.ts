@@ -68,7 +68,7 @@ export class EnforceLossLimits {
         });
         halted.push(halt);
       } catch (err) {
-        this.log.error('automatic kill-switch activation failed: judged again at the next fill or mark', {
+        this.log.error('automatic kill-switch activation failed: judged again at the next mark, or at once on a fill of its bot', {
           scope: halt.scope,
           trigger: halt.trigger,
           ...errorFields(err),
