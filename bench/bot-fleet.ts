@@ -22,11 +22,15 @@
  * CPU: bot-service's user+system time over the window (/proc/<pid>/stat), in cores; RSS: its peak over
  * the window (/proc/<pid>/status VmRSS).
  * Baselines in the same run: a raw NATS request/reply to an echo responder, and a raw PostgreSQL
- * `SELECT 1`, each a few thousand times, one at a time.
+ * `SELECT 1`, each a few thousand times, one at a time; and the least a step can be here, in bursts as
+ * the ticks make them: messages published at once (one, then as many as a tick of identical ladders
+ * fills: the grid bots of a symbol) every 100 ms to another process (bench/raw-burst-worker.ts) that
+ * makes one PostgreSQL write for each and publishes it back — no contract, strategy or fence.
  *
  *   npm run bench:bot-fleet [-- --bots=1000 --symbols=10 --seconds=60 --warmup=20 --ladders=identical|staggered --concurrency=N --verbose --profile]
  * `--profile` writes bot-service's CPU profiles (node --cpu-prof) under .garde/profiles/bot-fleet-<run>/.
  */
+import { fork } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadavg } from 'node:os';
@@ -272,6 +276,49 @@ async function baselines(nc: NatsConnection, databaseUrl: string): Promise<{ nat
   return { nats, pg: pgSample };
 }
 
+/**
+ * Each burst size's round trips (ms): `bursts` bursts, 100 ms apart, of that many messages published at
+ * once to bench/raw-burst-worker.ts, timed until each comes back after its PostgreSQL write.
+ */
+async function burstBaseline(nc: NatsConnection, databaseUrl: string, sizes: number[], bursts = 60): Promise<Map<number, number[]>> {
+  const subject = `bench.burst.${process.pid}`;
+  const worker = fork(path.join(REPO_ROOT, 'bench', 'raw-burst-worker.ts'), [NATS_URL, databaseUrl, subject], { stdio: 'inherit' });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('exit', (code) => reject(new Error(`bench/raw-burst-worker.ts exited (${code}) before it was ready`)));
+  });
+  const sentAt = new Float64Array(65536);
+  let latencies: number[] = [];
+  const sub = nc.subscribe(`${subject}.out`, {
+    callback: (_err, msg) => {
+      latencies.push(performance.now() - sentAt[msg.data[0]! + 256 * msg.data[1]!]!);
+    },
+  });
+  await nc.flush();
+  const out = new Map<number, number[]>();
+  let seq = 0;
+  try {
+    for (const size of sizes) {
+      latencies = [];
+      for (let b = 0; b < bursts; b++) {
+        const t = performance.now();
+        for (let i = 0; i < size; i++) {
+          const id = seq++ % 65536;
+          sentAt[id] = t;
+          nc.publish(`${subject}.in`, Uint8Array.of(id % 256, id >> 8));
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      out.set(size, latencies);
+    }
+  } finally {
+    sub.unsubscribe();
+    worker.disconnect();
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const bench = await createBenchEnvironment();
   const nc = await connect({ servers: NATS_URL });
@@ -365,6 +412,9 @@ async function main(): Promise<void> {
     const metricsAfter = await metrics();
 
     const base = await baselines(nc, bench.databaseUrl);
+    // The largest burst identical ladders make: every grid bot of a symbol filled by one tick.
+    const largestBurst = Math.max(1, Math.floor(BOTS / 2 / SYMBOLS));
+    const bursts = await burstBaseline(nc, bench.databaseUrl, [...new Set([1, largestBurst])]);
     const steps = (text: string) => [...text.matchAll(/^garde_bot_strategy_steps_total\{([^}]*)\} (\S+)$/gm)].map((m) => ({ labels: m[1]!, n: Number(m[2]) }));
     const stepDelta = new Map<string, number>();
     for (const { labels, n } of steps(metricsAfter)) {
@@ -399,6 +449,9 @@ async function main(): Promise<void> {
     );
     console.log(summary('  baseline: raw NATS request/reply (200 B echo)', base.nats));
     console.log(summary('  baseline: raw PostgreSQL SELECT 1', base.pg));
+    for (const [size, sample] of bursts) {
+      console.log(summary(`  baseline: burst of ${size} → process → 1 PG write each → back`, sample) + '   (every 100 ms)');
+    }
     console.log(`  p50/p99 of tick→intent: ${percentile(gateway.latencies, 50).toFixed(2)} / ${percentile(gateway.latencies, 99).toFixed(2)} ms`);
   } finally {
     for (const t of timers) clearInterval(t);
