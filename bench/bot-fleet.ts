@@ -23,9 +23,9 @@
  * the window (/proc/<pid>/status VmRSS).
  * Baselines in the same run: a raw NATS request/reply to an echo responder, and a raw PostgreSQL
  * `SELECT 1`, each a few thousand times, one at a time; and the least a step can be here, in bursts as
- * the ticks make them: messages published at once (one, then as many as a tick of identical ladders
- * fills: the grid bots of a symbol) every 100 ms to another process (bench/raw-burst-worker.ts) that
- * makes one PostgreSQL write for each and publishes it back — no contract, strategy or fence.
+ * the ticks make them: messages published at once (one, then as many as the most fills one tick made in
+ * the window) every 100 ms to another process (bench/raw-burst-worker.ts) that makes one PostgreSQL
+ * write for each and publishes it back — no contract, strategy or fence.
  *
  *   npm run bench:bot-fleet [-- --bots=1000 --symbols=10 --seconds=60 --warmup=20 --ladders=identical|staggered --concurrency=N --verbose --profile]
  * `--profile` writes bot-service's CPU profiles (node --cpu-prof) under .garde/profiles/bot-fleet-<run>/.
@@ -96,6 +96,8 @@ class FakeGateway {
   private readonly fills = new Map<string, OrderFill[]>();
   readonly latencies: number[] = [];
   measuring = false;
+  /** The most fills one tick made while measuring (the burst a tick sends to bot-service). */
+  largestBurst = 0;
   submits = 0;
   cancels = 0;
   filled = 0;
@@ -185,6 +187,7 @@ class FakeGateway {
       const limit = Number(order.price);
       if ((order.side === 'buy' && market.price <= limit) || (order.side === 'sell' && market.price >= limit)) events.push(this.fill(order, limit));
     }
+    if (this.measuring) this.largestBurst = Math.max(this.largestBurst, events.length);
     await Promise.all(events);
     const price = market.price.toFixed(2);
     this.bus.broadcast(
@@ -284,8 +287,12 @@ async function burstBaseline(nc: NatsConnection, databaseUrl: string, sizes: num
   const subject = `bench.burst.${process.pid}`;
   const worker = fork(path.join(REPO_ROOT, 'bench', 'raw-burst-worker.ts'), [NATS_URL, databaseUrl, subject], { stdio: 'inherit' });
   await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('exit', (code) => reject(new Error(`bench/raw-burst-worker.ts exited (${code}) before it was ready`)));
+    const exited = (code: number | null) => reject(new Error(`bench/raw-burst-worker.ts exited (${code}) before it was ready`));
+    worker.once('exit', exited);
+    worker.once('message', () => {
+      worker.off('exit', exited);
+      resolve();
+    });
   });
   const sentAt = new Float64Array(65536);
   let latencies: number[] = [];
@@ -412,9 +419,7 @@ async function main(): Promise<void> {
     const metricsAfter = await metrics();
 
     const base = await baselines(nc, bench.databaseUrl);
-    // The largest burst identical ladders make: every grid bot of a symbol filled by one tick.
-    const largestBurst = Math.max(1, Math.floor(BOTS / 2 / SYMBOLS));
-    const bursts = await burstBaseline(nc, bench.databaseUrl, [...new Set([1, largestBurst])]);
+    const bursts = await burstBaseline(nc, bench.databaseUrl, [...new Set([1, Math.max(1, gateway.largestBurst)])]);
     const steps = (text: string) => [...text.matchAll(/^garde_bot_strategy_steps_total\{([^}]*)\} (\S+)$/gm)].map((m) => ({ labels: m[1]!, n: Number(m[2]) }));
     const stepDelta = new Map<string, number>();
     for (const { labels, n } of steps(metricsAfter)) {
