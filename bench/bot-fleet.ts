@@ -25,7 +25,8 @@
  * `SELECT 1`, each a few thousand times, one at a time; and the least a step can be here, in bursts as
  * the ticks make them: messages published at once (one, then as many as the most fills one tick made in
  * the window) every 100 ms to another process (bench/raw-burst-worker.ts) that makes one PostgreSQL
- * write for each and publishes it back — no contract, strategy or fence.
+ * write for each, or one for all the messages that arrive together (as bot-service groups a burst's
+ * steps), and publishes them back — no contract, strategy or fence.
  *
  *   npm run bench:bot-fleet [-- --bots=1000 --symbols=10 --seconds=60 --warmup=20 --ladders=identical|staggered --concurrency=N --verbose --profile]
  * `--profile` writes bot-service's CPU profiles (node --cpu-prof) under .garde/profiles/bot-fleet-<run>/.
@@ -281,11 +282,12 @@ async function baselines(nc: NatsConnection, databaseUrl: string): Promise<{ nat
 
 /**
  * Each burst size's round trips (ms): `bursts` bursts, 100 ms apart, of that many messages published at
- * once to bench/raw-burst-worker.ts, timed until each comes back after its PostgreSQL write.
+ * once to bench/raw-burst-worker.ts, timed until each comes back after its PostgreSQL write (`each`:
+ * one write per message; `grouped`: one write per group, as bot-service groups a burst's steps).
  */
-async function burstBaseline(nc: NatsConnection, databaseUrl: string, sizes: number[], bursts = 60): Promise<Map<number, number[]>> {
-  const subject = `bench.burst.${process.pid}`;
-  const worker = fork(path.join(REPO_ROOT, 'bench', 'raw-burst-worker.ts'), [NATS_URL, databaseUrl, subject], { stdio: 'inherit' });
+async function burstBaseline(nc: NatsConnection, databaseUrl: string, mode: 'each' | 'grouped', sizes: number[], bursts = 60): Promise<Map<number, number[]>> {
+  const subject = `bench.burst.${process.pid}.${mode}`;
+  const worker = fork(path.join(REPO_ROOT, 'bench', 'raw-burst-worker.ts'), [NATS_URL, databaseUrl, subject, mode], { stdio: 'inherit' });
   await new Promise<void>((resolve, reject) => {
     const exited = (code: number | null) => reject(new Error(`bench/raw-burst-worker.ts exited (${code}) before it was ready`));
     worker.once('exit', exited);
@@ -419,7 +421,9 @@ async function main(): Promise<void> {
     const metricsAfter = await metrics();
 
     const base = await baselines(nc, bench.databaseUrl);
-    const bursts = await burstBaseline(nc, bench.databaseUrl, [...new Set([1, Math.max(1, gateway.largestBurst)])]);
+    const burstSizes = [...new Set([1, Math.max(1, gateway.largestBurst)])];
+    const bursts = await burstBaseline(nc, bench.databaseUrl, 'each', burstSizes);
+    const grouped = await burstBaseline(nc, bench.databaseUrl, 'grouped', burstSizes);
     const steps = (text: string) => [...text.matchAll(/^garde_bot_strategy_steps_total\{([^}]*)\} (\S+)$/gm)].map((m) => ({ labels: m[1]!, n: Number(m[2]) }));
     const stepDelta = new Map<string, number>();
     for (const { labels, n } of steps(metricsAfter)) {
@@ -456,6 +460,9 @@ async function main(): Promise<void> {
     console.log(summary('  baseline: raw PostgreSQL SELECT 1', base.pg));
     for (const [size, sample] of bursts) {
       console.log(summary(`  baseline: burst of ${size} → process → 1 PG write each → back`, sample) + '   (every 100 ms)');
+    }
+    for (const [size, sample] of grouped) {
+      console.log(summary(`  baseline: burst of ${size} → process → grouped PG writes → back`, sample) + '   (every 100 ms)');
     }
     console.log(`  p50/p99 of tick→intent: ${percentile(gateway.latencies, 50).toFixed(2)} / ${percentile(gateway.latencies, 99).toFixed(2)} ms`);
   } finally {

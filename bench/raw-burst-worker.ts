@@ -1,16 +1,21 @@
 /**
- * The other process of bench/bot-fleet's burst baseline (see `burstBaseline` there): the least a bot
- * step can be on this machine's NATS and PostgreSQL. For each message on `<subject>.in` it makes one
- * write to PostgreSQL (an UPDATE of one row, committed on its own, through a pool of 4 connections) and
- * then publishes the message to `<subject>.out`. Nothing else: no contract check, no strategy, no fence.
+ * The other process of bench/bot-fleet's burst baselines (see `burstBaseline` there): the least a bot
+ * step can be on this machine's NATS and PostgreSQL. For each message on `<subject>.in` it writes to
+ * PostgreSQL, then publishes the message to `<subject>.out`. Nothing else: no contract check, no
+ * strategy, no fence. Two ways of writing:
  *
- * Started by bench/bot-fleet with fork(), arguments `<nats url> <database url> <subject>`; says "ready"
- * to its parent once it listens, and stops when its parent disconnects.
+ * - `each`: one UPDATE of one row per message, committed on its own, through a pool of 4 connections.
+ * - `grouped`: the messages of one event-loop turn, or arriving while a write is in flight, in one
+ *   UPDATE (one commit) for all of them, one in flight at a time — the group commit bot-service makes
+ *   of a burst's steps (libs/platform `Batcher`), without anything else bot-service does.
+ *
+ * Started by bench/bot-fleet with fork(), arguments `<nats url> <database url> <subject> <each|grouped>`;
+ * says "ready" to its parent once it listens, and stops when its parent disconnects.
  */
-import { connect } from '@nats-io/transport-node';
+import { connect, type Msg } from '@nats-io/transport-node';
 import pg from 'pg';
 
-const [natsUrl, databaseUrl, subject] = process.argv.slice(2) as [string, string, string];
+const [natsUrl, databaseUrl, subject, mode] = process.argv.slice(2) as [string, string, string, 'each' | 'grouped'];
 const nc = await connect({ servers: natsUrl });
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
 await pool.query('CREATE TABLE IF NOT EXISTS bench_burst_probe (id int PRIMARY KEY, v text NOT NULL)');
@@ -18,13 +23,41 @@ await pool.query("INSERT INTO bench_burst_probe SELECT g, '' FROM generate_serie
 // The pool's connections opened before the first burst, as a service's are.
 await Promise.all(Array.from({ length: 4 }, () => pool.query('SELECT 1')));
 
+const fail = (err: unknown) => console.error(`raw-burst-worker: ${String(err)}`);
+const rowOf = (msg: Msg) => msg.data[0]! + 256 * msg.data[1]!;
+let waiting: Msg[] = [];
+let inFlight = false;
+
+/** `grouped`: writes every message waiting in one statement, publishes them, then the next group if any. */
+function flush(): void {
+  if (inFlight || waiting.length === 0) return;
+  const group = waiting;
+  waiting = [];
+  inFlight = true;
+  const ids = [...new Set(group.map((msg) => rowOf(msg) % 1000))];
+  void pool
+    .query('UPDATE bench_burst_probe p SET v = u.v FROM unnest($1::int[], $2::text[]) AS u(id, v) WHERE p.id = u.id', [ids, ids.map(String)])
+    .then(() => {
+      for (const msg of group) nc.publish(`${subject}.out`, msg.data);
+    })
+    .catch(fail)
+    .finally(() => {
+      inFlight = false;
+      flush();
+    });
+}
+
 nc.subscribe(`${subject}.in`, {
   callback: (_err, msg) => {
-    const row = msg.data[0]! + 256 * msg.data[1]!;
+    if (mode === 'grouped') {
+      if (waiting.push(msg) === 1) setImmediate(flush);
+      return;
+    }
+    const row = rowOf(msg);
     void pool
       .query('UPDATE bench_burst_probe SET v = $2 WHERE id = $1', [row % 1000, String(row)])
       .then(() => nc.publish(`${subject}.out`, msg.data))
-      .catch((err: unknown) => console.error(`raw-burst-worker: ${String(err)}`));
+      .catch(fail);
   },
 });
 await nc.flush();
