@@ -6,14 +6,15 @@
  *
  * - `each`: one UPDATE of one row per message, committed on its own, through a pool of 4 connections.
  * - `grouped`: the messages of one event-loop turn, or arriving while a write is in flight, in one
- *   UPDATE (one commit) for all of them, one in flight at a time — the group commit bot-service makes
- *   of a burst's steps (libs/platform `Batcher`), without anything else bot-service does.
+ *   UPDATE (one commit) for all of them — the group commit bot-service makes of a burst's steps (the
+ *   same libs/platform `Batcher`, with the same limits), without anything else bot-service does.
  *
  * Started by bench/bot-fleet with fork(), arguments `<nats url> <database url> <subject> <each|grouped>`;
  * says "ready" to its parent once it listens, and stops when its parent disconnects.
  */
 import { connect, type Msg } from '@nats-io/transport-node';
 import pg from 'pg';
+import { Batcher } from '@garde/platform';
 
 const [natsUrl, databaseUrl, subject, mode] = process.argv.slice(2) as [string, string, string, 'each' | 'grouped'];
 const nc = await connect({ servers: natsUrl });
@@ -25,39 +26,21 @@ await Promise.all(Array.from({ length: 4 }, () => pool.query('SELECT 1')));
 
 const fail = (err: unknown) => console.error(`raw-burst-worker: ${String(err)}`);
 const rowOf = (msg: Msg) => msg.data[0]! + 256 * msg.data[1]!;
-let waiting: Msg[] = [];
-let inFlight = false;
-
-/** `grouped`: writes every message waiting in one statement, publishes them, then the next group if any. */
-function flush(): void {
-  if (inFlight || waiting.length === 0) return;
-  const group = waiting;
-  waiting = [];
-  inFlight = true;
-  const ids = [...new Set(group.map((msg) => rowOf(msg) % 1000))];
-  void pool
-    .query('UPDATE bench_burst_probe p SET v = u.v FROM unnest($1::int[], $2::text[]) AS u(id, v) WHERE p.id = u.id', [ids, ids.map(String)])
-    .then(() => {
-      for (const msg of group) nc.publish(`${subject}.out`, msg.data);
-    })
-    .catch(fail)
-    .finally(() => {
-      inFlight = false;
-      flush();
-    });
-}
+// `grouped`: the Batcher and limits of bot-service's step statements (BotRepository.steps).
+const groups = new Batcher<number, void>(
+  async (rows) => {
+    const ids = [...new Set(rows.map((row) => row % 1000))];
+    await pool.query('UPDATE bench_burst_probe p SET v = u.v FROM unnest($1::int[], $2::text[]) AS u(id, v) WHERE p.id = u.id', [ids, ids.map(String)]);
+    return rows.map(() => undefined);
+  },
+  { maxBatch: 200, maxInFlight: 2 },
+);
 
 nc.subscribe(`${subject}.in`, {
   callback: (_err, msg) => {
-    if (mode === 'grouped') {
-      if (waiting.push(msg) === 1) setImmediate(flush);
-      return;
-    }
     const row = rowOf(msg);
-    void pool
-      .query('UPDATE bench_burst_probe SET v = $2 WHERE id = $1', [row % 1000, String(row)])
-      .then(() => nc.publish(`${subject}.out`, msg.data))
-      .catch(fail);
+    const written = mode === 'grouped' ? groups.add(row) : pool.query('UPDATE bench_burst_probe SET v = $2 WHERE id = $1', [row % 1000, String(row)]);
+    void written.then(() => nc.publish(`${subject}.out`, msg.data)).catch(fail);
   },
 });
 await nc.flush();
