@@ -458,11 +458,11 @@ async function main(): Promise<void> {
     );
     console.log(summary('  baseline: raw NATS request/reply (200 B echo)', base.nats));
     console.log(summary('  baseline: raw PostgreSQL SELECT 1', base.pg));
-    for (const [size, sample] of bursts) {
-      console.log(summary(`  baseline: burst of ${size} → process → 1 PG write each → back`, sample) + '   (every 100 ms)');
-    }
-    for (const [size, sample] of grouped) {
-      console.log(summary(`  baseline: burst of ${size} → process → grouped PG writes → back`, sample) + '   (every 100 ms)');
+    for (const [writes, samples] of [
+      ['1 PG write each', bursts],
+      ['grouped PG writes', grouped],
+    ] as const) {
+      for (const [size, sample] of samples) console.log(summary(`  baseline: burst of ${size} → process → ${writes} → back`, sample) + '   (every 100 ms)');
     }
     console.log(`  p50/p99 of tick→intent: ${percentile(gateway.latencies, 50).toFixed(2)} / ${percentile(gateway.latencies, 99).toFixed(2)} ms`);
   } finally {

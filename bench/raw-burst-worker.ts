@@ -12,7 +12,7 @@
  * Started by bench/bot-fleet with fork(), arguments `<nats url> <database url> <subject> <each|grouped>`;
  * says "ready" to its parent once it listens, and stops when its parent disconnects.
  */
-import { connect, type Msg } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { Batcher } from '@garde/platform';
 
@@ -24,8 +24,6 @@ await pool.query("INSERT INTO bench_burst_probe SELECT g, '' FROM generate_serie
 // The pool's connections opened before the first burst, as a service's are.
 await Promise.all(Array.from({ length: 4 }, () => pool.query('SELECT 1')));
 
-const fail = (err: unknown) => console.error(`raw-burst-worker: ${String(err)}`);
-const rowOf = (msg: Msg) => msg.data[0]! + 256 * msg.data[1]!;
 // `grouped`: the Batcher and limits of bot-service's step statements (BotRepository.steps).
 const groups = new Batcher<number, void>(
   async (rows) => {
@@ -38,9 +36,9 @@ const groups = new Batcher<number, void>(
 
 nc.subscribe(`${subject}.in`, {
   callback: (_err, msg) => {
-    const row = rowOf(msg);
+    const row = msg.data[0]! + 256 * msg.data[1]!;
     const written = mode === 'grouped' ? groups.add(row) : pool.query('UPDATE bench_burst_probe SET v = $2 WHERE id = $1', [row % 1000, String(row)]);
-    void written.then(() => nc.publish(`${subject}.out`, msg.data)).catch(fail);
+    void written.then(() => nc.publish(`${subject}.out`, msg.data)).catch((err: unknown) => console.error(`raw-burst-worker: ${String(err)}`));
   },
 });
 await nc.flush();
