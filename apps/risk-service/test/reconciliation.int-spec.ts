@@ -19,6 +19,7 @@ import {
   type ReconciliationReport,
   type TypedEnvelope,
 } from '@garde/contracts';
+import { Decimal } from '@garde/domain';
 import type { RunningService } from '@garde/platform';
 import { runConsole, testOrder, until } from '@garde/testing';
 import { startBotService } from '../../bot-service/src/app.js';
@@ -26,6 +27,7 @@ import { TEST_TOKENS, apiClient } from '../../exchange-gateway/test/api-client.j
 import { setFaults, startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
 import { createCcxtClient } from '../../exchange-gateway/src/venues/ccxt-client.js';
 import { LedgerFeed } from '../src/state/ledger-feed.js';
+import { LedgerRepository, type LedgerFill } from '../src/persistence/ledger.repository.js';
 
 const KEY = 'sim-key-recon-1';
 const SECRET = 'sim-secret-recon-1';
@@ -231,6 +233,76 @@ describe('reconciliation: the ledger against the venue', () => {
     // The ledger is append-only: a fill's entries are never rewritten.
     await expect(sql("UPDATE risk.ledger_entry SET amount = 0 WHERE account_id = 'ledger-only'")).rejects.toThrow(/append-only/);
     await expect(sql("DELETE FROM risk.ledger_fill WHERE account_id = 'ledger-only'")).rejects.toThrow(/append-only/);
+  });
+
+  it('fills published together (a tick crossing a level) are each booked once with their legs, a repeat in the same burst included', async () => {
+    const now = new Date().toISOString();
+    const order = (i: number): Order => ({
+      clientOrderId: `burst-${i}`,
+      venueOrderId: String(5000 + i),
+      accountId: 'ledger-burst',
+      exchangeId: 'paper',
+      botId: `b-burst-${i % 4}`,
+      symbol: 'SOL/USDT',
+      side: i % 2 === 0 ? 'buy' : 'sell',
+      type: 'limit',
+      quantity: '1',
+      price: '100',
+      state: 'FILLED',
+      filled: '1',
+      lastError: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const fill = (i: number) => ({ tradeId: `tb-${i}`, price: '100', quantity: '1', fee: '0.1', feeCurrency: 'USDT', at: now });
+    // 30 buys and 30 sells of 1 SOL at 100, and ten of them published twice in the same burst.
+    const burst = Array.from({ length: 60 }, (_, i) => i);
+    await Promise.all([...burst, ...burst.slice(0, 10)].map((i) => bus().publish(OrderFilledEvt, { order: order(i), fill: fill(i) })));
+    expect(await stack.risk.app.get(LedgerFeed).waitCaughtUp(10_000)).toBe(true);
+    const fills = await sql<{ n: string }>("SELECT count(*)::text AS n FROM risk.ledger_fill WHERE account_id = 'ledger-burst'");
+    expect(fills).toEqual([{ n: '60' }]);
+    const legs = await sql<{ leg: string; n: string; total: string }>(
+      "SELECT leg, count(*)::text AS n, sum(amount)::text AS total FROM risk.ledger_entry WHERE account_id = 'ledger-burst' GROUP BY leg ORDER BY leg",
+    );
+    // Base: +30 −30; quote: −3000 +3000; fee: 60 × 0.1 USDT.
+    expect(legs.map((l) => [l.leg, l.n, Number(l.total)])).toEqual([
+      ['base', '60', 0],
+      ['fee', '60', -6],
+      ['quote', '60', 0],
+    ]);
+    // The same fill twice in one statement (calls of one turn are grouped): booked by the first call only.
+    const ledger = stack.risk.app.get(LedgerRepository);
+    const direct = (tradeId: string): LedgerFill => ({
+      accountId: 'ledger-burst',
+      exchangeId: 'paper',
+      tradeId,
+      clientOrderId: `direct-${tradeId}`,
+      botId: null,
+      symbol: 'SOL/USDT',
+      side: 'buy',
+      price: '100',
+      quantity: '1',
+      fee: '0',
+      feeCurrency: null,
+      executedAt: new Date(),
+      movements: [
+        { leg: 'base', asset: 'SOL', amount: Decimal.of('1') },
+        { leg: 'quote', asset: 'USDT', amount: Decimal.of('-100') },
+      ],
+      problem: undefined,
+      messageId: randomUUID(),
+      correlationId: randomUUID(),
+    });
+    expect(
+      await Promise.all([
+        ledger.recordFill(direct('td-1')),
+        ledger.recordFill(direct('td-1')),
+        ledger.recordFill(direct('td-2')),
+        ledger.recordFill(direct('tb-0')),
+      ]),
+    ).toEqual([true, false, true, false]);
+    const direct1 = await sql<{ n: string }>("SELECT count(*)::text AS n FROM risk.ledger_entry WHERE account_id = 'ledger-burst' AND trade_id = 'td-1'");
+    expect(direct1).toEqual([{ n: '2' }]);
   });
 
   it('a balance drift at the venue is a discrepancy within one period; the bots of the account are halted', async () => {

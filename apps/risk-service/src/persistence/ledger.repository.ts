@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Actor } from '@garde/contracts';
 import { Decimal, type LedgerMovement } from '@garde/domain';
+import { Batcher } from '@garde/platform';
 
 /** One fill as the ledger books it (from OrderFilledEvt). */
 export interface LedgerFill {
@@ -65,45 +66,78 @@ export interface ReconcileAccountResult {
  */
 @Injectable()
 export class LedgerRepository {
+  /**
+   * Fills arriving together (a tick that crosses a level fills many orders at once) are booked by one
+   * statement: one round trip and one commit for the group, not a transaction of four per fill.
+   */
+  private readonly fills = new Batcher<LedgerFill, boolean>((fills) => this.insertFills(fills), { maxBatch: 64, maxInFlight: 1 });
+
   constructor(private readonly ds: DataSource) {}
 
-  /** Applies a fill once per (account, trade id): false when it had been applied already (a redelivery). */
+  /**
+   * Applies a fill once per (account, trade id), its row and its legs all or nothing: false when it had
+   * been applied already (a redelivery). Fills recorded together share one statement.
+   */
   recordFill(fill: LedgerFill): Promise<boolean> {
-    return this.ds.transaction(async (em) => {
-      const recordedAt = new Date();
-      const inserted = await em.query<Array<{ trade_id: string }>>(
-        `INSERT INTO ledger_fill (account_id, trade_id, exchange_id, client_order_id, bot_id, symbol, side, price, quantity, fee, fee_currency, executed_at, recorded_at, message_id, problem)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    return this.fills.add(fill);
+  }
+
+  /** One statement for a group of fills: each one's row and legs, or nothing of it when it was applied before. */
+  private async insertFills(fills: LedgerFill[]): Promise<boolean[]> {
+    const key = (f: LedgerFill) => `${f.accountId}\u0000${f.tradeId}`;
+    // The same fill twice in one group (a redelivery that caught up with the first): the first is applied, the next ones are duplicates.
+    const first = new Map<string, LedgerFill>();
+    for (const f of fills) if (!first.has(key(f))) first.set(key(f), f);
+    const unique = [...first.values()];
+    const rows = unique.map((f) => ({
+      account_id: f.accountId,
+      trade_id: f.tradeId,
+      exchange_id: f.exchangeId,
+      client_order_id: f.clientOrderId,
+      bot_id: f.botId,
+      symbol: f.symbol,
+      side: f.side,
+      price: f.price,
+      quantity: f.quantity,
+      fee: f.fee,
+      fee_currency: f.feeCurrency,
+      executed_at: f.executedAt,
+      message_id: f.messageId,
+      problem: f.problem ?? null,
+    }));
+    const legs = unique.flatMap((f) =>
+      f.movements.map((m) => ({
+        account_id: f.accountId,
+        trade_id: f.tradeId,
+        exchange_id: f.exchangeId,
+        asset: m.asset,
+        amount: m.amount.toString(),
+        leg: m.leg,
+        effective_at: f.executedAt,
+        correlation_id: f.correlationId,
+      })),
+    );
+    const inserted = await this.ds.query<Array<{ account_id: string; trade_id: string }>>(
+      `WITH fill AS (
+         INSERT INTO ledger_fill (account_id, trade_id, exchange_id, client_order_id, bot_id, symbol, side, price, quantity, fee, fee_currency, executed_at, recorded_at, message_id, problem)
+         SELECT account_id, trade_id, exchange_id, client_order_id, bot_id, symbol, side, price, quantity, fee, fee_currency, executed_at, $3, message_id, problem
+           FROM jsonb_to_recordset($1::text::jsonb) AS f(account_id text, trade_id text, exchange_id text, client_order_id text, bot_id text, symbol text,
+                side text, price numeric, quantity numeric, fee numeric, fee_currency text, executed_at timestamptz, message_id text, problem text)
          ON CONFLICT (account_id, trade_id) DO NOTHING
-         RETURNING trade_id`,
-        [
-          fill.accountId,
-          fill.tradeId,
-          fill.exchangeId,
-          fill.clientOrderId,
-          fill.botId,
-          fill.symbol,
-          fill.side,
-          fill.price,
-          fill.quantity,
-          fill.fee,
-          fill.feeCurrency,
-          fill.executedAt,
-          recordedAt,
-          fill.messageId,
-          fill.problem ?? null,
-        ],
-      );
-      if (inserted.length === 0) return false;
-      for (const m of fill.movements) {
-        await em.query(
-          `INSERT INTO ledger_entry (account_id, exchange_id, asset, amount, kind, effective_at, recorded_at, trade_id, leg, correlation_id)
-           VALUES ($1, $2, $3, $4, 'fill', $5, $6, $7, $8, $9)`,
-          [fill.accountId, fill.exchangeId, m.asset, m.amount.toString(), fill.executedAt, recordedAt, fill.tradeId, m.leg, fill.correlationId],
-        );
-      }
-      return true;
-    });
+         RETURNING account_id, trade_id
+       ), leg AS (
+         INSERT INTO ledger_entry (account_id, exchange_id, asset, amount, kind, effective_at, recorded_at, trade_id, leg, correlation_id)
+         SELECT l.account_id, l.exchange_id, l.asset, l.amount, 'fill', l.effective_at, $3, l.trade_id, l.leg, l.correlation_id
+           FROM ROWS FROM (jsonb_to_recordset($2::text::jsonb) AS (account_id text, trade_id text, exchange_id text, asset text, amount numeric, leg text,
+                effective_at timestamptz, correlation_id text)) WITH ORDINALITY AS l(account_id, trade_id, exchange_id, asset, amount, leg, effective_at, correlation_id, i)
+           JOIN fill USING (account_id, trade_id)
+          ORDER BY l.i
+       )
+       SELECT account_id, trade_id FROM fill`,
+      [JSON.stringify(rows), JSON.stringify(legs), new Date()],
+    );
+    const applied = new Set(inserted.map((r) => `${r.account_id}\u0000${r.trade_id}`));
+    return fills.map((f) => first.get(key(f)) === f && applied.has(key(f)));
   }
 
   /** Takes an account's opening balance from the venue, once: false when it was opened already (by another replica). */

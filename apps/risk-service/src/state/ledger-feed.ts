@@ -15,6 +15,8 @@ import { ReconciliationMetrics } from '../metrics/reconciliation.metrics.js';
 import { RecordFill } from '../use-cases/record-fill/record-fill.use-case.js';
 
 const ACK_WAIT_MS = 30_000;
+/** Fills delivered and not acked yet, at most (the consumer's max_ack_pending). */
+const MAX_IN_HAND = 256;
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
 
@@ -49,7 +51,7 @@ export class LedgerFeed implements OnModuleDestroy {
     await ensureDurableConsumer(this.nc, topology.auditStream, topology.ledgerConsumer, {
       filter_subject: topology.subject(OrderFilledEvt),
       ack_wait: ACK_WAIT_MS * 1_000_000,
-      max_ack_pending: 256,
+      max_ack_pending: MAX_IN_HAND,
     });
     this.consumer = await jetstream(this.nc).consumers.get(topology.auditStream, topology.ledgerConsumer);
     this.metrics.setPendingProbe(() => this.pending());
@@ -88,13 +90,26 @@ export class LedgerFeed implements OnModuleDestroy {
     }
   }
 
+  /**
+   * Fills are handled as they come, not one after the other: those arriving together are booked by one
+   * statement (LedgerRepository). At most max_ack_pending are in hand at once (the server holds back the
+   * rest until some are acked); on stop, the ones in hand finish first.
+   */
   private async run(messages: ConsumerMessages): Promise<void> {
-    for await (const msg of messages) {
-      if (this.stopping) {
-        msg.nak();
-        continue;
+    const inHand = new Set<Promise<void>>();
+    try {
+      for await (const msg of messages) {
+        if (this.stopping) {
+          msg.nak();
+          continue;
+        }
+        const handled: Promise<void> = this.handle(msg)
+          .catch((err: unknown) => this.log.error('a fill was left unacked (it comes again)', { streamSequence: msg.info.streamSequence, ...errorFields(err) }))
+          .finally(() => inHand.delete(handled));
+        inHand.add(handled);
       }
-      await this.handle(msg);
+    } finally {
+      await Promise.all(inHand);
     }
   }
 
