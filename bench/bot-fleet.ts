@@ -19,8 +19,8 @@
  * tick before it would show up as a long one. bot-service's own histogram of the same
  * (`garde_bot_tick_to_intent_seconds`: from the ticker's receipt to the intents saved, for steps woken
  * by a tick) is printed beside it.
- * CPU: bot-service's user+system time over the window (/proc/<pid>/stat), in cores; RSS: its peak over
- * the window (/proc/<pid>/status VmRSS).
+ * CPU: bot-service's user+system time over the window (/proc/<pid>/stat), in cores, and risk-service's (it
+ * shares the machine); RSS: bot-service's peak over the window (/proc/<pid>/status VmRSS).
  * Baselines in the same run: a raw NATS request/reply to an echo responder, and a raw PostgreSQL
  * `SELECT 1`, each a few thousand times, one at a time; and the least a step can be here, in bursts as
  * the ticks make them: messages published at once (one, then as many as the most fills one tick made in
@@ -337,7 +337,8 @@ async function main(): Promise<void> {
     const bus = new MessageBus(nc, busTopology(bench.namespace), 'exchange-gateway/bench', new JsonLogger('bench', 'warn').child('bus'));
     const gateway = new FakeGateway(bus);
     gateway.serve();
-    services.push(await startServiceProcess('risk-service', bench.env, await freePort(), 'bench'));
+    const riskService = await startServiceProcess('risk-service', bench.env, await freePort(), 'bench');
+    services.push(riskService);
     const profileDir = path.join(REPO_ROOT, '.garde', 'profiles', `bot-fleet-${bench.suffix}`);
     if (PROFILE) mkdirSync(profileDir, { recursive: true });
     const botService = await startServiceProcess(
@@ -401,6 +402,7 @@ async function main(): Promise<void> {
 
     const pid = botService.child.pid!;
     const before = processStats(pid);
+    const riskBefore = processStats(riskService.child.pid!);
     const counts = { submits: gateway.submits, cancels: gateway.cancels, filled: gateway.filled };
     const metricsBefore = await metrics();
     let peakRss = before.rssMb;
@@ -418,6 +420,7 @@ async function main(): Promise<void> {
     loopDelay.disable();
     const elapsed = (performance.now() - started) / 1000;
     const after = processStats(pid);
+    const riskAfter = processStats(riskService.child.pid!);
     const metricsAfter = await metrics();
 
     const base = await baselines(nc, bench.databaseUrl);
@@ -438,6 +441,9 @@ async function main(): Promise<void> {
     );
     console.log(`  bot-service CPU            ${((after.cpuSeconds - before.cpuSeconds) / elapsed).toFixed(2)} cores (target <= 1)`);
     console.log(`  bot-service RSS            peak ${peakRss.toFixed(0)} MB (target <= 500 MB)`);
+    console.log(
+      `  risk-service CPU           ${((riskAfter.cpuSeconds - riskBefore.cpuSeconds) / elapsed).toFixed(2)} cores (the fills' ledger and exposure, on the same machine)`,
+    );
     console.log(
       `  orders in the window       ${gateway.submits - counts.submits} submits, ${gateway.cancels - counts.cancels} cancels, ${gateway.filled - counts.filled} fills`,
     );
