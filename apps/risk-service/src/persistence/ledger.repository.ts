@@ -88,7 +88,8 @@ export class LedgerRepository {
     // The same fill twice in one group (a redelivery that caught up with the first): the first is applied, the next ones are duplicates.
     const first = new Map<string, LedgerFill>();
     for (const f of fills) if (!first.has(key(f))) first.set(key(f), f);
-    const unique = [...first.values()];
+    // In key order: two replicas booking the same fills (a redelivery) take their row locks in the same order, never in a cycle.
+    const unique = [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, f]) => f);
     const rows = unique.map((f) => ({
       account_id: f.accountId,
       trade_id: f.tradeId,
