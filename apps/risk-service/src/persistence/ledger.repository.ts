@@ -84,10 +84,13 @@ export class LedgerRepository {
 
   /** One statement for a group of fills: each one's row and legs, or nothing of it when it was applied before. */
   private async insertFills(fills: LedgerFill[]): Promise<boolean[]> {
-    const key = (f: LedgerFill) => `${f.accountId}\u0000${f.tradeId}`;
+    const key = (accountId: string, tradeId: string) => `${accountId}\u0000${tradeId}`;
     // The same fill twice in one group (a redelivery that caught up with the first): the first is applied, the next ones are duplicates.
+    const keys = fills.map((f) => key(f.accountId, f.tradeId));
     const first = new Map<string, LedgerFill>();
-    for (const f of fills) if (!first.has(key(f))) first.set(key(f), f);
+    fills.forEach((f, i) => {
+      if (!first.has(keys[i]!)) first.set(keys[i]!, f);
+    });
     // In key order: two replicas booking the same fills (a redelivery) take their row locks in the same order, never in a cycle.
     const unique = [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, f]) => f);
     const rows = unique.map((f) => ({
@@ -137,8 +140,8 @@ export class LedgerRepository {
        SELECT account_id, trade_id FROM fill`,
       [JSON.stringify(rows), JSON.stringify(legs), new Date()],
     );
-    const applied = new Set(inserted.map((r) => `${r.account_id}\u0000${r.trade_id}`));
-    return fills.map((f) => first.get(key(f)) === f && applied.has(key(f)));
+    const applied = new Set(inserted.map((r) => key(r.account_id, r.trade_id)));
+    return fills.map((f, i) => first.get(keys[i]!) === f && applied.has(keys[i]!));
   }
 
   /** Takes an account's opening balance from the venue, once: false when it was opened already (by another replica). */
