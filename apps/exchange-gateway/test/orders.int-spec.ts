@@ -414,6 +414,8 @@ describe('exchange-gateway order pipeline against the simulator', () => {
       seenAtRisk.push(order.ok ? 'ACCEPTED' : order.error.code);
       throw new ServiceError('FORBIDDEN', `stand-in refuses ${p.scope}`);
     });
+    // The stand-in's subscription known to the server before the gateway asks (else: no responders, UNAVAILABLE).
+    await nc.flush();
     try {
       const refused = await api('operator', 'POST', '/api/v1/kill-switch/activate', { scope: 'bot:bot-9', reason: 'stand-in drill' });
       expect(refused.body.error?.code).toBe('FORBIDDEN');
