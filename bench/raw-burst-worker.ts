@@ -15,6 +15,7 @@
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { Batcher } from '@garde/platform';
+import { STEP_BATCH_LIMITS } from '../apps/bot-service/src/persistence/step-batches.js';
 
 const [natsUrl, databaseUrl, subject, mode] = process.argv.slice(2) as [string, string, string, 'each' | 'grouped'];
 const nc = await connect({ servers: natsUrl });
@@ -25,14 +26,11 @@ await pool.query("INSERT INTO bench_burst_probe SELECT g, '' FROM generate_serie
 await Promise.all(Array.from({ length: 4 }, () => pool.query('SELECT 1')));
 
 // `grouped`: the Batcher and limits of bot-service's step statements (BotRepository.steps).
-const groups = new Batcher<number, void>(
-  async (rows) => {
-    const ids = [...new Set(rows.map((row) => row % 1000))];
-    await pool.query('UPDATE bench_burst_probe p SET v = u.v FROM unnest($1::int[], $2::text[]) AS u(id, v) WHERE p.id = u.id', [ids, ids.map(String)]);
-    return rows.map(() => undefined);
-  },
-  { maxBatch: 200, maxInFlight: 2 },
-);
+const groups = new Batcher<number, void>(async (rows) => {
+  const ids = [...new Set(rows.map((row) => row % 1000))];
+  await pool.query('UPDATE bench_burst_probe p SET v = u.v FROM unnest($1::int[], $2::text[]) AS u(id, v) WHERE p.id = u.id', [ids, ids.map(String)]);
+  return rows.map(() => undefined);
+}, STEP_BATCH_LIMITS);
 
 nc.subscribe(`${subject}.in`, {
   callback: (_err, msg) => {

@@ -4,6 +4,7 @@ import type { Actor, BotState } from '@garde/contracts';
 import { Batcher } from '@garde/platform';
 import { BOT_STATES, STRATEGIES, isHaltable, isStrategyName, type ParsedScope } from '@garde/domain';
 import { BotRow, BotTransitionRow } from './bot.entities.js';
+import { STEP_BATCH_LIMITS } from './step-batches.js';
 
 /**
  * Lifecycle writes hold this advisory lock shared, kill-switch halts hold it exclusively. A command
@@ -89,9 +90,6 @@ export interface BotStatusDetails {
 /** Calls grouped into one statement at most (a tick wakes ~100 bots of its market). */
 const MAX_BATCH = 200;
 
-/** Step statements (`bot_engine_steps`) in flight at once, each on a pooled connection. */
-const STEP_STATEMENTS = 4;
-
 /** A send fence to enter (answers whether the bot is RUNNING and the fence held) or to let go. */
 interface FenceOp {
   botId: string;
@@ -146,12 +144,8 @@ export class BotRepository implements OnApplicationShutdown {
     { length: FENCE_CONNECTIONS },
     (_, shard) => new Batcher<FenceOp, boolean>((ops) => this.runFences(shard, ops), { maxBatch: MAX_BATCH, maxInFlight: 1 }),
   );
-  /**
-   * Engine steps whose starting state and fills are known, grouped into one `bot_engine_steps`. Four in
-   * flight: a tick that fills many bots' orders is split over several statements run side by side,
-   * rather than its later steps waiting for one long statement (bench/bot-fleet: p99 ~90 → ~63 ms).
-   */
-  private readonly steps = new Batcher<KnownStep, StepOutcome>((steps) => this.runSteps(steps), { maxBatch: MAX_BATCH, maxInFlight: STEP_STATEMENTS });
+  /** Engine steps whose starting state and fills are known, grouped into one `bot_engine_steps` (STEP_BATCH_LIMITS). */
+  private readonly steps = new Batcher<KnownStep, StepOutcome>((steps) => this.runSteps(steps), STEP_BATCH_LIMITS);
   /** Engine states saved after a send, grouped into one `bot_save_engines`. */
   private readonly saves = new Batcher<{ botId: string; engine: string }, void>((saves) => this.runSaves(saves), { maxBatch: MAX_BATCH, maxInFlight: 2 });
 
