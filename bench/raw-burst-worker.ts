@@ -15,7 +15,7 @@
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { Batcher } from '@garde/platform';
-import { STEP_BATCH_LIMITS } from '../apps/bot-service/src/persistence/step-batches.js';
+import { STEP_BATCH_MAX, STEP_CONNECTIONS } from '../apps/bot-service/src/persistence/step-batches.js';
 
 const [natsUrl, databaseUrl, subject, mode] = process.argv.slice(2) as [string, string, string, 'each' | 'grouped'];
 const nc = await connect({ servers: natsUrl });
@@ -25,12 +25,16 @@ await pool.query("INSERT INTO bench_burst_probe SELECT g, '' FROM generate_serie
 // The pool's connections opened before the first burst, as a service's are.
 await Promise.all(Array.from({ length: 4 }, () => pool.query('SELECT 1')));
 
-// `grouped`: the Batcher and limits of bot-service's step statements (BotRepository.steps).
-const groups = new Batcher<number, void>(async (rows) => {
-  const ids = [...new Set(rows.map((row) => row % 1000))];
-  await pool.query('UPDATE bench_burst_probe p SET v = u.v FROM unnest($1::int[], $2::text[]) AS u(id, v) WHERE p.id = u.id', [ids, ids.map(String)]);
-  return rows.map(() => undefined);
-}, STEP_BATCH_LIMITS);
+// `grouped`: the Batcher and limits of bot-service's step statements (BotRepository.rounds: as many in
+// flight as its step connections, here on any of them).
+const groups = new Batcher<number, void>(
+  async (rows) => {
+    const ids = [...new Set(rows.map((row) => row % 1000))];
+    await pool.query('UPDATE bench_burst_probe p SET v = u.v FROM unnest($1::int[], $2::text[]) AS u(id, v) WHERE p.id = u.id', [ids, ids.map(String)]);
+    return rows.map(() => undefined);
+  },
+  { maxBatch: STEP_BATCH_MAX, maxInFlight: STEP_CONNECTIONS },
+);
 
 nc.subscribe(`${subject}.in`, {
   callback: (_err, msg) => {

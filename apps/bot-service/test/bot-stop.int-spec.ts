@@ -247,7 +247,7 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
     // Bots whose exchange account was removed once they were created (bot:create needs one): the engine
     // gets no market for them and never sends; the test holds the sends.
     beforeAll(async () => {
-      for (const id of ['fence-wait', 'fence-stuck', 'fence-early', 'engine-fast', 'batch-a', 'batch-b', 'batch-c']) {
+      for (const id of ['fence-wait', 'fence-stuck', 'fence-early', 'fence-step', 'engine-fast', 'batch-a', 'batch-b', 'batch-c']) {
         const created = await bus().request(
           BotCreateCmd,
           { id, name: id, strategy: 'grid', exchangeId: 'no-venue', symbol: 'BTC/USDT', parameters: GRID },
@@ -295,7 +295,7 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
       expect(answeredAt).toBeGreaterThanOrEqual(releasedAt);
     });
 
-    it('a fence entered ahead of its send (beside the step statement) holds a stop off until the send is over, and one never used is let go', async () => {
+    it('a fence entered ahead of its send holds a stop off until the send is over, and one never used is let go', async () => {
       await start('fence-early');
       const repository = bots.app.get(BotRepository);
       // Entered, then not used (the step found the bot no longer RUNNING): let go, once, even if told twice.
@@ -328,6 +328,62 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
       expect(await repository.whileEntered(late, () => Promise.resolve((ran = true)))).toBeUndefined();
       expect(ran).toBe(false);
       expect(await repository.awaitSends('fence-early', 1000)).toBe(true);
+    });
+
+    it('a step that will send enters the send fence in its own statement, a stop waits for that send; a step run again, or of a bot not RUNNING, holds none', async () => {
+      await start('fence-step');
+      const repository = bots.app.get(BotRepository);
+      const fill = (tradeId: string) => ({
+        clientOrderId: 'fence-step-o1',
+        tradeId,
+        side: 'buy' as const,
+        price: '60000',
+        quantity: '0.001',
+        fee: '0',
+        feeCurrency: 'USDT',
+        at: new Date().toISOString(),
+      });
+      const step = (tradeId: string, known: unknown, sends: boolean) =>
+        repository.engineStep('fence-step', [fill(tradeId)], null, (_fresh, engine) => ({ n: ((engine as { n?: number } | null)?.n ?? 0) + 1 }), {
+          engine: known,
+          sends: () => sends,
+        });
+      // Nothing stored yet: the step runs again in a transaction, and answers no fence (its send enters one).
+      const first = await step('t1', { stale: true }, true);
+      expect(first).toEqual({ engine: { n: 1 } });
+      // From the stored state: one statement, the fence held with it.
+      const second = await step('t2', first!.engine, true);
+      expect(second?.engine).toEqual({ n: 2 });
+      expect(await second!.fence!.entered).toBe(true);
+      expect(await repository.awaitSends('fence-step', 300)).toBe(false);
+      // Told it will not send: no fence.
+      const third = await step('t3', second!.engine, false);
+      expect(third).toEqual({ engine: { n: 3 } });
+      let release!: () => void;
+      const sending = repository.whileEntered(second!.fence!, () => new Promise<string>((resolve) => (release = () => resolve('sent'))));
+      await until(
+        () => Promise.resolve(release),
+        (r) => r !== undefined,
+      );
+      let answeredAt = 0;
+      const stopping = bus()
+        .request(BotStopCmd, { botId: 'fence-step', reason: 'fence test', cancelOrders: true }, { actor: alice }, 30_000)
+        .finally(() => (answeredAt = Date.now()));
+      await until(
+        () => stateOf('fence-step'),
+        (s) => s === 'STOPPED',
+      );
+      await sleep(500);
+      expect(answeredAt).toBe(0);
+      release();
+      expect(await sending).toBe('sent');
+      expect(await stopping).toMatchObject({ ok: true, result: { state: 'STOPPED' } });
+      // STOPPED: the step is not applied and holds no fence.
+      expect(await step('t4', third!.engine, true)).toBeUndefined();
+      expect(await repository.awaitSends('fence-step', 1000)).toBe(true);
+      expect((await stack.sandbox.sql<{ engine_state: unknown }>("SELECT engine_state FROM bots.bot WHERE id = 'fence-step'"))[0]?.engine_state).toEqual({
+        n: 3,
+      });
     });
 
     it(`a send still in flight after STOP_FENCE_TIMEOUT_MS: an error that says the bot IS stopped; asked again, the cancellation runs`, async () => {
@@ -378,14 +434,16 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
         at: new Date().toISOString(),
       });
       /** The next state: which fills it found new, and what it started from. */
-      const step = (fills: ReturnType<typeof fill>[], known?: unknown) =>
-        repository.engineStep(
-          'engine-fast',
-          fills,
-          null,
-          (fresh, engine) => ({ fresh: [...fresh].sort(), from: engine ?? null }),
-          known === undefined ? undefined : { engine: known },
-        );
+      const step = async (fills: ReturnType<typeof fill>[], known?: unknown) =>
+        (
+          await repository.engineStep(
+            'engine-fast',
+            fills,
+            null,
+            (fresh, engine) => ({ fresh: [...fresh].sort(), from: engine ?? null }),
+            known === undefined ? undefined : { engine: known },
+          )
+        )?.engine;
       const stored = async () =>
         (await stack.sandbox.sql<{ engine_state: unknown }>('SELECT engine_state FROM bots.bot WHERE id = $1', ['engine-fast']))[0]?.engine_state;
       const recorded = async () =>
@@ -447,16 +505,19 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
         feeCurrency: 'USDT',
         at: new Date().toISOString(),
       });
-      const step = (botId: string, known: unknown, tag: string) =>
-        repository.engineStep(botId, [fill(botId)], null, (fresh, engine) => ({ tag, fresh: [...fresh], from: engine ?? null }), { engine: known });
+      const step = async (botId: string, known: unknown, tag: string) =>
+        (await repository.engineStep(botId, [fill(botId)], null, (fresh, engine) => ({ tag, fresh: [...fresh], from: engine ?? null }), { engine: known }))
+          ?.engine;
       // Nothing stored yet: every known state is stale, and the steps run again on what is stored.
       const first = await Promise.all([step('batch-a', { stale: 1 }, 'a1'), step('batch-b', { stale: 2 }, 'b1'), step('batch-c', {}, 'c1')]);
       expect(first).toEqual([{ tag: 'a1', fresh: ['batch-a-o1/t1'], from: null }, { tag: 'b1', fresh: ['batch-b-o1/t1'], from: null }, undefined]);
       // Together again: a from its stored state with a new fill (applied as is), b from a stale one (run again).
       const [a2, b2] = await Promise.all([
-        repository.engineStep('batch-a', [{ ...fill('batch-a'), tradeId: 't2' }], null, (fresh, engine) => ({ tag: 'a2', fresh: [...fresh], from: engine }), {
-          engine: first[0],
-        }),
+        repository
+          .engineStep('batch-a', [{ ...fill('batch-a'), tradeId: 't2' }], null, (fresh, engine) => ({ tag: 'a2', fresh: [...fresh], from: engine }), {
+            engine: first[0],
+          })
+          .then((r) => r?.engine),
         step('batch-b', { stale: 3 }, 'b2'),
       ]);
       expect(a2).toEqual({ tag: 'a2', fresh: ['batch-a-o1/t2'], from: first[0] });

@@ -36,9 +36,9 @@ export const BotConfigSchema = BaseServiceEnv.extend({
    */
   ENGINE_CONCURRENCY: z.coerce.number().int().min(1).max(4096).default(256),
   /**
-   * PostgreSQL connections of this replica at most: the 4 that hold send fences, up to 4 step statements
-   * and 2 saves in flight, and the rest for lifecycle commands and reads. Count it, per replica, against
-   * the server's max_connections.
+   * PostgreSQL connections of this replica at most: the 4 that run the engine's steps and hold the send
+   * fences, up to 2 saves in flight, and the rest for lifecycle commands, reads and steps run again in a
+   * transaction. Count it, per replica, against the server's max_connections.
    */
   DB_POOL_SIZE: z.coerce.number().int().min(6).max(200).default(16),
   /**

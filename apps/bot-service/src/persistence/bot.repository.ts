@@ -4,7 +4,7 @@ import type { Actor, BotState } from '@garde/contracts';
 import { Batcher } from '@garde/platform';
 import { BOT_STATES, STRATEGIES, isHaltable, isStrategyName, type ParsedScope } from '@garde/domain';
 import { BotRow, BotTransitionRow } from './bot.entities.js';
-import { STEP_BATCH_LIMITS } from './step-batches.js';
+import { STEP_BATCH_MAX, STEP_CONNECTIONS } from './step-batches.js';
 
 /**
  * Lifecycle writes hold this advisory lock shared, kill-switch halts hold it exclusively. A command
@@ -21,16 +21,11 @@ const KILL_SWITCH_LOCK = 'bots:kill-switch';
  */
 const SEND_FENCE = 'bots:send-fence';
 
-/**
- * Connections the send fences are spread over: each runs its statements one after the other, and one
- * for the whole replica made every send wait for the others' (bench/bot-fleet). Taken from the pool.
- */
-export const FENCE_CONNECTIONS = 4;
-
-function fenceShard(botId: string): number {
+/** The connection (of STEP_CONNECTIONS) that runs a bot's steps and holds its send fence. */
+function connectionOf(botId: string): number {
   let h = 0;
   for (let i = 0; i < botId.length; i++) h = (h * 31 + botId.charCodeAt(i)) | 0;
-  return Math.abs(h) % FENCE_CONNECTIONS;
+  return Math.abs(h) % STEP_CONNECTIONS;
 }
 
 /** What a transition records in the history besides its states. */
@@ -87,13 +82,20 @@ export interface BotStatusDetails {
   lastFailure: { reason: string; at: Date } | null;
 }
 
-/** Calls grouped into one statement at most (a tick wakes ~100 bots of its market). */
-const MAX_BATCH = 200;
+/** Saves grouped into one statement at most. */
+const MAX_SAVES = 200;
 
-/** A send fence to enter (answers whether the bot is RUNNING and the fence held) or to let go. */
-interface FenceOp {
-  botId: string;
-  enter: boolean;
+/**
+ * What one call asks of a round (`bot_engine_round`) on its bot's step connection: a step (entering the
+ * bot's send fence with it when `enter`, if it applies), a send fence to enter (answers whether the bot is
+ * RUNNING and the fence held), or one to let go.
+ */
+type RoundOp = { kind: 'step'; step: KnownStep; enter: boolean } | { kind: 'enter'; botId: string } | { kind: 'unlock'; botId: string };
+
+/** A round's answer to one call: the step's outcome ('enter' and 'unlock' for the others) and whether the fence is held. */
+interface RoundAnswer {
+  outcome: StepOutcome | 'enter' | 'unlock';
+  entered: boolean;
 }
 
 /** A bot's send fence being entered (see `BotRepository.enterFence`). */
@@ -137,17 +139,24 @@ const HALTABLE_SQL = BOT_STATES.filter(isHaltable)
 /** PostgreSQL side of the bots: current state per bot and every transition. TypeORM stays in here. */
 @Injectable()
 export class BotRepository implements OnApplicationShutdown {
-  /** The connections that hold the send fences of this replica's sends (session-level locks), a bot always on the same one. */
-  private readonly fences: Array<{ runner: QueryRunner; connected: Promise<unknown> } | undefined> = new Array<undefined>(FENCE_CONNECTIONS).fill(undefined);
-  /** The fence statements of each fence connection, grouped (one batch at a time: the connection's statements keep their order). */
-  private readonly fenceBatches = Array.from(
-    { length: FENCE_CONNECTIONS },
-    (_, shard) => new Batcher<FenceOp, boolean>((ops) => this.runFences(shard, ops), { maxBatch: MAX_BATCH, maxInFlight: 1 }),
+  /**
+   * The connections that run this replica's engine steps and hold its bots' send fences (session-level
+   * locks), a bot always on the same one; taken from the pool.
+   */
+  private readonly connections: Array<{ runner: QueryRunner; connected: Promise<unknown> } | undefined> = new Array<undefined>(STEP_CONNECTIONS).fill(
+    undefined,
   );
-  /** Engine steps whose starting state and fills are known, grouped into one `bot_engine_steps` (STEP_BATCH_LIMITS). */
-  private readonly steps = new Batcher<KnownStep, StepOutcome>((steps) => this.runSteps(steps), STEP_BATCH_LIMITS);
+  /**
+   * The calls on each step connection, grouped into one `bot_engine_round` (one at a time: the
+   * connection's statements keep their order): engine steps whose starting state and fills are known,
+   * send fences entered and let go.
+   */
+  private readonly rounds = Array.from(
+    { length: STEP_CONNECTIONS },
+    (_, connection) => new Batcher<RoundOp, RoundAnswer>((ops) => this.runRound(connection, ops), { maxBatch: STEP_BATCH_MAX, maxInFlight: 1 }),
+  );
   /** Engine states saved after a send, grouped into one `bot_save_engines`. */
-  private readonly saves = new Batcher<{ botId: string; engine: string }, void>((saves) => this.runSaves(saves), { maxBatch: MAX_BATCH, maxInFlight: 2 });
+  private readonly saves = new Batcher<{ botId: string; engine: string }, void>((saves) => this.runSaves(saves), { maxBatch: MAX_SAVES, maxInFlight: 2 });
 
   constructor(private readonly ds: DataSource) {}
 
@@ -159,16 +168,21 @@ export class BotRepository implements OnApplicationShutdown {
    * once; nothing to do when it was not entered).
    *
    * The fence is taken without waiting (a try-lock; not granted = a stop holds or awaits it, so the bot
-   * is STOPPED), on a connection kept for fences (FENCE_CONNECTIONS of them, a bot always on the same
-   * one): sends in flight hold no pooled connection each, and never queue behind one another. If that
+   * is STOPPED), on the bot's step connection (STEP_CONNECTIONS of them, a bot always on the same one):
+   * sends in flight hold no pooled connection each, and never queue behind one another. If that
    * connection breaks mid-send, its locks go with it: a stop then no longer waits for that send. The
    * try-lock, then (a statement of its own, so that it sees a STOPPED committed before the lock was
-   * granted) the RUNNING check, go in one round trip, shared with the other sends entering or leaving
-   * their fences on this connection meanwhile.
+   * granted) the RUNNING check, go in one round trip, shared with the other steps and sends of this
+   * connection meanwhile. A step that makes intents enters its fence in its own statement instead
+   * (`engineStep`, `known.sends`).
    */
   enterFence(botId: string): SendFence {
-    const fences = this.fenceBatches[fenceShard(botId)]!;
-    const entered = fences.add({ botId, enter: true });
+    return this.fence(botId, this.round(botId, { kind: 'enter', botId }));
+  }
+
+  /** The bot's send fence, entered (or not) by the round call `answer`. */
+  private fence(botId: string, answer: Promise<RoundAnswer>): SendFence {
+    const entered = answer.then((a) => a.entered);
     // Handled from the start: a caller may hear the failure only later (whileRunning), or never (no send).
     entered.catch(() => undefined);
     let left = false;
@@ -177,12 +191,16 @@ export class BotRepository implements OnApplicationShutdown {
       leave: () => {
         if (left) return;
         left = true;
-        // Not waited for: the fence connection runs its statements in order, and a batch lets go before it
+        // Not waited for: the step connection runs its statements in order, and a round lets go before it
         // enters, so the next send of this bot and a stop's exclusive lock come after it. On a broken
         // connection the lock is gone with the session; the next send opens another one.
-        void entered.then((held) => (held ? fences.add({ botId, enter: false }) : undefined)).catch(() => undefined);
+        void entered.then((held) => (held ? this.round(botId, { kind: 'unlock', botId }) : undefined)).catch(() => undefined);
       },
     };
+  }
+
+  private round(botId: string, op: RoundOp): Promise<RoundAnswer> {
+    return this.rounds[connectionOf(botId)]!.add(op);
   }
 
   /**
@@ -203,16 +221,56 @@ export class BotRepository implements OnApplicationShutdown {
     }
   }
 
-  /** One batch of fence statements on the shard's connection: the unlocks, then the enters (answered in order). */
-  private async runFences(shard: number, ops: FenceOp[]): Promise<boolean[]> {
-    const fence = await this.fenceConnection(shard);
-    const enters = ops.filter((op) => op.enter).map((op) => op.botId);
-    const unlocks = ops.filter((op) => !op.enter).map((op) => op.botId);
-    const [row] = (await fence.query('SELECT bot_send_fences($1, $2::text[], $3::text[]) AS entered', [SEND_FENCE, unlocks, enters])) as Array<{
-      entered: boolean[];
-    }>;
+  /**
+   * One `bot_engine_round` on a step connection for the calls grouped together: the fences to let go,
+   * the steps (entering their fences when asked), the fences to enter. When PostgreSQL gives up on the
+   * steps for a reason of the moment (a deadlock, a lock or serialization failure), every step is
+   * 'conflict' (each then runs in a transaction of its own) and the fences are entered in a round of
+   * their own. Any other failure fails every call of the round.
+   */
+  private async runRound(connection: number, ops: RoundOp[]): Promise<RoundAnswer[]> {
+    const runner = await this.stepConnection(connection);
+    const unlocks: string[] = [];
+    const steps: KnownStep[] = [];
+    const stepFences: string[] = [];
+    const enters: string[] = [];
+    for (const op of ops) {
+      if (op.kind === 'unlock') unlocks.push(op.botId);
+      else if (op.kind === 'enter') enters.push(op.botId);
+      else {
+        steps.push(op.step);
+        if (op.enter) stepFences.push(op.step.bot);
+      }
+    }
+    type Row = { bot_id: string; outcome: StepOutcome | 'enter'; entered: boolean };
+    const call = (withSteps: KnownStep[], withUnlocks: string[]): Promise<Row[]> =>
+      runner.query('SELECT bot_id, outcome, entered FROM bot_engine_round($1, $2::text[], $3::text::jsonb, $4::text[], $5::text[])', [
+        SEND_FENCE,
+        withUnlocks,
+        JSON.stringify(withSteps.map((s) => ({ ...s, fills: s.fills.map(fillRecord) }))),
+        stepFences,
+        enters,
+      ]) as Promise<Row[]>;
+    let rows: Row[];
+    try {
+      rows = await call(steps, unlocks);
+    } catch (err) {
+      // The unlocks ran before the steps (they are not undone by a rollback); the enters come after them.
+      if (steps.length === 0 || !(err instanceof QueryFailedError && RETRYABLE.has(String((err.driverError as { code?: unknown }).code)))) throw err;
+      rows = enters.length === 0 ? [] : await call([], []);
+    }
+    const stepped = new Map<string, RoundAnswer>();
+    const entered: boolean[] = [];
+    for (const row of rows) {
+      if (row.outcome === 'enter') entered.push(row.entered);
+      else stepped.set(row.bot_id, { outcome: row.outcome, entered: row.entered });
+    }
     let next = 0;
-    return ops.map((op) => (op.enter ? row?.entered[next++] === true : true));
+    return ops.map((op): RoundAnswer => {
+      if (op.kind === 'unlock') return { outcome: 'unlock', entered: false };
+      if (op.kind === 'enter') return { outcome: 'enter', entered: entered[next++] === true };
+      return stepped.get(op.step.bot) ?? { outcome: 'conflict', entered: false };
+    });
   }
 
   /**
@@ -235,27 +293,27 @@ export class BotRepository implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const fences = this.fences.splice(0, FENCE_CONNECTIONS, ...new Array<undefined>(FENCE_CONNECTIONS).fill(undefined));
-    for (const fence of fences) if (fence && !fence.runner.isReleased) await fence.runner.release();
+    const connections = this.connections.splice(0, STEP_CONNECTIONS, ...new Array<undefined>(STEP_CONNECTIONS).fill(undefined));
+    for (const c of connections) if (c && !c.runner.isReleased) await c.runner.release();
   }
 
   /**
-   * A fence connection (a bot's sends always use the same one, so that they run in order), opened on
-   * first use and again after it broke (TypeORM releases a broken one).
+   * A step connection (a bot's steps and sends always use the same one, so that they run in order),
+   * opened on first use and again after it broke (TypeORM releases a broken one).
    */
-  private async fenceConnection(shard: number): Promise<QueryRunner> {
-    let fence = this.fences[shard];
-    if (!fence || fence.runner.isReleased) {
+  private async stepConnection(index: number): Promise<QueryRunner> {
+    let c = this.connections[index];
+    if (!c || c.runner.isReleased) {
       const runner = this.ds.createQueryRunner();
-      fence = this.fences[shard] = { runner, connected: runner.connect() };
+      c = this.connections[index] = { runner, connected: runner.connect() };
     }
     try {
-      await fence.connected;
+      await c.connected;
     } catch (err) {
-      if (this.fences[shard] === fence) this.fences[shard] = undefined;
+      if (this.connections[index] === c) this.connections[index] = undefined;
       throw err;
     }
-    return fence.runner;
+    return c.runner;
   }
 
   /**
@@ -392,28 +450,34 @@ export class BotRepository implements OnApplicationShutdown {
    * the fills not applied before (each exactly once, ever, with what it was), computes the next engine
    * state from them (`next` gets their `<clientOrderId>/<tradeId>` keys and the engine state as locked
    * now, so two steps of one bot never both start from the same state) and saves it with the time the
-   * gateway was read. `known.computed` hears the next state as soon as it is computed from `known.engine`,
-   * before the statement is sent (what the caller may start meanwhile).
+   * gateway was read.
+   *
+   * `known.sends`, asked of the next state computed from `known.engine` before the statement leaves: true
+   * when the caller will send intents after the step. The statement then also enters the bot's send fence
+   * (see `enterFence`), answered as `fence` (to leave once the send is over); a step run again in a
+   * transaction answers no fence (the send enters its own).
    */
   async engineStep<E>(
     botId: string,
     fills: RecordedFill[],
     syncedAt: Date | null,
     next: (fresh: Set<string>, engine: unknown) => E,
-    known?: { engine: unknown; computed?: (next: E) => void },
-  ): Promise<E | undefined> {
-    // One statement, shared with the steps of the bots woken together (`bot_engine_steps`), when the step
-    // starts from the state this replica last saved and its fills are new: the function checks both under
-    // the row lock, else the transaction below runs the step again (and so does a `next` that throws:
-    // there, only once the bot is known to be RUNNING).
+    known?: { engine: unknown; sends?: (next: E) => boolean },
+  ): Promise<{ engine: E; fence?: SendFence } | undefined> {
+    // One statement, shared with the steps and sends of the bots woken together on this bot's step
+    // connection (`bot_engine_round`), when the step starts from the state this replica last saved and its
+    // fills are new: the function checks both under the row lock, else the transaction below runs the step
+    // again (and so does a `next` that throws: there, only once the bot is known to be RUNNING).
     const engine = known && attempt(() => next(new Set(fills.map(fillKey)), known.engine));
     if (known && engine) {
-      known.computed?.(engine.value);
-      const outcome = await this.steps.add({ bot: botId, expected: known.engine, next: engine.value, syncedAt, fills });
-      if (outcome === 'applied') return engine.value;
+      const enter = known.sends?.(engine.value) === true;
+      const answer = this.round(botId, { kind: 'step', step: { bot: botId, expected: known.engine, next: engine.value, syncedAt, fills }, enter });
+      const fence = enter ? this.fence(botId, answer) : undefined;
+      const { outcome } = await answer;
+      if (outcome === 'applied') return { engine: engine.value, ...(fence ? { fence } : {}) };
       if (outcome === 'not-running') return undefined;
     }
-    return this.ds.transaction(async (em) => {
+    const after = await this.ds.transaction(async (em) => {
       const [bot] = await em.query<Array<{ state: string; engine_state: unknown }>>('SELECT state, engine_state FROM bot WHERE id = $1 FOR UPDATE', [botId]);
       if (bot?.state !== 'RUNNING') return undefined;
       const inserted = await em.query<Array<{ client_order_id: string; trade_id: string }>>(
@@ -427,6 +491,7 @@ export class BotRepository implements OnApplicationShutdown {
       await em.query('UPDATE bot SET engine_state = $2, synced_at = $3 WHERE id = $1', [botId, JSON.stringify(engine), syncedAt]);
       return engine;
     });
+    return after === undefined ? undefined : { engine: after };
   }
 
   /**
@@ -462,24 +527,6 @@ export class BotRepository implements OnApplicationShutdown {
   /** Saves the engine state after its intents were sent (what is left to send, what the gateway refused). */
   async saveEngine(botId: string, engine: unknown): Promise<void> {
     await this.saves.add({ botId, engine: JSON.stringify(engine) });
-  }
-
-  /**
-   * One `bot_engine_steps` for the steps grouped together. When PostgreSQL gives up on it for a reason
-   * of the moment (a deadlock, a lock or serialization failure), every step is 'conflict': each then runs
-   * in a transaction of its own. Any other failure fails the steps.
-   */
-  private async runSteps(steps: KnownStep[]): Promise<StepOutcome[]> {
-    try {
-      const rows = await this.ds.query<Array<{ bot_id: string; outcome: StepOutcome }>>('SELECT bot_id, outcome FROM bot_engine_steps($1::text::jsonb)', [
-        JSON.stringify(steps.map((s) => ({ ...s, fills: s.fills.map(fillRecord) }))),
-      ]);
-      const outcomes = new Map(rows.map((r) => [r.bot_id, r.outcome]));
-      return steps.map((s) => outcomes.get(s.bot) ?? 'conflict');
-    } catch (err) {
-      if (err instanceof QueryFailedError && RETRYABLE.has(String((err.driverError as { code?: unknown }).code))) return steps.map(() => 'conflict');
-      throw err;
-    }
   }
 
   private async runSaves(saves: Array<{ botId: string; engine: string }>): Promise<void[]> {

@@ -1,8 +1,11 @@
 /**
- * How the strategy engine's step statements (`bot_engine_steps`) are grouped (libs/platform `Batcher`):
- * at most 200 steps a statement (a tick wakes ~100 bots of its market), four statements in flight, each
- * on a pooled connection. Four side by side: a tick that fills many bots' orders is split over several
- * statements, rather than its later steps waiting for one long statement (bench/bot-fleet: p99 ~90 →
- * ~63 ms). bench/raw-burst-worker groups its writes with the same limits.
+ * How the strategy engine's step statements (`bot_engine_round`) are grouped (libs/platform `Batcher`):
+ * each bot's steps and send fences go to one of STEP_CONNECTIONS connections (by its id), whose calls
+ * made together, or while its statement is in flight, share its next statement, of at most
+ * STEP_BATCH_MAX calls (a tick wakes ~100 bots of its market). So four statements are in flight at
+ * most: a tick that fills many bots' orders is split over several, rather than its later steps waiting
+ * for one long statement (bench/bot-fleet: p99 ~90 → ~63 ms with four instead of two).
+ * bench/raw-burst-worker groups its writes with the same limits.
  */
-export const STEP_BATCH_LIMITS = { maxBatch: 200, maxInFlight: 4 } as const;
+export const STEP_CONNECTIONS = 4;
+export const STEP_BATCH_MAX = 200;

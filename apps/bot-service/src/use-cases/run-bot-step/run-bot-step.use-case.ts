@@ -154,13 +154,13 @@ export class RunBotStepUseCase {
     read = { orders: read.orders, fills: read.fills.filter((f) => !run.applied.has(fillKey(f))) };
     const orders = new Map<string, Order>(read.orders.map((o) => [o.clientOrderId, o]));
     let made: StoredIntent[] = [];
-    // A step with intents enters the bot's send fence beside its statement (one round trip less before
-    // the send); let go below unless the send took it over.
+    // A step with intents enters the bot's send fence in its statement (one round trip less before the
+    // send); let go below once the send is over, or if it never happens.
     let fence: SendFence | undefined;
     try {
       // From the state this replica saved, with fills it has not recorded: usually new, and that state still
       // current, so the step is one statement (`known`); otherwise, again in a transaction.
-      const next = await this.repository.engineStep(
+      const stepped = await this.repository.engineStep(
         bot.id,
         withSide(read.fills, orders),
         sync ? readAt : run.syncedAt,
@@ -193,15 +193,12 @@ export class RunBotStepUseCase {
           made = step.intents.map(stored);
           return { strategy: step.state, outbox: [...current.outbox, ...made], refused: [], errors } satisfies EngineState;
         },
-        {
-          engine,
-          computed: (e) => {
-            if (e.outbox.length > 0 && mayRun()) fence = this.repository.enterFence(bot.id);
-          },
-        },
+        { engine, sends: (e) => e.outbox.length > 0 && mayRun() },
       );
       // No longer RUNNING (halted, paused or stopped meanwhile): nothing is sent.
-      if (!next) return { outcome: 'not-running', intents: [] };
+      if (!stepped) return { outcome: 'not-running', intents: [] };
+      const next = stepped.engine;
+      fence = stepped.fence;
       // Every fill of the step is recorded now (by this step, or by one before it).
       this.remember(run, read.fills);
       if (sync) run.syncedAt = readAt;
