@@ -128,10 +128,24 @@ export class MessageBus {
 
   private async handle<D extends RequestDef>(def: D, handler: RequestHandler<D>, msg: Msg): Promise<void> {
     const reply = await this.dispatch(def, handler, msg.data);
-    if (msg.reply) {
-      const data = encoder.encode(JSON.stringify(reply));
-      this.atEndOfTurn(() => msg.respond(data));
+    if (!msg.reply) return;
+    let data = encoder.encode(JSON.stringify(reply));
+    // An answer the server would refuse (nats.js throws, out of the end of the turn: the process would
+    // die) is replaced by an error that says so; the caller hears why instead of timing out.
+    const limit = this.nc.info?.max_payload;
+    if (limit !== undefined && data.length > limit) {
+      const message = `the answer to ${def.type} is ${data.length} bytes, over the bus's limit of ${limit} bytes (NATS max_payload)`;
+      this.log.error('an answer too large for the bus was not sent', { type: def.type, bytes: data.length, limit });
+      data = encoder.encode(JSON.stringify({ ok: false, error: { code: 'INTERNAL', message } } satisfies Reply<unknown>));
     }
+    this.atEndOfTurn(() => {
+      try {
+        msg.respond(data);
+      } catch (err) {
+        // The connection closing or draining: the caller times out, as it would have without an answer.
+        this.log.warn(`an answer to ${def.type} could not be sent`, errorFields(err));
+      }
+    });
   }
 
   private atEndOfTurn(write: () => void): void {
