@@ -29,7 +29,11 @@
  * same account's rate-limit budget. At 500 new orders/s that is a growing poll load unrelated to
  * submit→ack, so the gateway runs with ORDER_POLL_MS=1 h by default (`--order-poll-ms=2000` puts the
  * production setting back, to see what tracking costs). Orders that fill at once (market orders) would
- * make each submit also read the venue's trades: another venue call, not the ack this measures.
+ * make each submit also read the venue's trades: another venue call, not the ack this measures. For the
+ * same reason risk-service's periodic reconciliation is off (RECONCILE_INTERVAL_MS=0): every minute it
+ * would read the account's open orders at the venue, 30,000 after a minute at 500/s (a book no real
+ * venue allows one account: Binance caps open orders at 200 per symbol), and that read, 4–8 MB of JSON
+ * through ccxt in the gateway, stalls the order path for seconds.
  *
  * Rate limits: the gateway replaces ccxt's throttler with one budget per account under ~80 % of the
  * limits the venue publishes (exchangeInfo); the simulator publishes limits far above any load here,
@@ -139,7 +143,15 @@ async function main(): Promise<void> {
     const venueUrl = simulator.url;
     // Every order is the same buy of the same bot, hundreds a second: risk-service's duplicate window and
     // message-rate limit would refuse them. The checks still run on each order; they just all pass.
-    services.push(await startServiceProcess('risk-service', { ...env, DUPLICATE_ORDER_WINDOW_MS: '0' }, await freePort(), 'bench', profiled('risk-service')));
+    services.push(
+      await startServiceProcess(
+        'risk-service',
+        { ...env, DUPLICATE_ORDER_WINDOW_MS: '0', RECONCILE_INTERVAL_MS: '0' },
+        await freePort(),
+        'bench',
+        profiled('risk-service'),
+      ),
+    );
     const gatewayEnv = { ...env, ORDER_POLL_MS: String(ORDER_POLL_MS) };
     services.push(await startServiceProcess('exchange-gateway', gatewayEnv, await freePort(), 'bench', profiled('exchange-gateway')));
     const gatewayUrl = services.at(-1)!.url;
