@@ -8,8 +8,9 @@
  * subscriptions, a bot's orders and fills, order submits and cancels, market info for bot:create) from
  * memory, and acts as the venue: every second per symbol it moves the price (a seeded random walk),
  * fills the resting orders the price crossed (publishing `gateway.evt.order.filled` to JetStream, as
- * the gateway does), then broadcasts the ticker. So what is measured is bot-service alone, not the
- * gateway or a venue (bench/order-pipeline measures those).
+ * the gateway does), then broadcasts the ticker. Like the gateway, it publishes each order it accepts
+ * (`gateway.evt.order.accepted`) and cancels (`gateway.evt.order.canceled`), which bot-service sees. So
+ * what is measured is bot-service alone, not the gateway or a venue (bench/order-pipeline measures those).
  *
  * tick→intent: from the tick (the price moving at the venue, just before its fills and its ticker go
  * out) to each order submit or cancel that reaches the "gateway"
@@ -44,7 +45,9 @@ import {
   BotOrdersQry,
   MarketInfoQry,
   MarketSubscribeCmd,
+  OrderAcceptedEvt,
   OrderCancelCmd,
+  OrderCanceledEvt,
   OrderFilledEvt,
   OrderSubmitCmd,
   TickerUpdatedMd,
@@ -160,7 +163,12 @@ class FakeGateway {
       this.orders.set(order.clientOrderId, order);
       if (p.botId) this.byBot.set(p.botId, (this.byBot.get(p.botId) ?? new Set()).add(order.clientOrderId));
       if (p.type === 'limit') this.resting.set(p.symbol, (this.resting.get(p.symbol) ?? new Set()).add(order));
-      if (p.type === 'market') void this.fill(order, this.markets.get(p.symbol)!.price).catch((err: unknown) => console.error(`fill failed: ${String(err)}`));
+      // As the gateway does: the accepted order's event leaves with the reply, at the end of the turn (and
+      // a market order's fill after it).
+      this.bus.publishSoon(OrderAcceptedEvt, order, { correlationId: order.clientOrderId }, (err) => console.error(`accepted event: ${String(err)}`));
+      if (p.type === 'market') {
+        setImmediate(() => void this.fill(order, this.markets.get(p.symbol)!.price).catch((err: unknown) => console.error(`fill failed: ${String(err)}`)));
+      }
       return Promise.resolve(order);
     });
     this.bus.serve(OrderCancelCmd, q, (p) => {
@@ -168,7 +176,12 @@ class FakeGateway {
       if (order) this.intent(order.symbol);
       this.cancels++;
       if (!order) return Promise.reject(new Error(`unknown order ${p.clientOrderId}`));
-      if (order.state === 'OPEN') Object.assign(order, { state: 'CANCELED', updatedAt: new Date().toISOString() });
+      if (order.state === 'OPEN') {
+        Object.assign(order, { state: 'CANCELED', updatedAt: new Date().toISOString() });
+        this.bus.publishSoon(OrderCanceledEvt, { order, reason: p.reason }, { correlationId: order.clientOrderId }, (err) =>
+          console.error(`canceled event: ${String(err)}`),
+        );
+      }
       return Promise.resolve(order);
     });
   }

@@ -20,6 +20,7 @@ import { startAuditService } from '../../audit-service/src/app.js';
 import { TEST_TOKENS } from '../../exchange-gateway/test/api-client.js';
 import { startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
 import { startBotService } from '../src/app.js';
+import { BotMetrics } from '../src/metrics/bot.metrics.js';
 
 const KEY = 'sim-key-engine';
 const SECRET = 'sim-secret-engine';
@@ -142,6 +143,46 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
       GARDE_TOKEN: TEST_TOKENS.viewer,
     });
     expect(trail.stdout).toContain(`order ${filled.clientOrderId} — intent: place buy 0.001 @ ${filled.price}`);
+  });
+
+  it('an order event that tells the strategy nothing new (its order accepted again, still open) is stepped like a tick: no write', async () => {
+    const metrics = bots.app.get(BotMetrics);
+    /** Steps of grid bots that wrote (a statement), as the engine counts them; grid-engine is the only grid bot so far. */
+    const written = async () =>
+      (await metrics.engineSteps.get()).values.filter((v) => v.labels.strategy === 'grid' && v.labels.outcome === 'stepped').reduce((n, v) => n + v.value, 0);
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // Quiet first: no step of the bot has written for a second (the ladder's own order events are over).
+    let before = await written();
+    await until(
+      async () => {
+        await pause(1000);
+        const now = await written();
+        const quiet = now === before;
+        before = now;
+        return quiet;
+      },
+      (quiet) => quiet,
+      20_000,
+      0,
+    );
+    const open = (await orders('grid-engine')).filter((o) => o.state === 'OPEN');
+    expect(open.length).toBeGreaterThan(0);
+    // Twenty order events, each waking the bot: each used to make a step statement.
+    for (let i = 0; i < 20; i++) {
+      const order = open[i % open.length]!;
+      stack.gateway.runtime.bus.publishSoon(OrderAcceptedEvt, order, { correlationId: order.clientOrderId }, () => undefined);
+      await pause(50);
+    }
+    await pause(500);
+    // At most one periodic read of the gateway (every ENGINE_RESYNC_MS) wrote meanwhile.
+    expect((await written()) - before).toBeLessThanOrEqual(1);
+    const after = await orders('grid-engine');
+    expect(
+      after
+        .filter((o) => o.state === 'OPEN')
+        .map((o) => o.clientOrderId)
+        .sort(),
+    ).toEqual(open.map((o) => o.clientOrderId).sort());
   });
 
   it('a PAUSED bot sends nothing new; its open orders stay', async () => {

@@ -36,6 +36,8 @@ const NEVER_MADE: ReadonlySet<ErrorCode> = new Set([
 /** Refusals that say nothing about the bot itself: they never count towards ENGINE_MAX_ERRORS. */
 const NOT_FAILURES: ReadonlySet<ErrorCode> = new Set(['RATE_LIMITED', 'KILL_SWITCH_ACTIVE', 'RISK_STATE_UNKNOWN']);
 const ENDED_UNFILLED = new Set(['CANCELED', 'REJECTED', 'EXPIRED', 'LOST']);
+/** Order states a step must record (an order over: the strategy hears it ended, or the venue rejected it). */
+const FINAL = new Set([...ENDED_UNFILLED, 'FILLED']);
 /** Orders changed this long before the last read are read again (clock and commit skew between services). */
 const RESYNC_MARGIN_MS = 60_000;
 
@@ -139,9 +141,11 @@ export class RunBotStepUseCase {
       }
       read = reply.result;
       run.nextSyncAt = readAt.getTime() + this.config.ENGINE_RESYNC_MS * (0.5 + Math.random() / 2);
-    } else if (events.orders.size > 0) {
+    } else if (events.fills.length > 0 || [...events.orders.values()].some((o) => FINAL.has(o.state))) {
       read = { orders: [...events.orders.values()], fills: events.fills };
     } else if (engine.refused.length === 0) {
+      // Nothing the strategy reads (most order events: an order accepted, open, partly filled — its fills
+      // come as fill events): a step like a tick's, no statement unless the strategy makes something.
       const dry = strategy.step(parsed.params as never, { state: engine.strategy as never, market, fills: [], endedOrders: [] });
       // The same object back: the strategy saw nothing to do (most ticks); else compare what it made.
       if (dry.intents.length === 0 && (dry.state === engine.strategy || JSON.stringify(dry.state) === JSON.stringify(engine.strategy))) {
