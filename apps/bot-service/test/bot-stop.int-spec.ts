@@ -244,6 +244,17 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
   });
 
   describe('the send fence', () => {
+    /** A buy of 0.001 at 60000 of `clientOrderId`, as the engine records it. */
+    const buyFill = (clientOrderId: string, tradeId: string) => ({
+      clientOrderId,
+      tradeId,
+      side: 'buy' as const,
+      price: '60000',
+      quantity: '0.001',
+      fee: '0',
+      feeCurrency: 'USDT',
+      at: new Date().toISOString(),
+    });
     // Bots whose exchange account was removed once they were created (bot:create needs one): the engine
     // gets no market for them and never sends; the test holds the sends.
     beforeAll(async () => {
@@ -333,16 +344,7 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
     it('a step that will send enters the send fence in its own statement, a stop waits for that send; a step run again, or of a bot not RUNNING, holds none', async () => {
       await start('fence-step');
       const repository = bots.app.get(BotRepository);
-      const fill = (tradeId: string) => ({
-        clientOrderId: 'fence-step-o1',
-        tradeId,
-        side: 'buy' as const,
-        price: '60000',
-        quantity: '0.001',
-        fee: '0',
-        feeCurrency: 'USDT',
-        at: new Date().toISOString(),
-      });
+      const fill = (tradeId: string) => buyFill('fence-step-o1', tradeId);
       const step = (tradeId: string, known: unknown, sends: boolean) =>
         repository.engineStep('fence-step', [fill(tradeId)], null, (_fresh, engine) => ({ n: ((engine as { n?: number } | null)?.n ?? 0) + 1 }), {
           engine: known,
@@ -423,16 +425,7 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
     it('an engine step runs in one statement only from the stored state and with new fills; otherwise again, in a transaction, on what is stored', async () => {
       await start('engine-fast');
       const repository = bots.app.get(BotRepository);
-      const fill = (tradeId: string) => ({
-        clientOrderId: 'engine-fast-o1',
-        tradeId,
-        side: 'buy' as const,
-        price: '60000',
-        quantity: '0.001',
-        fee: '0',
-        feeCurrency: 'USDT',
-        at: new Date().toISOString(),
-      });
+      const fill = (tradeId: string) => buyFill('engine-fast-o1', tradeId);
       /** The next state: which fills it found new, and what it started from. */
       const step = async (fills: ReturnType<typeof fill>[], known?: unknown) =>
         (

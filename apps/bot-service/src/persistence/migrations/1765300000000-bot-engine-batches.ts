@@ -61,22 +61,7 @@ export class BotEngineBatches1765300000000 implements MigrationInterface {
     await q.query(
       'DROP FUNCTION bot_engine_step(text, jsonb, jsonb, timestamptz, text[], text[], text[], numeric[], numeric[], numeric[], text[], timestamptz[])',
     );
-    await q.query(`
-      CREATE FUNCTION bot_send_fences(p_fence text, p_unlock text[], p_enter text[]) RETURNS boolean[]
-      LANGUAGE plpgsql VOLATILE ${searchPath} AS $$
-      DECLARE
-        b text;
-        entered boolean[] := '{}';
-      BEGIN
-        FOREACH b IN ARRAY p_unlock LOOP
-          PERFORM pg_advisory_unlock_shared(hashtext(p_fence), hashtext(b));
-        END LOOP;
-        FOREACH b IN ARRAY p_enter LOOP
-          entered := entered || bot_send_fence_enter(p_fence, b);
-        END LOOP;
-        RETURN entered;
-      END
-      $$`);
+    await createSendFences(q, searchPath);
     await q.query(`
       CREATE FUNCTION bot_save_engines(p_bot text[], p_engine jsonb[]) RETURNS void
       LANGUAGE plpgsql VOLATILE ${searchPath} ${byKey} AS $$
@@ -95,4 +80,24 @@ export class BotEngineBatches1765300000000 implements MigrationInterface {
     await q.query('DROP FUNCTION bot_send_fence_enter(text, text)');
     await new BotEngineRoundTrips1765200000000().up(q);
   }
+}
+
+/** `bot_send_fences` as this migration made it (BotStepsInFences1765500000000 drops it, and makes it again when undone). */
+export async function createSendFences(q: QueryRunner, searchPath: string): Promise<void> {
+  await q.query(`
+    CREATE FUNCTION bot_send_fences(p_fence text, p_unlock text[], p_enter text[]) RETURNS boolean[]
+    LANGUAGE plpgsql VOLATILE ${searchPath} AS $$
+    DECLARE
+      b text;
+      entered boolean[] := '{}';
+    BEGIN
+      FOREACH b IN ARRAY p_unlock LOOP
+        PERFORM pg_advisory_unlock_shared(hashtext(p_fence), hashtext(b));
+      END LOOP;
+      FOREACH b IN ARRAY p_enter LOOP
+        entered := entered || bot_send_fence_enter(p_fence, b);
+      END LOOP;
+      RETURN entered;
+    END
+    $$`);
 }

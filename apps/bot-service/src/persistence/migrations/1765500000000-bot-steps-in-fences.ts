@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { createSendFences } from './1765300000000-bot-engine-batches.js';
 
 /**
  * A step that makes intents used to take two statements before its send: its `bot_engine_steps` on a
@@ -56,22 +57,7 @@ export class BotStepsInFences1765500000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     const searchPath = await schemaPath(q);
     await q.query('DROP FUNCTION bot_engine_round(text, text[], jsonb, text[], text[])');
-    await q.query(`
-      CREATE FUNCTION bot_send_fences(p_fence text, p_unlock text[], p_enter text[]) RETURNS boolean[]
-      LANGUAGE plpgsql VOLATILE ${searchPath} AS $$
-      DECLARE
-        b text;
-        entered boolean[] := '{}';
-      BEGIN
-        FOREACH b IN ARRAY p_unlock LOOP
-          PERFORM pg_advisory_unlock_shared(hashtext(p_fence), hashtext(b));
-        END LOOP;
-        FOREACH b IN ARRAY p_enter LOOP
-          entered := entered || bot_send_fence_enter(p_fence, b);
-        END LOOP;
-        RETURN entered;
-      END
-      $$`);
+    await createSendFences(q, searchPath);
   }
 }
 
