@@ -1,4 +1,4 @@
-import { DataSource, type MixedList, type EntitySchema } from 'typeorm';
+import { DataSource, type MixedList, type EntitySchema, type QueryRunner } from 'typeorm';
 
 export interface PersistenceOptions {
   /** PostgreSQL connection string. */
@@ -56,4 +56,13 @@ export async function openDatabase(opts: PersistenceOptions): Promise<DataSource
   }
   await runner.release();
   return ds;
+}
+
+/**
+ * The `SET search_path = "<schema>", pg_temp` clause of a function a migration creates in its service's
+ * schema: the function finds that schema's tables whatever its caller's search_path.
+ */
+export async function functionSearchPath(q: QueryRunner): Promise<string> {
+  const [{ schema }] = (await q.query('SELECT current_schema() AS schema')) as [{ schema: string }];
+  return `SET search_path = "${schema.replace(/"/g, '')}", pg_temp`;
 }

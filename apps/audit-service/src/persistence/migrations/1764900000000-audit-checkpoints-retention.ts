@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { BotCreatedEvt } from '@garde/contracts';
+import { functionSearchPath } from '@garde/platform';
 
 /**
  * Signed checkpoints, the one purge path, the privileges of the service's own role, and the indexes of
@@ -76,10 +77,10 @@ export class AuditCheckpointsRetention1764900000000 implements MigrationInterfac
 
     // The purge path: the start of the chain, through a signed checkpoint signed before the cutoff. It runs
     // as its owner (SECURITY DEFINER, EXECUTE revoked from PUBLIC) with a fixed search_path.
-    const [{ schema }] = (await q.query('SELECT current_schema() AS schema')) as [{ schema: string }];
+    const searchPath = await functionSearchPath(q);
     await q.query(`
       CREATE FUNCTION audit_purge(p_through bigint, p_cutoff timestamptz, p_actor text, p_reason text) RETURNS bigint
-      LANGUAGE plpgsql SECURITY DEFINER SET search_path = "${schema.replace(/"/g, '')}", pg_temp AS $$
+      LANGUAGE plpgsql SECURITY DEFINER ${searchPath} AS $$
       DECLARE
         anchor audit_checkpoint%ROWTYPE;
         first_sequence bigint;

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { functionSearchPath } from '@garde/platform';
 
 /**
  * The strategy engine's hot path in one round trip each (bench/bot-fleet: a step with intents spent
@@ -18,9 +19,7 @@ export class BotEngineRoundTrips1765200000000 implements MigrationInterface {
   name = 'BotEngineRoundTrips1765200000000';
 
   async up(q: QueryRunner): Promise<void> {
-    // The tables of this schema whatever the caller's search_path.
-    const [{ schema }] = (await q.query('SELECT current_schema() AS schema')) as [{ schema: string }];
-    const searchPath = `SET search_path = "${schema.replace(/"/g, '')}", pg_temp`;
+    const searchPath = await functionSearchPath(q);
     await q.query(`
       CREATE FUNCTION bot_engine_step(
         p_bot text, p_expected jsonb, p_next jsonb, p_synced_at timestamptz,

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { functionSearchPath } from '@garde/platform';
 import { BotEngineRoundTrips1765200000000 } from './1765200000000-bot-engine-round-trips.js';
 
 /**
@@ -22,8 +23,7 @@ export class BotEngineBatches1765300000000 implements MigrationInterface {
   name = 'BotEngineBatches1765300000000';
 
   async up(q: QueryRunner): Promise<void> {
-    const [{ schema }] = (await q.query('SELECT current_schema() AS schema')) as [{ schema: string }];
-    const searchPath = `SET search_path = "${schema.replace(/"/g, '')}", pg_temp`;
+    const searchPath = await functionSearchPath(q);
     // A few rows of a batch against whole tables: each by its primary key, whatever the statistics say
     // (young ones, in a fresh database, got a hash over all of bot_fill for every step).
     const byKey = 'SET enable_hashjoin = off SET enable_mergejoin = off';

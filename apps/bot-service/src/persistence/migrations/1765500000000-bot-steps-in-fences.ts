@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { functionSearchPath } from '@garde/platform';
 import { createSendFences } from './1765300000000-bot-engine-batches.js';
 
 /**
@@ -20,7 +21,7 @@ export class BotStepsInFences1765500000000 implements MigrationInterface {
   name = 'BotStepsInFences1765500000000';
 
   async up(q: QueryRunner): Promise<void> {
-    const searchPath = await schemaPath(q);
+    const searchPath = await functionSearchPath(q);
     await q.query(`
       CREATE FUNCTION bot_engine_round(p_fence text, p_unlock text[], p_steps jsonb, p_step_fence text[], p_enter text[])
       RETURNS TABLE (bot_id text, outcome text, entered boolean)
@@ -55,14 +56,8 @@ export class BotStepsInFences1765500000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    const searchPath = await schemaPath(q);
+    const searchPath = await functionSearchPath(q);
     await q.query('DROP FUNCTION bot_engine_round(text, text[], jsonb, text[], text[])');
     await createSendFences(q, searchPath);
   }
-}
-
-/** The tables of this schema whatever the caller's search_path. */
-async function schemaPath(q: QueryRunner): Promise<string> {
-  const [{ schema }] = (await q.query('SELECT current_schema() AS schema')) as [{ schema: string }];
-  return `SET search_path = "${schema.replace(/"/g, '')}", pg_temp`;
 }
