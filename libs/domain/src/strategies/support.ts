@@ -102,7 +102,6 @@ function describe(value: unknown): string {
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : (JSON.stringify(value) ?? typeof value);
 }
 
-/** A deep copy of a JSON state, so a step never modifies its input. */
 /**
  * True when an order's fills reach its quantity (decimal strings). An order nothing filled yet (the
  * usual case, checked for every open order of every bot on every tick) is answered without building a
@@ -113,6 +112,7 @@ export function filledUp(order: { filled: string; quantity: string }): boolean {
   return Decimal.of(order.filled).gte(order.quantity);
 }
 
+/** A deep copy of a JSON state, so a step never modifies its input. */
 export function copyState<S>(state: S): S {
   return JSON.parse(JSON.stringify(state)) as S;
 }
