@@ -275,20 +275,30 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
       const started = await bus().request(BotStartCmd, { botId: id, reason: 'stop test' }, { actor: alice });
       if (!started.ok) throw new Error(started.error.message);
     };
-
-    it('a stop waits for a send of the bot in flight before it cancels; a send after STOPPED sends nothing', async () => {
-      await start('fence-wait');
-      const repository = bots.app.get(BotRepository);
-      let release!: () => void;
-      const sending = repository.whileRunning('fence-wait', () => new Promise<string>((resolve) => (release = () => resolve('sent'))));
+    /** A send run by `enter` (whileRunning or whileEntered), held open inside its fence until `release()`; it answers 'sent'. */
+    const heldSend = async (enter: (send: () => Promise<string>) => Promise<string | undefined>) => {
+      let release: (() => void) | undefined;
+      const sending = enter(() => new Promise<string>((resolve) => (release = () => resolve('sent'))));
       await until(
         () => Promise.resolve(release),
         (r) => r !== undefined,
       );
+      return { sending, release: () => release!() };
+    };
+    /** A stop with --cancel-orders asked now, and when its answer came (0 until then). */
+    const stopCancelling = (botId: string) => {
       let answeredAt = 0;
-      const stopping = bus()
-        .request(BotStopCmd, { botId: 'fence-wait', reason: 'fence test', cancelOrders: true }, { actor: alice }, 30_000)
+      const reply = bus()
+        .request(BotStopCmd, { botId, reason: 'fence test', cancelOrders: true }, { actor: alice }, 30_000)
         .finally(() => (answeredAt = Date.now()));
+      return { reply, answeredAt: () => answeredAt };
+    };
+
+    it('a stop waits for a send of the bot in flight before it cancels; a send after STOPPED sends nothing', async () => {
+      await start('fence-wait');
+      const repository = bots.app.get(BotRepository);
+      const { sending, release } = await heldSend((send) => repository.whileRunning('fence-wait', send));
+      const stopping = stopCancelling('fence-wait');
       await until(
         () => stateOf('fence-wait'),
         (s) => s === 'STOPPED',
@@ -298,12 +308,12 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
       expect(await repository.whileRunning('fence-wait', () => Promise.resolve((ran = true)))).toBeUndefined();
       expect(ran).toBe(false);
       await sleep(1000);
-      expect(answeredAt).toBe(0);
+      expect(stopping.answeredAt()).toBe(0);
       const releasedAt = Date.now();
       release();
       expect(await sending).toBe('sent');
-      expect(await stopping).toMatchObject({ ok: true, result: { state: 'STOPPED', cancellation: { flat: true, canceled: [] } } });
-      expect(answeredAt).toBeGreaterThanOrEqual(releasedAt);
+      expect(await stopping.reply).toMatchObject({ ok: true, result: { state: 'STOPPED', cancellation: { flat: true, canceled: [] } } });
+      expect(stopping.answeredAt()).toBeGreaterThanOrEqual(releasedAt);
     });
 
     it('a fence entered ahead of its send holds a stop off until the send is over, and one never used is let go', async () => {
@@ -319,12 +329,7 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
       // Entered, then handed to the send: a stop waits for that send, and the fence is let go after it.
       const early = repository.enterFence('fence-early');
       expect(await early.entered).toBe(true);
-      let release!: () => void;
-      const sending = repository.whileEntered(early, () => new Promise<string>((resolve) => (release = () => resolve('sent'))));
-      await until(
-        () => Promise.resolve(release),
-        (r) => r !== undefined,
-      );
+      const { sending, release } = await heldSend((send) => repository.whileEntered(early, send));
       expect(await repository.awaitSends('fence-early', 300)).toBe(false);
       release();
       expect(await sending).toBe('sent');
@@ -361,25 +366,17 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
       // Told it will not send: no fence.
       const third = await step('t3', second!.engine, false);
       expect(third).toEqual({ engine: { n: 3 } });
-      let release!: () => void;
-      const sending = repository.whileEntered(second!.fence!, () => new Promise<string>((resolve) => (release = () => resolve('sent'))));
-      await until(
-        () => Promise.resolve(release),
-        (r) => r !== undefined,
-      );
-      let answeredAt = 0;
-      const stopping = bus()
-        .request(BotStopCmd, { botId: 'fence-step', reason: 'fence test', cancelOrders: true }, { actor: alice }, 30_000)
-        .finally(() => (answeredAt = Date.now()));
+      const { sending, release } = await heldSend((send) => repository.whileEntered(second!.fence!, send));
+      const stopping = stopCancelling('fence-step');
       await until(
         () => stateOf('fence-step'),
         (s) => s === 'STOPPED',
       );
       await sleep(500);
-      expect(answeredAt).toBe(0);
+      expect(stopping.answeredAt()).toBe(0);
       release();
       expect(await sending).toBe('sent');
-      expect(await stopping).toMatchObject({ ok: true, result: { state: 'STOPPED' } });
+      expect(await stopping.reply).toMatchObject({ ok: true, result: { state: 'STOPPED' } });
       // STOPPED: the step is not applied and holds no fence.
       expect(await step('t4', third!.engine, true)).toBeUndefined();
       expect(await repository.awaitSends('fence-step', 1000)).toBe(true);
@@ -391,12 +388,7 @@ describe('bot:stop [--cancel-orders], through the gateway to the simulator', () 
     it(`a send still in flight after STOP_FENCE_TIMEOUT_MS: an error that says the bot IS stopped; asked again, the cancellation runs`, async () => {
       await start('fence-stuck');
       const repository = bots.app.get(BotRepository);
-      let release!: () => void;
-      const sending = repository.whileRunning('fence-stuck', () => new Promise<void>((resolve) => (release = resolve)));
-      await until(
-        () => Promise.resolve(release),
-        (r) => r !== undefined,
-      );
+      const { sending, release } = await heldSend((send) => repository.whileRunning('fence-stuck', send));
       const stuck = await bus().request(BotStopCmd, { botId: 'fence-stuck', reason: 'fence test', cancelOrders: true }, { actor: alice }, 30_000);
       expect(stuck).toMatchObject({
         ok: false,
