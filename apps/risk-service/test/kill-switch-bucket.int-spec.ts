@@ -169,7 +169,8 @@ describe('the KILL_SWITCH bucket', () => {
       short.onPending((what, p) => pending.push([what, p.state.scope]));
       await Promise.all([short.start(), recordsOnly.start()]);
       try {
-        await put(recordedAt('bot:p-4', 'HALTED', 1, new Date()));
+        // Recorded a second ago: an announcement made in the same millisecond would count as recorded already.
+        await put(recordedAt('bot:p-4', 'HALTED', 1, new Date(Date.now() - 1000)));
         await until(
           () => Promise.resolve(short.get('bot:p-4')),
           (s) => s !== undefined,
