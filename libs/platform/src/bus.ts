@@ -16,6 +16,7 @@ import {
 } from '@garde/contracts';
 import { ServiceError } from './errors.js';
 import { safeJson } from './json.js';
+import { Requests } from './requests.js';
 import { REPEAT_HEADER, StreamAcks } from './stream-acks.js';
 import { errorFields, type ContextLogger } from './logger.js';
 
@@ -48,6 +49,8 @@ export class MessageBus {
   private soon: Array<() => void> = [];
   /** Events published, their acks collected on one subscription; those published soon are awaited (a while) by `settle`. */
   private readonly acks: StreamAcks;
+  /** Requests sent, their replies collected on one subscription. */
+  private readonly requests: Requests;
 
   constructor(
     readonly nc: NatsConnection,
@@ -56,6 +59,7 @@ export class MessageBus {
     private readonly log: ContextLogger,
   ) {
     this.acks = new StreamAcks(nc);
+    this.requests = new Requests(nc);
   }
 
   envelope<P>(type: string, schemaVersion: number, payload: P, ctx: MessageContext = {}): TypedEnvelope<P> {
@@ -90,19 +94,16 @@ export class MessageBus {
     }
     const env = this.envelope(def.type, def.schemaVersion, checked.data, ctx);
     const subject = this.topology.subject(def);
-    let msg: Msg;
-    try {
-      msg = await this.nc.request(subject, encoder.encode(JSON.stringify(env)), { timeout: timeoutMs });
-    } catch (err) {
-      const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-      if (/no responders|503/i.test(text)) {
+    const answer = await this.requests.request(subject, encoder.encode(JSON.stringify(env)), timeoutMs);
+    if (!answer.ok) {
+      const failure = answer.failure;
+      if (failure.kind === 'no-responders') {
         return { ok: false, error: { code: 'UNAVAILABLE', message: `no ${def.type.split('.')[0]} service is answering ${def.type}` } };
       }
-      if (/timeout/i.test(text)) {
-        return { ok: false, error: { code: 'TIMEOUT', message: `${def.type} got no answer within ${timeoutMs} ms` } };
-      }
-      return { ok: false, error: { code: 'UNAVAILABLE', message: `${def.type} failed: ${text}` } };
+      if (failure.kind === 'timeout') return { ok: false, error: { code: 'TIMEOUT', message: `${def.type} got no answer within ${timeoutMs} ms` } };
+      return { ok: false, error: { code: 'UNAVAILABLE', message: `${def.type} failed: ${failure.reason}` } };
     }
+    const msg = answer.msg;
     const parsed = replySchemaOf(def).safeParse(safeJson(msg.data));
     if (!parsed.success) {
       return { ok: false, error: { code: 'CONTRACT_VIOLATION', message: `reply to ${def.type} broke its contract: ${describeIssues(parsed.error)}` } };

@@ -61,3 +61,69 @@ describe('MessageBus answers on a server with a payload limit', () => {
     expect(await caller.request(BalancesQry, {}, {}, 5000)).toEqual({ ok: true, result: { accounts: [] } });
   });
 });
+
+describe('MessageBus requests', () => {
+  let server: PrivateNatsServer;
+  const connections: NatsConnection[] = [];
+  let caller: MessageBus;
+  let service: MessageBus;
+
+  beforeAll(async () => {
+    server = await startNatsServer('');
+    const open = async (name: string) => {
+      const nc = await connect({ servers: server.url, name });
+      connections.push(nc);
+      return new MessageBus(nc, busTopology('bus_requests'), name, new JsonLogger(name, 'fatal').child('bus'));
+    };
+    service = await open('exchange-gateway/test');
+    caller = await open('risk-service/test');
+    // Each answer names the account asked about; `slow-*` accounts are answered after 300 ms.
+    service.serve(BalancesQry, 'q', async ({ accountId = 'none' }) => {
+      if (accountId.startsWith('slow-')) await new Promise((resolve) => setTimeout(resolve, 300));
+      return { accounts: [{ accountId, exchangeId: 'sim', balances: [], at: new Date().toISOString() }] };
+    });
+    await Promise.all(connections.map((nc) => nc.flush()));
+  });
+
+  afterAll(async () => {
+    for (const nc of connections) await nc.close();
+    await server?.stop();
+  });
+
+  const asked = (reply: Awaited<ReturnType<MessageBus['request']>>) =>
+    reply.ok ? (reply.result as { accounts: Array<{ accountId: string }> }).accounts[0]?.accountId : reply.error.code;
+
+  it('many requests in flight at once each get their own answer', async () => {
+    const ids = Array.from({ length: 300 }, (_, i) => `acc-${i}`);
+    const replies = await Promise.all(ids.map((accountId) => caller.request(BalancesQry, { accountId }, {}, 5000)));
+    expect(replies.map(asked)).toEqual(ids);
+  });
+
+  it('no answer in time is TIMEOUT, and the answer that comes later goes to nobody', async () => {
+    const started = Date.now();
+    const late = await caller.request(BalancesQry, { accountId: 'slow-1' }, {}, 100);
+    expect(Date.now() - started).toBeLessThan(290);
+    expect(late).toEqual({ ok: false, error: { code: 'TIMEOUT', message: 'gateway.qry.account.balances got no answer within 100 ms' } });
+    // Asked while the late answer is on its way: each request hears only its own.
+    const [next, slow] = await Promise.all([
+      caller.request(BalancesQry, { accountId: 'acc-next' }, {}, 2000),
+      caller.request(BalancesQry, { accountId: 'slow-2' }, {}, 2000),
+    ]);
+    expect([asked(next), asked(slow)]).toEqual(['acc-next', 'slow-2']);
+  });
+
+  it('nobody serving the request is UNAVAILABLE at once, not a timeout', async () => {
+    const started = Date.now();
+    const reply = await caller.request(OpenOrdersQry, {}, {}, 5000);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(reply).toEqual({ ok: false, error: { code: 'UNAVAILABLE', message: 'no gateway service is answering gateway.qry.account.open-orders' } });
+  });
+
+  it('a request on a closed connection fails at once, saying why', async () => {
+    const nc = await connect({ servers: server.url, name: 'closed' });
+    const bus = new MessageBus(nc, busTopology('bus_requests'), 'risk-service/test', new JsonLogger('closed', 'fatal').child('bus'));
+    await nc.close();
+    const reply = await bus.request(BalancesQry, {}, {}, 5000);
+    expect(reply).toEqual({ ok: false, error: { code: 'UNAVAILABLE', message: expect.stringMatching(/^gateway\.qry\.account\.balances failed: .*closed/i) } });
+  });
+});
