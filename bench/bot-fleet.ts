@@ -33,7 +33,7 @@
  * `--profile` writes bot-service's CPU profiles (node --cpu-prof) under .garde/profiles/bot-fleet-<run>/.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -60,7 +60,7 @@ import {
 import { JsonLogger, MessageBus } from '@garde/platform';
 import { REPO_ROOT, freePort, startServiceProcess, type ServiceProcess } from '@garde/testing';
 import { NATS_URL, createBenchEnvironment } from './environment.js';
-import { arg, argValue, percentile, summary } from './stats.js';
+import { arg, argValue, percentile, processStats, summary } from './stats.js';
 
 const BOTS = arg('bots', 1000);
 const SYMBOLS = arg('symbols', 10);
@@ -82,7 +82,6 @@ const PROFILE = process.argv.includes('--profile');
 const EXCHANGE = 'bench-venue';
 const ACCOUNT = 'bench-account';
 const operator: Actor = { id: 'bench', kind: 'operator', role: 'admin' };
-const CLK_TCK = 100;
 
 interface Market {
   symbol: string;
@@ -261,14 +260,6 @@ function windowHistogram(label: string, before: string, after: string, name: str
   const count = delta('_count');
   const under = bounds.map((le) => `${((100 * delta('_bucket', le)) / count).toFixed(0)}% <= ${Number(le) * 1000} ms`);
   return `${label.padEnd(58)} n=${String(count).padStart(4)}  mean ${((1000 * delta('_sum')) / count).toFixed(2)} ms  (${under.join(', ')})`;
-}
-
-function processStats(pid: number): { cpuSeconds: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return { cpuSeconds, rssMb: Number(rss) / 1024 };
 }
 
 async function baselines(nc: NatsConnection, databaseUrl: string): Promise<{ nats: number[]; pg: number[] }> {

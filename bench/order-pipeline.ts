@@ -59,7 +59,7 @@ import { JsonLogger, MessageBus } from '@garde/platform';
 import { REPO_ROOT, freePort, startServiceProcess, type ServiceProcess } from '@garde/testing';
 import { createCcxtClient } from '../apps/exchange-gateway/src/venues/ccxt-client.js';
 import { NATS_URL, createBenchEnvironment } from './environment.js';
-import { arg, argValue, histogramLine, ms, percentile, summary } from './stats.js';
+import { arg, argValue, histogramLine, ms, percentile, processStats, summary } from './stats.js';
 
 const SECONDS = arg('seconds', 20);
 /** Orders per second offered in total (open loop); ignored with --concurrency. */
@@ -223,7 +223,10 @@ async function main(): Promise<void> {
       await drive(rawSubmit, WARMUP)
     ).settled;
     rawPrefix = 'rw';
+    const simulatorPid = simulator.child.pid!;
+    const rawCpuBefore = processStats(simulatorPid).cpuSeconds;
     const rawResult = await drive(rawSubmit, SECONDS);
+    const rawSimulatorCpu = processStats(simulatorPid).cpuSeconds - rawCpuBefore;
     // The next phase starts once every raw order has its answer (a timed-out one may still be queued in ccxt).
     await rawResult.settled;
     await new Promise((r) => setTimeout(r, 1000));
@@ -233,7 +236,14 @@ async function main(): Promise<void> {
     const metricsOf = async (name: string) => (await fetch(`${services.find((x) => x.name === name)!.url}/metrics`)).text();
     // The gateway's own count of orders it got OPEN during the window, answered in time or not.
     const openBefore = openOrdersCounted(await metricsOf('exchange-gateway'));
+    // CPU time of each process over the window (less noisy than latency from one run to the next).
+    const cpuOf = (): Record<string, number> => ({
+      simulator: processStats(simulatorPid).cpuSeconds,
+      ...Object.fromEntries(services.map((x) => [x.name, processStats(x.child.pid!).cpuSeconds])),
+    });
+    const cpuBefore = cpuOf();
     const gatewayResult = await drive(gatewaySubmit, SECONDS);
+    const cpuAfter = cpuOf();
     const gatewayMetrics = await metricsOf('exchange-gateway');
     const riskMetrics = await metricsOf('risk-service');
     const openDuring = openOrdersCounted(gatewayMetrics) - openBefore;
@@ -267,6 +277,11 @@ async function main(): Promise<void> {
         '0.005',
       ]),
     );
+    const perOrder = (seconds: number, result: PhaseResult) => ((1000 * seconds) / Math.max(1, result.latencies.length)).toFixed(2);
+    const cpuLine = Object.keys(cpuAfter)
+      .map((name) => `${name} ${perOrder(cpuAfter[name]! - cpuBefore[name]!, gatewayResult)}`)
+      .join(', ');
+    console.log(`  CPU per acked order (ms, user + system): ${cpuLine}; raw phase: simulator ${perOrder(rawSimulatorCpu, rawResult)}`);
     for (const [name, r] of [
       ['raw', rawResult],
       ['gateway', gatewayResult],

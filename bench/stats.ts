@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Percentile of a sample (nearest rank), in the sample's unit. */
 export function percentile(sample: number[], p: number): number {
   if (!sample.length) return NaN;
@@ -31,3 +33,15 @@ export function histogramLine(label: string, text: string, name: string, labels:
 export const argValue = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 /** A numeric `--name=N` argument, or `fallback`. */
 export const arg = (name: string, fallback: number): number => Number(argValue(name) ?? fallback);
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux). */
+const CLK_TCK = 100;
+
+/** A process's CPU time so far (user + system, seconds) and its resident memory now (MB), from /proc. */
+export function processStats(pid: number): { cpuSeconds: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return { cpuSeconds, rssMb: Number(rss) / 1024 };
+}
