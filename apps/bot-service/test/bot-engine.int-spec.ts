@@ -145,7 +145,7 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
     expect(trail.stdout).toContain(`order ${filled.clientOrderId} — intent: place buy 0.001 @ ${filled.price}`);
   });
 
-  it('an order event that tells the strategy nothing new (its order accepted again, still open) is stepped like a tick: no write', async () => {
+  it('an order event that tells the strategy nothing new (its order accepted again, still open) makes no write', async () => {
     const metrics = bots.app.get(BotMetrics);
     /** Steps of grid bots that wrote (a statement), as the engine counts them; grid-engine is the only grid bot so far. */
     const written = async () =>
@@ -167,7 +167,7 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
     );
     const open = (await orders('grid-engine')).filter((o) => o.state === 'OPEN');
     expect(open.length).toBeGreaterThan(0);
-    // Twenty order events, each waking the bot: each used to make a step statement.
+    // Twenty order events: each used to wake the bot and make a step statement.
     for (let i = 0; i < 20; i++) {
       const order = open[i % open.length]!;
       stack.gateway.runtime.bus.publishSoon(OrderAcceptedEvt, order, { correlationId: order.clientOrderId }, () => undefined);

@@ -12,6 +12,7 @@ import {
   type Order,
   type OrderFill,
 } from '@garde/contracts';
+import { isFinal } from '@garde/domain';
 import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, openBucket, runEvery, type ContextLogger, type PeriodicTask } from '@garde/platform';
 import type { BotConfig } from '../config/bot.config.js';
 import { BotMetrics } from '../metrics/bot.metrics.js';
@@ -43,8 +44,8 @@ interface Runner extends BotRun {
  *
  * - Leases (KV `BOT_LEASES`, see BotLeaseTable): every LEASE_RENEW_MS the replica renews its leases and
  *   takes or hands back bots to hold its share of the fleet; a bot whose lease is lost stops here at once.
- * - A bot steps when its market ticks (the gateway's broadcast tickers), when one of its orders changes
- *   (order events, seen on core NATS: the step uses what they carry), and at least every BOT_TICK_MS
+ * - A bot steps when its market ticks (the gateway's broadcast tickers), when one of its orders fills or
+ *   ends (order events, seen on core NATS: the step uses what they carry), and at least every BOT_TICK_MS
  *   (DCA intervals, sends to retry); its orders and fills are read from the gateway when its lease is
  *   taken and every ENGINE_RESYNC_MS (an event missed is late, never lost).
  * - Steps of different bots run ENGINE_CONCURRENCY at a time; steps of one bot never overlap.
@@ -88,13 +89,15 @@ export class BotEngine implements OnApplicationBootstrap, OnApplicationShutdown 
       for (const botId of this.byMarket.get(marketKey(exchangeId, symbol)) ?? []) this.wake(botId, receivedAt);
     });
     // Order events carry the changes a step needs; a fill is a market event like a tick (latency counted from it).
+    // Only a fill or an order over wakes the bot: the others (an order accepted, open, unknown) change
+    // nothing a strategy reads, and are kept for the next step (a tick's, at the latest).
     const seen = (order: Order, fill?: OrderFill) => {
       const runner = order.botId === null ? undefined : this.runners.get(order.botId);
       if (!runner) return;
       const known = runner.seen.orders.get(order.clientOrderId);
       if (!known || known.updatedAt <= order.updatedAt) runner.seen.orders.set(order.clientOrderId, order);
       if (fill) runner.seen.fills.push(fill);
-      this.wake(runner.bot.id, fill ? Date.parse(fill.at) : undefined);
+      if (fill || isFinal(order.state)) this.wake(runner.bot.id, fill ? Date.parse(fill.at) : undefined);
     };
     this.bus.observe(OrderFilledEvt, (p) => seen(p.order, { ...p.fill, clientOrderId: p.order.clientOrderId }));
     this.bus.observe(OrderCanceledEvt, (p) => seen(p.order));
