@@ -1,0 +1,29 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { copyState } from './support.js';
+
+describe('copyState', () => {
+  it('copies any JSON value as a JSON round trip would', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(copyState(value)).toStrictEqual(JSON.parse(JSON.stringify(value)));
+      }),
+    );
+  });
+
+  it('shares nothing with its input: changing the copy leaves the state as it was', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (value) => {
+        const before = JSON.stringify(value);
+        const copy = copyState({ nested: value, list: [value] });
+        copy.nested['changed'] = true;
+        copy.list.length = 0;
+        expect(JSON.stringify(value)).toBe(before);
+      }),
+    );
+  });
+
+  it('leaves out fields whose value is undefined, as JSON does', () => {
+    expect(copyState({ a: 1, b: undefined, c: { d: undefined, e: [1, { f: undefined }] } })).toStrictEqual({ a: 1, c: { e: [1, {}] } });
+  });
+});
