@@ -216,6 +216,23 @@ export class MessageBus {
     this.atEndOfTurn(() => this.acks.publish(subject, data, env.messageId, onFailure));
   }
 
+  /**
+   * Publishes an event to JetStream now, before anything written after it on this connection, without
+   * waiting for the stream's ack: it is confirmed with the others of its subject (StreamAcks), one ack
+   * back for a group instead of one per event. Never throws: a payload that breaks its contract, or an
+   * event not confirmed, goes to `onFailure`. For events that must reach the stream before what they
+   * cause, whose caller does not wait (publishSoon writes at the end of the turn instead).
+   */
+  publishNow<D extends EventDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext, onFailure: (err: unknown) => void): void {
+    let env: TypedEnvelope<z.infer<D['payload']>>;
+    try {
+      env = this.checkedEnvelope(def, payload, ctx);
+    } catch (err) {
+      return onFailure(err);
+    }
+    this.acks.publish(this.topology.subject(def), encoder.encode(JSON.stringify(env)), env.messageId, onFailure);
+  }
+
   /** The payload checked against its contract (CONTRACT_VIOLATION thrown otherwise), in its envelope. */
   private checkedEnvelope<D extends EventDef | MarketDataDef | SignalDef>(
     def: D,

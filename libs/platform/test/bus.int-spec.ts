@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { BalancesQry, OpenOrdersQry, busTopology } from '@garde/contracts';
+import { BalancesQry, BotIntentSentEvt, OpenOrdersQry, busTopology } from '@garde/contracts';
 import { startNatsServer, type PrivateNatsServer } from '@garde/testing';
 import { JsonLogger, MessageBus } from '../src/index.js';
 
@@ -125,5 +125,55 @@ describe('MessageBus requests', () => {
     await nc.close();
     const reply = await bus.request(BalancesQry, {}, {}, 5000);
     expect(reply).toEqual({ ok: false, error: { code: 'UNAVAILABLE', message: expect.stringMatching(/^gateway\.qry\.account\.balances failed: .*closed/i) } });
+  });
+});
+
+describe('MessageBus.publishNow', () => {
+  let server: PrivateNatsServer;
+  const connections: NatsConnection[] = [];
+  let publisher: MessageBus;
+  let watcher: NatsConnection;
+  const topology = busTopology('bus_now');
+
+  beforeAll(async () => {
+    server = await startNatsServer('');
+    const nc = await connect({ servers: server.url, name: 'publisher' });
+    watcher = await connect({ servers: server.url, name: 'watcher' });
+    connections.push(nc, watcher);
+    publisher = new MessageBus(nc, topology, 'bot-service/test', new JsonLogger('publisher', 'fatal').child('bus'));
+  });
+
+  afterAll(async () => {
+    for (const nc of connections) await nc.close();
+    await server?.stop();
+  });
+
+  const intent = { botId: 'bot-1', strategy: 'grid', intent: { kind: 'cancel' as const, clientOrderId: 'bot-1-g-7' } };
+
+  it('writes the event before a request made after it, and reports a stream that does not confirm it', async () => {
+    const seen: string[] = [];
+    watcher.subscribe(topology.subject(BotIntentSentEvt), { callback: () => void seen.push('event') });
+    watcher.subscribe(topology.subject(BalancesQry), {
+      callback: (_err, msg) => {
+        seen.push('request');
+        msg.respond(new Uint8Array());
+      },
+    });
+    await watcher.flush();
+    const failures: unknown[] = [];
+    publisher.publishNow(BotIntentSentEvt, intent, {}, (err) => failures.push(err));
+    await publisher.request(BalancesQry, {}, {}, 2000);
+    expect(seen).toEqual(['event', 'request']);
+    // No stream stores the subject on this server: the group's confirmation says so.
+    const deadline = Date.now() + 10_000;
+    while (failures.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(String(failures[0])).toMatch(/bot\.evt\.intent\.sent/);
+  });
+
+  it('reports a payload that breaks its contract, and sends nothing', () => {
+    const failures: unknown[] = [];
+    publisher.publishNow(BotIntentSentEvt, { ...intent, botId: '' }, {}, (err) => failures.push(err));
+    expect(failures).toHaveLength(1);
+    expect(String(failures[0])).toMatch(/bot\.evt\.intent\.sent/);
   });
 });

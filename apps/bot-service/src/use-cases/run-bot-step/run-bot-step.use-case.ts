@@ -253,13 +253,11 @@ export class RunBotStepUseCase {
         // and the venue did with it, all under its client order id (a cancel's: the order it cancels). The
         // event is written to the connection now, before the order request, so the stream has it before
         // anything the order causes; its ack is not waited for (a JetStream round trip per intent, inside
-        // the send fence, on the order's path).
+        // the send fence, on the order's path) and comes for the intents of a few milliseconds at once.
         const ctx = { actor: ENGINE_ACTOR, correlationId: intent.clientOrderId };
-        void this.bus
-          .publish(BotIntentSentEvt, { botId: bot.id, strategy: bot.strategy, intent }, ctx)
-          .catch((err: unknown) =>
-            this.log.warn('the audit event of an intent was not published', { botId: bot.id, clientOrderId: intent.clientOrderId, ...errorFields(err) }),
-          );
+        this.bus.publishNow(BotIntentSentEvt, { botId: bot.id, strategy: bot.strategy, intent }, ctx, (err: unknown) =>
+          this.log.warn('the audit event of an intent was not published', { botId: bot.id, clientOrderId: intent.clientOrderId, ...errorFields(err) }),
+        );
         const reply =
           intent.kind === 'place'
             ? await this.bus.request(
