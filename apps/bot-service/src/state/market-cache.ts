@@ -10,8 +10,11 @@ export type MarketUnavailable = 'no-market-data' | 'stale-market-data';
  * steps a bot when its market ticks, from here, without asking the gateway.
  */
 export class MarketCache {
-  /** Each market's latest ticker, and its decimals parsed once for every bot of the market (`market`). */
-  private readonly tickers = new Map<string, { ticker: Ticker; at: number; market?: Omit<MarketSnapshot, 'at'> }>();
+  /**
+   * Each market's latest ticker, its decimals parsed once for every bot of the market (`market`), and the
+   * snapshot last given (the bots a ticker wakes step in the same millisecond: one snapshot for all).
+   */
+  private readonly tickers = new Map<string, { ticker: Ticker; at: number; market?: Omit<MarketSnapshot, 'at'>; snapshot?: MarketSnapshot }>();
   private readonly listeners: Array<(exchangeId: string, symbol: string, receivedAt: number) => void> = [];
 
   constructor(
@@ -44,7 +47,8 @@ export class MarketCache {
       ...(t.tickSize ? { tickSize: Decimal.of(t.tickSize) } : {}),
       ...(t.stepSize ? { stepSize: Decimal.of(t.stepSize) } : {}),
     };
-    return { ...entry.market, at: now };
+    if (entry.snapshot?.at !== now) entry.snapshot = { ...entry.market, at: now };
+    return entry.snapshot;
   }
 }
 
