@@ -443,7 +443,10 @@ async function main(): Promise<void> {
     console.log(
       `bench/bot-fleet: ${BOTS} bots on one bot-service, ${SYMBOLS} symbols ticking at 1 Hz, ${elapsed.toFixed(0)} s window (load average ${loadavg()[0]!.toFixed(2)})`,
     );
-    console.log(`  bot-service CPU            ${((after.cpuSeconds - before.cpuSeconds) / elapsed).toFixed(2)} cores (target <= 1)`);
+    const cpuMsPerFill = (1000 * (after.cpuSeconds - before.cpuSeconds)) / Math.max(1, gateway.filled - counts.filled);
+    console.log(
+      `  bot-service CPU            ${((after.cpuSeconds - before.cpuSeconds) / elapsed).toFixed(3)} cores (target <= 1); ${cpuMsPerFill.toFixed(2)} ms per fill, ticks included`,
+    );
     console.log(`  bot-service RSS            peak ${peakRss.toFixed(0)} MB (target <= 500 MB)`);
     console.log(
       `  risk-service CPU           ${((riskAfter.cpuSeconds - riskBefore.cpuSeconds) / elapsed).toFixed(2)} cores (the fills' ledger and exposure, on the same machine)`,
