@@ -122,6 +122,22 @@ describe('ExposureBook: an order counts from its approval until the gateway says
     expect(book.sameOrderApprovals(order('q', { botId: undefined }))).toEqual([]);
   });
 
+  it('lists the approvals of the same order later than a time, oldest first', () => {
+    const book = new ExposureBook({ approvalTtlMs: 60_000, tombstoneTtlMs: 3_600_000, recentWindowMs: 10_000 });
+    for (const [id, at] of [
+      ['s1', 1000],
+      ['s2', 2000],
+      ['s3', 3000],
+    ] as const)
+      book.approve(order(id), at);
+    const ids = (after?: number) => book.sameOrderApprovals(order('q'), after).map((r) => r.order.clientOrderId);
+    expect(ids()).toEqual(['s1', 's2', 's3']);
+    expect(ids(999)).toEqual(['s1', 's2', 's3']);
+    expect(ids(1000)).toEqual(['s2', 's3']);
+    expect(ids(2500)).toEqual(['s3']);
+    expect(ids(3000)).toEqual([]);
+  });
+
   it('worst case: a sell of a long position adds nothing, both sides count once', () => {
     expect(worstCaseQuantity({ position: D('1'), openBuy: D('0'), openSell: D('1') }).toString()).toBe('1');
     expect(worstCaseQuantity({ position: D('1'), openBuy: D('2'), openSell: D('0.5') }).toString()).toBe('3');

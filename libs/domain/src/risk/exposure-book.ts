@@ -147,8 +147,8 @@ function insertByTime(list: RecentApproval[], a: RecentApproval): void {
   list.splice(i, 0, a);
 }
 
-/** How many of `list` (ordered by time) are later than `after`: a binary search. */
-function countAfter(list: readonly RecentApproval[], after: number): number {
+/** Where the approvals of `list` (ordered by time) later than `after` start: a binary search. */
+function firstAfter(list: readonly RecentApproval[], after: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
@@ -156,7 +156,12 @@ function countAfter(list: readonly RecentApproval[], after: number): number {
     if (list[mid]!.at <= after) lo = mid + 1;
     else hi = mid;
   }
-  return list.length - lo;
+  return lo;
+}
+
+/** How many of `list` (ordered by time) are later than `after`. */
+function countAfter(list: readonly RecentApproval[], after: number): number {
+  return list.length - firstAfter(list, after);
 }
 
 export class ExposureBook {
@@ -293,9 +298,14 @@ export class ExposureBook {
     return countAfter(this.recentByAccount.get(accountKey(order)) ?? [], after);
   }
 
-  /** The approvals of the last `recentWindowMs` of the same order (same bot, market, side, quantity, price), oldest first; none for a manual order. */
-  sameOrderApprovals(order: BookOrder): readonly RecentApproval[] {
-    return order.botId === undefined ? [] : (this.recentBySameOrder.get(sameOrderKey(order)) ?? []);
+  /**
+   * The approvals of the same order (same bot, market, side, quantity, price) later than `after`, within
+   * the last `recentWindowMs`, oldest first; none for a manual order. Found by a binary search: a bot that
+   * sends the same order many times a second keeps many of them, and most are older than a check asks.
+   */
+  sameOrderApprovals(order: BookOrder, after = -Infinity): readonly RecentApproval[] {
+    const list = order.botId === undefined ? undefined : this.recentBySameOrder.get(sameOrderKey(order));
+    return list ? list.slice(firstAfter(list, after)) : [];
   }
 
   /** The latest price the book saw for an instrument (a limit price, a fill, a reference at approval). */

@@ -272,8 +272,8 @@ export function checkOrderSize(order: PreTradeOrder, reference: Decimal, limits:
  */
 export function checkDuplicate(order: PreTradeOrder, book: ExposureBook, now: number, windowMs: number): PreTradeDenial | undefined {
   if (order.botId === undefined) return undefined;
-  for (const { at, order: o } of book.sameOrderApprovals(order)) {
-    if (at <= now - windowMs || o.clientOrderId === order.clientOrderId || !book.working(o.clientOrderId)) continue;
+  for (const { at, order: o } of book.sameOrderApprovals(order, now - windowMs)) {
+    if (o.clientOrderId === order.clientOrderId || !book.working(o.clientOrderId)) continue;
     return deny(
       'DUPLICATE_ORDER',
       `bot ${order.botId} sent the same order (${describe(order)}) as ${o.clientOrderId} ${Math.max(0, now - at)} ms ago (window ${windowMs} ms)`,
