@@ -205,15 +205,8 @@ export class MessageBus {
    * or no ack within STREAM_ACK_TIMEOUT_MS goes to `onFailure`.
    */
   publishSoon<D extends EventDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext, onFailure: (err: unknown) => void): void {
-    let env: TypedEnvelope<z.infer<D['payload']>>;
-    try {
-      env = this.checkedEnvelope(def, payload, ctx);
-    } catch (err) {
-      return onFailure(err);
-    }
-    const subject = this.topology.subject(def);
-    const data = encoder.encode(JSON.stringify(env));
-    this.atEndOfTurn(() => this.acks.publish(subject, data, env.messageId, onFailure));
+    const send = this.confirmedLater(def, payload, ctx, onFailure);
+    if (send) this.atEndOfTurn(send);
   }
 
   /**
@@ -224,13 +217,29 @@ export class MessageBus {
    * cause, whose caller does not wait (publishSoon writes at the end of the turn instead).
    */
   publishNow<D extends EventDef>(def: D, payload: z.input<D['payload']>, ctx: MessageContext, onFailure: (err: unknown) => void): void {
+    this.confirmedLater(def, payload, ctx, onFailure)?.();
+  }
+
+  /**
+   * The event checked against its contract and encoded now, and what publishes it to be confirmed with
+   * its subject's group (StreamAcks); undefined, and `onFailure` told, when the payload breaks its contract.
+   */
+  private confirmedLater<D extends EventDef>(
+    def: D,
+    payload: z.input<D['payload']>,
+    ctx: MessageContext,
+    onFailure: (err: unknown) => void,
+  ): (() => void) | undefined {
     let env: TypedEnvelope<z.infer<D['payload']>>;
     try {
       env = this.checkedEnvelope(def, payload, ctx);
     } catch (err) {
-      return onFailure(err);
+      onFailure(err);
+      return undefined;
     }
-    this.acks.publish(this.topology.subject(def), encoder.encode(JSON.stringify(env)), env.messageId, onFailure);
+    const subject = this.topology.subject(def);
+    const data = encoder.encode(JSON.stringify(env));
+    return () => this.acks.publish(subject, data, env.messageId, onFailure);
   }
 
   /** The payload checked against its contract (CONTRACT_VIOLATION thrown otherwise), in its envelope. */
