@@ -1,5 +1,5 @@
-import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { inboxPrefixOf } from './nats.js';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { ReplyInbox } from './reply-inbox.js';
 
 /** How a request ended without an answer. */
 export type RequestFailure = { kind: 'timeout' } | { kind: 'no-responders' } | { kind: 'failed'; reason: string };
@@ -25,22 +25,20 @@ interface Pending {
  * that throws (a closed connection) is `failed`. A reply arriving after its timeout is dropped.
  */
 export class Requests {
-  /** The connection's own inbox prefix: where a service's NATS user may subscribe. */
-  private readonly prefix: string;
-  private subscription?: Subscription;
+  private readonly inbox: ReplyInbox;
   private readonly pending = new Map<string, Pending>();
-  private sent = 0;
 
   constructor(private readonly nc: NatsConnection) {
-    this.prefix = createInbox(inboxPrefixOf(nc));
+    this.inbox = new ReplyInbox(nc, (token, msg) => this.answered(token, msg));
   }
 
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<RequestOutcome> {
-    const token = (this.sent++).toString(36);
     return new Promise<RequestOutcome>((resolve) => {
+      let token: string;
       try {
-        this.subscription ??= this.nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => (err ? undefined : this.answered(msg)) });
-        this.nc.publish(subject, data, { reply: `${this.prefix}.${token}` });
+        const reply = this.inbox.reply();
+        token = reply.token;
+        this.nc.publish(subject, data, { reply: reply.subject });
       } catch (err) {
         resolve({ ok: false, failure: { kind: 'failed', reason: err instanceof Error ? `${err.name} ${err.message}` : String(err) } });
         return;
@@ -53,8 +51,7 @@ export class Requests {
     });
   }
 
-  private answered(msg: Msg): void {
-    const token = msg.subject.slice(this.prefix.length + 1);
+  private answered(token: string, msg: Msg): void {
     const pending = this.pending.get(token);
     if (!pending) return; // timed out already
     this.pending.delete(token);

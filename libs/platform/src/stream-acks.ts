@@ -1,6 +1,6 @@
-import { createInbox, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { headers, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { safeJson } from './json.js';
-import { inboxPrefixOf } from './nats.js';
+import { ReplyInbox } from './reply-inbox.js';
 
 /** How long a stream may take to acknowledge an event before it counts as not stored (nats.js's own JetStream default). */
 export const STREAM_ACK_TIMEOUT_MS = 5000;
@@ -55,9 +55,9 @@ interface AwaitedAck {
  * the subject, or no ack within `timeoutMs` goes to the `onFailure` of every event it was to confirm.
  */
 export class StreamAcks {
-  /** The connection's own inbox prefix: where a service's NATS user may subscribe. */
-  private readonly prefix: string;
-  private subscription?: Subscription;
+  /** Where the acks come back. */
+  private readonly inbox: ReplyInbox;
+  private started = false;
   /** Acks awaited, by reply token, in publishing order. */
   private readonly awaited = new Map<string, AwaitedAck>();
   /** Events published without an ack of their own, per subject, in publishing order. */
@@ -65,7 +65,6 @@ export class StreamAcks {
   private confirming?: NodeJS.Timeout;
   /** Events published and not confirmed (nor failed) yet. */
   private open = 0;
-  private sent = 0;
   private sweeper?: NodeJS.Timeout;
   private waiting: Array<() => void> = [];
 
@@ -73,7 +72,7 @@ export class StreamAcks {
     private readonly nc: NatsConnection,
     private readonly timeoutMs = STREAM_ACK_TIMEOUT_MS,
   ) {
-    this.prefix = createInbox(inboxPrefixOf(nc));
+    this.inbox = new ReplyInbox(nc, (token, msg) => this.acked(token, msg));
   }
 
   /**
@@ -118,10 +117,10 @@ export class StreamAcks {
     clearTimeout(timer);
   }
 
-  /** On the first event: the acks' subscription, and the reconnects watched. */
+  /** On the first event: the reconnects watched. */
   private start(): void {
-    if (this.subscription) return;
-    this.subscription = this.nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => (err ? undefined : this.acked(msg)) });
+    if (this.started) return;
+    this.started = true;
     void (async () => {
       for await (const status of this.nc.status()) if (status.type === 'reconnect') this.republishAll();
     })().catch(() => undefined);
@@ -129,11 +128,13 @@ export class StreamAcks {
 
   /** Publishes `event` (again: `repeat`) asking for the ack that confirms `covers` (it last among them). */
   private askAck(event: Event, covers: Event[], repeat: boolean): void {
-    const token = (this.sent++).toString(36);
     const h = msgIdHeader(event.messageId);
     if (repeat) h.set(REPEAT_HEADER, '1');
+    let token: string;
     try {
-      this.nc.publish(event.subject, event.data, { headers: h, reply: `${this.prefix}.${token}` });
+      const reply = this.inbox.reply();
+      token = reply.token;
+      this.nc.publish(event.subject, event.data, { headers: h, reply: reply.subject });
     } catch (err) {
       this.done(covers, err);
       return;
@@ -168,8 +169,7 @@ export class StreamAcks {
     for (const event of events) this.askAck(event, [event], true);
   }
 
-  private acked(msg: Msg): void {
-    const token = msg.subject.slice(this.prefix.length + 1);
+  private acked(token: string, msg: Msg): void {
     const ack = this.awaited.get(token);
     if (!ack) return; // already failed by the timeout, or published again after a disconnect
     this.awaited.delete(token);

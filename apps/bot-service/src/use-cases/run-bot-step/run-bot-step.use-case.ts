@@ -1,6 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BotIntentSentEvt, BotOrdersQry, OrderCancelCmd, OrderSubmitCmd, type BotIntent, type ErrorCode, type Order, type OrderFill } from '@garde/contracts';
-import { Decimal, STRATEGIES, isStrategyName, type MarketSnapshot, type ParametersResult, type StrategyFill, type StrategyIntent } from '@garde/domain';
+import {
+  Decimal,
+  STRATEGIES,
+  isFinal,
+  isStrategyName,
+  type MarketSnapshot,
+  type ParametersResult,
+  type StrategyFill,
+  type StrategyIntent,
+} from '@garde/domain';
 import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
 import type { BotConfig } from '../../config/bot.config.js';
 import type { BotRow } from '../../persistence/bot.entities.js';
@@ -36,8 +45,6 @@ const NEVER_MADE: ReadonlySet<ErrorCode> = new Set([
 /** Refusals that say nothing about the bot itself: they never count towards ENGINE_MAX_ERRORS. */
 const NOT_FAILURES: ReadonlySet<ErrorCode> = new Set(['RATE_LIMITED', 'KILL_SWITCH_ACTIVE', 'RISK_STATE_UNKNOWN']);
 const ENDED_UNFILLED = new Set(['CANCELED', 'REJECTED', 'EXPIRED', 'LOST']);
-/** Order states a step must record (an order over: the strategy hears it ended, or the venue rejected it). */
-const FINAL = new Set([...ENDED_UNFILLED, 'FILLED']);
 /** Orders changed this long before the last read are read again (clock and commit skew between services). */
 const RESYNC_MARGIN_MS = 60_000;
 
@@ -141,7 +148,7 @@ export class RunBotStepUseCase {
       }
       read = reply.result;
       run.nextSyncAt = readAt.getTime() + this.config.ENGINE_RESYNC_MS * (0.5 + Math.random() / 2);
-    } else if (events.fills.length > 0 || [...events.orders.values()].some((o) => FINAL.has(o.state))) {
+    } else if (events.fills.length > 0 || [...events.orders.values()].some((o) => isFinal(o.state))) {
       read = { orders: [...events.orders.values()], fills: events.fills };
     } else if (engine.refused.length === 0) {
       // Nothing the strategy reads (most order events: an order accepted, open, partly filled — its fills
