@@ -23,6 +23,10 @@ describe('copyState', () => {
     );
   });
 
+  it('writes -0 as 0, as JSON does (fast-check once drew [-0])', () => {
+    expect(Object.is(copyState([-0])[0], 0)).toBe(true);
+  });
+
   it('leaves out fields whose value is undefined, as JSON does', () => {
     expect(copyState({ a: 1, b: undefined, c: { d: undefined, e: [1, { f: undefined }] } })).toStrictEqual({ a: 1, c: { e: [1, {}] } });
   });

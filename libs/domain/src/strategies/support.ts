@@ -123,7 +123,8 @@ export function copyState<S>(state: S): S {
 }
 
 function copyJson(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
+  // -0 becomes 0, as JSON writes it.
+  if (value === null || typeof value !== 'object') return value === 0 ? 0 : value;
   if (Array.isArray(value)) {
     const copy = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) copy[i] = copyJson(value[i]);
