@@ -19,7 +19,9 @@
  *
  * Load: open loop at `--rate` orders/s spread evenly over the accounts (latency measured from each
  * send; the generator's lag behind its schedule is printed), or with `--concurrency=N` a closed loop
- * of N submitters. `--warmup` seconds of the same load first, not counted. Throughput is acked orders
+ * of N submitters. `--warmup` seconds of the same load first, not counted: 15 s by default, as V8 is
+ * still compiling the gateway's hot code for ~10–20 s of this load (its compiler threads took 45 % of the
+ * gateway's CPU in the first 10 s, 15 % in the next 10, ~5 % after: perf, BENCHMARKS.md). Throughput is acked orders
  * divided by the time from the first send to the last answer, so a backlog drained after the window
  * lowers it. A request gets no answer after `--timeout-ms` counts as TIMEOUT.
  *
@@ -42,7 +44,7 @@
  * per order POST caps a client at 100 orders/s and, in ccxt 4.5.84, makes every order wait ~10 ms
  * even at a low rate (its leaky bucket refills only while calls are queued).
  *
- *   npm run bench:order-pipeline [-- --seconds=20 --rate=500 --warmup=3 --accounts=1 --concurrency=N
+ *   npm run bench:order-pipeline [-- --seconds=20 --rate=500 --warmup=15 --accounts=1 --concurrency=N
  *                                    --timeout-ms=5000 --order-poll-ms=3600000 --profile --verbose]
  * `--profile` writes the CPU profiles of the simulator, risk-service and the gateway (node --cpu-prof;
  * one per thread, the module loader's hooks run in one of their own) under
@@ -67,7 +69,7 @@ const RATE = arg('rate', 500);
 /** Closed loop of this many submitters instead of an open-loop rate. */
 const CONCURRENCY = argValue('concurrency') === undefined ? undefined : arg('concurrency', 1);
 /** Seconds of the same load run first on each path and not counted (JIT, connections, loaded markets). */
-const WARMUP = arg('warmup', 3);
+const WARMUP = arg('warmup', 15);
 /** Exchange accounts, each its own ccxt client (and rate-limit budget in the gateway); orders are spread evenly. */
 const ACCOUNTS = arg('accounts', 1);
 const TIMEOUT_MS = arg('timeout-ms', 5000);
