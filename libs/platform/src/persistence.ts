@@ -66,15 +66,3 @@ export async function functionSearchPath(q: QueryRunner): Promise<string> {
   const [{ schema }] = (await q.query('SELECT current_schema() AS schema')) as [{ schema: string }];
   return `SET search_path = "${schema.replace(/"/g, '')}", pg_temp`;
 }
-
-/**
- * Runs a statement of fixed text as a named prepared statement: each pooled connection parses and plans
- * it once, then only binds and executes it. For the hot statements whose batch size varies: their rows go
- * as arrays (`unnest($1::text[], …)`), so the text stays the same whatever the batch. The rows come back
- * as PostgreSQL names them (no entity mapping). `name` must be unique per text within the data source.
- */
-export async function preparedQuery<Row>(ds: DataSource, name: string, text: string, values: unknown[]): Promise<Row[]> {
-  // TypeORM's PostgreSQL driver keeps node-postgres's pool as `master` (typed `any` there).
-  const pool = (ds.driver as unknown as { master: { query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }> } }).master;
-  return (await pool.query({ name, text, values })).rows;
-}
