@@ -60,7 +60,7 @@ import {
 import { JsonLogger, MessageBus } from '@garde/platform';
 import { REPO_ROOT, freePort, startServiceProcess, type ServiceProcess } from '@garde/testing';
 import { NATS_URL, createBenchEnvironment } from './environment.js';
-import { arg, argValue, percentile, processStats, summary } from './stats.js';
+import { arg, argValue, percentile, postgresCpu, processStats, summary } from './stats.js';
 
 const BOTS = arg('bots', 1000);
 const SYMBOLS = arg('symbols', 10);
@@ -407,6 +407,8 @@ async function main(): Promise<void> {
     const pid = botService.child.pid!;
     const before = processStats(pid);
     const riskBefore = processStats(riskService.child.pid!);
+    const postgres = await postgresCpu(bench.databaseUrl);
+    const postgresBefore = postgres?.();
     const counts = { submits: gateway.submits, cancels: gateway.cancels, filled: gateway.filled };
     const metricsBefore = await metrics();
     let peakRss = before.rssMb;
@@ -425,6 +427,7 @@ async function main(): Promise<void> {
     const elapsed = (performance.now() - started) / 1000;
     const after = processStats(pid);
     const riskAfter = processStats(riskService.child.pid!);
+    const postgresAfter = postgres?.();
     const metricsAfter = await metrics();
 
     const base = await baselines(nc, bench.databaseUrl);
@@ -451,6 +454,11 @@ async function main(): Promise<void> {
     console.log(
       `  risk-service CPU           ${((riskAfter.cpuSeconds - riskBefore.cpuSeconds) / elapsed).toFixed(2)} cores (the fills' ledger and exposure, on the same machine)`,
     );
+    if (postgresBefore !== undefined && postgresAfter !== undefined) {
+      console.log(
+        `  PostgreSQL CPU             ${((postgresAfter - postgresBefore) / elapsed).toFixed(2)} cores (all of it: bot-service's steps, risk-service's ledger)`,
+      );
+    }
     console.log(
       `  orders in the window       ${gateway.submits - counts.submits} submits, ${gateway.cancels - counts.cancels} cancels, ${gateway.filled - counts.filled} fills`,
     );

@@ -61,7 +61,7 @@ import { JsonLogger, MessageBus } from '@garde/platform';
 import { REPO_ROOT, freePort, startServiceProcess, type ServiceProcess } from '@garde/testing';
 import { createCcxtClient } from '../apps/exchange-gateway/src/venues/ccxt-client.js';
 import { NATS_URL, createBenchEnvironment } from './environment.js';
-import { arg, argValue, histogramLine, ms, percentile, processStats, summary } from './stats.js';
+import { arg, argValue, histogramLine, ms, percentile, postgresCpu, processStats, summary } from './stats.js';
 
 const SECONDS = arg('seconds', 20);
 /** Orders per second offered in total (open loop); ignored with --concurrency. */
@@ -239,9 +239,12 @@ async function main(): Promise<void> {
     // The gateway's own count of orders it got OPEN during the window, answered in time or not.
     const openBefore = openOrdersCounted(await metricsOf('exchange-gateway'));
     // CPU time of each process over the window (less noisy than latency from one run to the next).
+    // PostgreSQL's too, all of it (the gateway's statements, and anything else it runs meanwhile).
+    const postgres = await postgresCpu(bench.databaseUrl);
     const cpuOf = (): Record<string, number> => ({
       simulator: processStats(simulatorPid).cpuSeconds,
       ...Object.fromEntries(services.map((x) => [x.name, processStats(x.child.pid!).cpuSeconds])),
+      ...(postgres ? { PostgreSQL: postgres() } : {}),
     });
     const cpuBefore = cpuOf();
     const gatewayResult = await drive(gatewaySubmit, SECONDS);

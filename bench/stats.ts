@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import pg from 'pg';
 
 /** Percentile of a sample (nearest rank), in the sample's unit. */
 export function percentile(sample: number[], p: number): number {
@@ -44,4 +45,43 @@ export function processStats(pid: number): { cpuSeconds: number; rssMb: number }
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return { cpuSeconds, rssMb: Number(rss) / 1024 };
+}
+
+/**
+ * CPU seconds so far of the whole PostgreSQL server on this machine: its postmaster, every process it runs
+ * now, and those it ran and reaped (the postmaster's children's times) — so a connection opened or closed
+ * during a window still counts. Found through this benchmark's own connection; undefined when PostgreSQL
+ * does not run on this machine (its processes are not in /proc).
+ */
+export async function postgresCpu(databaseUrl: string): Promise<(() => number) | undefined> {
+  const fieldsOf = (pid: number) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  let postmaster: number;
+  try {
+    const backend = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    // Read while the connection is open: its server process is gone once it ends.
+    if (!existsSync(`/proc/${backend}/stat`)) return undefined;
+    postmaster = Number(fieldsOf(backend)[1]);
+  } finally {
+    await client.end();
+  }
+  return () => {
+    const own = fieldsOf(postmaster);
+    // utime, stime, and its reaped children's cutime, cstime
+    let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const f = fieldsOf(Number(entry));
+        if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+      } catch {
+        // exited meanwhile: its time is in the postmaster's children's times
+      }
+    }
+    return ticks / CLK_TCK;
+  };
 }
