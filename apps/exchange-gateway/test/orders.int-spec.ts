@@ -230,6 +230,36 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     expect((await repository.get('bot-list-rest'))?.state).toBe('CANCELED');
   });
 
+  it('lists the markets of the orders not final (the symbols market data polls), as a DISTINCT over every order would', async () => {
+    // Orders of made-up venues, straight into the table: none is due for a lookup or a poll (no next check).
+    const rows: Array<[string, string, string, string]> = [
+      ['lm-1', 'lm-ex-a', 'AAA/USDT', 'OPEN'],
+      ['lm-2', 'lm-ex-a', 'AAA/USDT', 'PARTIALLY_FILLED'],
+      ['lm-3', 'lm-ex-a', 'BBB/USDT', 'FILLED'],
+      ['lm-4', 'lm-ex-b', 'AAA/USDT', 'UNKNOWN'],
+      ['lm-5', 'lm-ex-b', 'CCC/USDT', 'CANCELED'],
+      ['lm-6', 'lm-ex-c', 'ZZZ/USDT', 'PENDING_CANCEL'],
+    ];
+    for (const [id, exchangeId, symbol, state] of rows) {
+      await sandbox.sql(
+        `INSERT INTO gateway.venue_order (client_order_id, account_id, exchange_id, symbol, side, type, quantity, price, state, correlation_id, created_at, updated_at)
+         VALUES ($1, 'lm-account', $2, $3, 'buy', 'limit', 1, 1, $4, $1, now(), now())`,
+        [id, exchangeId, symbol, state],
+      );
+    }
+    try {
+      const listed = (await gateway.app.get(VenueOrderRepository).liveSymbols()).map((m) => `${m.exchangeId} ${m.symbol}`);
+      expect(listed.filter((m) => m.startsWith('lm-'))).toEqual(['lm-ex-a AAA/USDT', 'lm-ex-b AAA/USDT', 'lm-ex-c ZZZ/USDT']);
+      const every = await sandbox.sql<{ market: string }>(
+        `SELECT DISTINCT exchange_id || ' ' || symbol AS market FROM gateway.venue_order
+          WHERE state NOT IN ('FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'LOST') ORDER BY 1`,
+      );
+      expect([...listed].sort()).toEqual(every.map((r) => r.market).sort());
+    } finally {
+      await sandbox.sql(`DELETE FROM gateway.venue_order WHERE client_order_id LIKE 'lm-%'`);
+    }
+  });
+
   it('refuses malformed orders with a clear error, nothing persisted or sent', async () => {
     const before = [(await storedOrders()).length, (await venueOrders()).length];
     const cases: Array<[Record<string, unknown>, string, string]> = [

@@ -9,6 +9,7 @@ import { VenueSeenAt1764576300000 } from './migrations/1764576300000-venue-seen-
 import { RateLimitHalt1764662400000 } from './migrations/1764662400000-rate-limit-halt.js';
 import { FillsPending1764662500000 } from './migrations/1764662500000-fills-pending.js';
 import { BotOrders1764662700000 } from './migrations/1764662700000-bot-orders.js';
+import { LiveMarkets1764662800000 } from './migrations/1764662800000-live-markets.js';
 
 export const GATEWAY_SCHEMA = 'gateway';
 export const gatewayEntities = [ExchangeAccountRow, VenueOrderRow, VenueFillRow];
@@ -21,4 +22,5 @@ export const gatewayMigrations = [
   RateLimitHalt1764662400000,
   FillsPending1764662500000,
   BotOrders1764662700000,
+  LiveMarkets1764662800000,
 ];

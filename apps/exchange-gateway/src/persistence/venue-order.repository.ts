@@ -178,10 +178,23 @@ export class VenueOrderRepository {
       .getMany();
   }
 
-  /** The symbols of every order not final, per exchange (their prices are in use). */
+  /**
+   * The symbols of every order not final, per exchange (their prices are in use). Read every
+   * MARKET_DATA_POLL_MS: one index probe per market (a skip scan of `venue_order_live_market`), whatever
+   * the number of resting orders (a DISTINCT over them read them all: ~5 ms, up to 24 ms, a second at
+   * 20,000 resting orders).
+   */
   async liveSymbols(): Promise<Array<{ exchangeId: string; symbol: string }>> {
     const rows: Array<{ exchange_id: string; symbol: string }> = await this.ds.query(
-      "SELECT DISTINCT exchange_id, symbol FROM venue_order WHERE state NOT IN ('FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'LOST')",
+      `WITH RECURSIVE market AS (
+         (SELECT o.exchange_id, o.symbol FROM venue_order o WHERE ${LIVE} ORDER BY o.exchange_id, o.symbol LIMIT 1)
+         UNION ALL
+         SELECT next.exchange_id, next.symbol FROM market CROSS JOIN LATERAL (
+           SELECT o.exchange_id, o.symbol FROM venue_order o
+            WHERE ${LIVE} AND (o.exchange_id, o.symbol) > (market.exchange_id, market.symbol)
+            ORDER BY o.exchange_id, o.symbol LIMIT 1) next
+       )
+       SELECT exchange_id, symbol FROM market`,
     );
     return rows.map((r) => ({ exchangeId: r.exchange_id, symbol: r.symbol }));
   }
