@@ -38,10 +38,15 @@ export const arg = (name: string, fallback: number): number => Number(argValue(n
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux). */
 const CLK_TCK = 100;
 
+/** The fields of /proc/<pid>/stat after the command name (so the state is [0], the parent's pid [1], utime [11]). */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** A process's CPU time so far (user + system, seconds) and its resident memory now (MB), from /proc. */
 export function processStats(pid: number): { cpuSeconds: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return { cpuSeconds, rssMb: Number(rss) / 1024 };
@@ -54,10 +59,6 @@ export function processStats(pid: number): { cpuSeconds: number; rssMb: number }
  * does not run on this machine (its processes are not in /proc).
  */
 export async function postgresCpu(databaseUrl: string): Promise<(() => number) | undefined> {
-  const fieldsOf = (pid: number) => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  };
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   let postmaster: number;
@@ -65,18 +66,18 @@ export async function postgresCpu(databaseUrl: string): Promise<(() => number) |
     const backend = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     // Read while the connection is open: its server process is gone once it ends.
     if (!existsSync(`/proc/${backend}/stat`)) return undefined;
-    postmaster = Number(fieldsOf(backend)[1]);
+    postmaster = Number(statFields(backend)[1]);
   } finally {
     await client.end();
   }
   return () => {
-    const own = fieldsOf(postmaster);
+    const own = statFields(postmaster);
     // utime, stime, and its reaped children's cutime, cstime
     let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        const f = fieldsOf(Number(entry));
+        const f = statFields(Number(entry));
         if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
       } catch {
         // exited meanwhile: its time is in the postmaster's children's times

@@ -67,9 +67,13 @@ function signNatively(exchange: Exchange): void {
     }
     return algorithm;
   };
-  exchange.hmac = ((request: string | Uint8Array, secret: string | Uint8Array, hash: Hash, digest: 'hex' | 'base64' | 'binary' = 'hex'): unknown => {
-    const algorithm = digest === 'binary' ? null : algorithmOf(hash);
-    return algorithm === null ? (ccxtHmac(request, secret, hash, digest) as unknown) : createHmac(algorithm, secret).update(request).digest(digest);
+  type Digest = Parameters<Exchange['hmac']>[3];
+  exchange.hmac = ((request: string | Uint8Array, secret: string | Uint8Array, hash: Hash, digest: Digest = 'hex'): unknown => {
+    if (digest === 'hex' || digest === 'base64') {
+      const algorithm = algorithmOf(hash);
+      if (algorithm !== null) return createHmac(algorithm, secret).update(request).digest(digest);
+    }
+    return ccxtHmac(request, secret, hash, digest) as unknown;
   }) as typeof exchange.hmac;
 }
 
