@@ -20,10 +20,10 @@
  * Load: open loop at `--rate` orders/s spread evenly over the accounts (latency measured from each
  * send; the generator's lag behind its schedule is printed), or with `--concurrency=N` a closed loop
  * of N submitters. `--warmup` seconds of the same load first, not counted: 15 s by default, as V8 is
- * still compiling the gateway's hot code for ~10–20 s of this load (its compiler threads took 45 % of the
- * gateway's CPU in the first 10 s, 15 % in the next 10, ~5 % after: perf, BENCHMARKS.md). Throughput is acked orders
- * divided by the time from the first send to the last answer, so a backlog drained after the window
- * lowers it. A request gets no answer after `--timeout-ms` counts as TIMEOUT.
+ * still compiling the gateway's hot code for ~10–20 s of this load (its compiler threads took 45 % of
+ * the gateway's CPU in the first 10 s, 15 % in the next 10, ~5 % after: perf, BENCHMARKS.md).
+ * Throughput is acked orders divided by the time from the first send to the last answer, so a backlog
+ * drained after the window lowers it. A request gets no answer after `--timeout-ms` counts as TIMEOUT.
  *
  * The resting book: tens of thousands of resting orders cost the simulator nothing here (prices are
  * frozen, `tickIntervalMs: 0`, so no matching pass ever scans the book; placing is O(1)), but the

@@ -181,7 +181,7 @@ export class VenueOrderRepository {
   /**
    * The symbols of every order not final, per exchange (their prices are in use). Read every
    * MARKET_DATA_POLL_MS: one index probe per market (a skip scan of `venue_order_live_market`), whatever
-   * the number of resting orders (a DISTINCT over them read them all: ~5 ms, up to 24 ms, a second at
+   * the number of resting orders (a DISTINCT read every one of them: ~5 ms each time, up to 24 ms, at
    * 20,000 resting orders).
    */
   async liveSymbols(): Promise<Array<{ exchangeId: string; symbol: string }>> {
