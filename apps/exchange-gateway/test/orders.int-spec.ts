@@ -260,6 +260,49 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     }
   });
 
+  it('keeps writing orders through its prepared statements after a migration adds a column while it runs', async () => {
+    const repository = gateway.app.get(VenueOrderRepository);
+    // Both statements of the order path, a few times each, so that every pooled connection has them prepared.
+    const submitAndAnswer = async (id: string) => {
+      const now = new Date();
+      const pending = await repository.insertPending({
+        clientOrderId: id,
+        venueOrderId: null,
+        accountId: 'pa-account',
+        exchangeId: 'pa-ex',
+        botId: null,
+        symbol: 'AAA/USDT',
+        side: 'buy',
+        type: 'limit',
+        quantity: '1.5',
+        price: '2',
+        state: 'PENDING_SUBMIT',
+        filled: '0',
+        fillsPending: false,
+        lastError: null,
+        lookups: 0,
+        nextCheckAt: null,
+        venueSeenAt: null,
+        correlationId: id,
+        createdAt: now,
+        updatedAt: now,
+      });
+      expect(pending.inserted).toBe(true);
+      return repository.recordAnswer(id, { state: 'OPEN', venueOrderId: `v-${id}`, filled: '0', venueSeenAt: now, nextCheckAt: null });
+    };
+    try {
+      for (let i = 0; i < 12; i++) await submitAndAnswer(`pa-before-${i}`);
+      await sandbox.sql('ALTER TABLE gateway.venue_order ADD COLUMN pa_extra text');
+      for (let i = 0; i < 12; i++) {
+        const row = await submitAndAnswer(`pa-after-${i}`);
+        expect([row.state, row.venueOrderId, row.quantity, row.clientOrderId]).toEqual(['OPEN', `v-pa-after-${i}`, '1.5', `pa-after-${i}`]);
+      }
+    } finally {
+      await sandbox.sql('ALTER TABLE gateway.venue_order DROP COLUMN IF EXISTS pa_extra');
+      await sandbox.sql(`DELETE FROM gateway.venue_order WHERE client_order_id LIKE 'pa-%'`);
+    }
+  });
+
   it('refuses malformed orders with a clear error, nothing persisted or sent', async () => {
     const before = [(await storedOrders()).length, (await venueOrders()).length];
     const cases: Array<[Record<string, unknown>, string, string]> = [
