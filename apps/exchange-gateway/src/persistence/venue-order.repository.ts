@@ -27,7 +27,7 @@ const LIVE = `o.state NOT IN (${FINAL_ORDER_STATES.map((s) => `'${s}'`).join(', 
 /**
  * Orders per statement on the submit path, and statements in flight at once. One at a time: the orders
  * arriving meanwhile wait for it and go together in the next, which under load is fewer statements (each
- * a socket write, costly on these machines) for the same orders. bench/order-pipeline at 500 orders/s,
+ * a round trip and a commit) for the same orders. bench/order-pipeline at 500 orders/s,
  * back to back: p50 41–57 ms against 79–81 ms with four in flight (BENCHMARKS.md).
  */
 const BATCH = { maxBatch: 64, maxInFlight: 1 };
@@ -48,7 +48,7 @@ const PREPARED_UP_TO = 8;
  * The two writes every order makes on its way to the venue (PENDING_SUBMIT, then the venue's answer)
  * go through group commits (Batcher): the orders of one event-loop turn, or arriving while a statement
  * is in flight, are written by one statement. A lone order waits for nothing; under load, each statement
- * — one socket write, ~0.5 ms of CPU on these machines — carries many orders.
+ * — a round trip, a commit, a wake-up of PostgreSQL and of this process — carries several orders.
  */
 @Injectable()
 export class VenueOrderRepository {
