@@ -43,8 +43,8 @@ export class MessageBus {
   private readonly subscriptions: Subscription[] = [];
   /**
    * Writes to NATS held until the end of this turn of the event loop (replies, events published soon):
-   * queued together, they leave in one socket write — on these machines a write costs more than the
-   * check it answers, and a burst of requests answered one write each queues behind itself.
+   * queued together, they leave in one socket write — one system call and one wake-up of the NATS server
+   * for a burst of requests answered in the same turn, instead of one each.
    */
   private soon: Array<() => void> = [];
   /** Events published, their acks collected on one subscription; those published soon are awaited (a while) by `settle`. */
