@@ -7,7 +7,7 @@ import { runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
 import { TEST_TOKENS, apiClient } from './api-client.js';
 import { setFaults, startTradingStack, type TradingStack } from './trading-stack.js';
 import { createCcxtClient } from '../src/venues/ccxt-client.js';
-import { VenueOrderRepository, toOrder } from '../src/persistence/venue-order.repository.js';
+import { VenueOrderRepository, pendingRow, toOrder } from '../src/persistence/venue-order.repository.js';
 
 const TOKENS = TEST_TOKENS;
 const KEY = 'sim-key-orders-1';
@@ -264,31 +264,22 @@ describe('exchange-gateway order pipeline against the simulator', () => {
     const repository = gateway.app.get(VenueOrderRepository);
     // Both statements of the order path, a few times each, so that every pooled connection has them prepared.
     const submitAndAnswer = async (id: string) => {
-      const now = new Date();
-      const pending = await repository.insertPending({
-        clientOrderId: id,
-        venueOrderId: null,
-        accountId: 'pa-account',
-        exchangeId: 'pa-ex',
-        botId: null,
-        symbol: 'AAA/USDT',
-        side: 'buy',
-        type: 'limit',
-        quantity: '1.5',
-        price: '2',
-        state: 'PENDING_SUBMIT',
-        filled: '0',
-        fillsPending: false,
-        lastError: null,
-        lookups: 0,
-        nextCheckAt: null,
-        venueSeenAt: null,
-        correlationId: id,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const pending = await repository.insertPending(
+        pendingRow({
+          clientOrderId: id,
+          accountId: 'pa-account',
+          exchangeId: 'pa-ex',
+          botId: null,
+          symbol: 'AAA/USDT',
+          side: 'buy',
+          type: 'limit',
+          quantity: '1.5',
+          price: '2',
+          correlationId: id,
+        }),
+      );
       expect(pending.inserted).toBe(true);
-      return repository.recordAnswer(id, { state: 'OPEN', venueOrderId: `v-${id}`, filled: '0', venueSeenAt: now, nextCheckAt: null });
+      return repository.recordAnswer(id, { state: 'OPEN', venueOrderId: `v-${id}`, filled: '0', venueSeenAt: new Date(), nextCheckAt: null });
     };
     try {
       for (let i = 0; i < 12; i++) await submitAndAnswer(`pa-before-${i}`);

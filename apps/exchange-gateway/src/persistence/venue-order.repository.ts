@@ -400,6 +400,29 @@ function changedColumns(changes: OrderChanges): Array<keyof OrderChanges> {
 /** `numeric` comes back as a string with PostgreSQL's scale: trim trailing zeros for the wire. */
 export const plain = (value: string): string => (value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value);
 
+/** What a new order is made of; the rest of its row starts as every order's does. */
+export type NewOrder = Pick<
+  VenueOrderRow,
+  'clientOrderId' | 'accountId' | 'exchangeId' | 'botId' | 'symbol' | 'side' | 'type' | 'quantity' | 'price' | 'correlationId'
+>;
+
+/** A new order's row, PENDING_SUBMIT: nothing heard from the venue yet. */
+export function pendingRow(order: NewOrder, now = new Date()): VenueOrderRow {
+  return {
+    ...order,
+    venueOrderId: null,
+    state: 'PENDING_SUBMIT',
+    filled: '0',
+    fillsPending: false,
+    lastError: null,
+    lookups: 0,
+    nextCheckAt: null,
+    venueSeenAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 export function toOrder(row: VenueOrderRow): Order {
   return {
     clientOrderId: row.clientOrderId,

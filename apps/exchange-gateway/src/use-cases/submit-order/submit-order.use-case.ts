@@ -4,7 +4,7 @@ import { Decimal, isFinal } from '@garde/domain';
 import { SERVICE_CONFIG, type MessageContext } from '@garde/platform';
 import type { GatewayConfig } from '../../config/gateway.config.js';
 import { GatewayException } from '../../errors/gateway.exception.js';
-import { VenueOrderRepository, toOrder } from '../../persistence/venue-order.repository.js';
+import { VenueOrderRepository, pendingRow, toOrder } from '../../persistence/venue-order.repository.js';
 import { VenueClients } from '../../venues/venue-clients.js';
 import { OrderFills } from '../track-open-orders/order-fills.js';
 import { OrderEvents } from './order-events.js';
@@ -63,28 +63,20 @@ export class SubmitOrderUseCase {
           `order refused: ${waitedMs} ms after it was sent (${new Date(sentAt).toISOString()} by the sender's clock) it had not reached the venue (ORDER_MAX_AGE_MS ${this.config.ORDER_MAX_AGE_MS}); the caller may have given up, so it is not sent`,
         );
       }
-      const pending = await this.orders.insertPending({
-        clientOrderId: order.clientOrderId,
-        venueOrderId: null,
-        accountId: account.id,
-        exchangeId: order.exchangeId,
-        botId: order.botId ?? null,
-        symbol: order.symbol,
-        side: order.side,
-        type: order.type,
-        quantity: order.quantity,
-        price: order.price ?? null,
-        state: 'PENDING_SUBMIT',
-        filled: '0',
-        fillsPending: false,
-        lastError: null,
-        lookups: 0,
-        nextCheckAt: null,
-        venueSeenAt: null,
-        correlationId: ctx.correlationId,
-        createdAt: new Date(),
-        updatedAt: new Date(),
-      });
+      const pending = await this.orders.insertPending(
+        pendingRow({
+          clientOrderId: order.clientOrderId,
+          accountId: account.id,
+          exchangeId: order.exchangeId,
+          botId: order.botId ?? null,
+          symbol: order.symbol,
+          side: order.side,
+          type: order.type,
+          quantity: order.quantity,
+          price: order.price ?? null,
+          correlationId: ctx.correlationId,
+        }),
+      );
       // The same id was submitted before (a retry, or a concurrent duplicate): that submit sends, this one only reports.
       if (!pending.inserted) return toOrder(pending.row);
       const outcome = await client
