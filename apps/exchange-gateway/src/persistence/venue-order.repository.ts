@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import { DataSource } from 'typeorm';
@@ -368,14 +367,14 @@ export class VenueOrderRepository {
 
   /**
    * A statement of the order path, on the connections TypeORM holds (its query runner costs more CPU than
-   * these statements' own client side), named after its text when `prepared`: one name, one text, on
-   * every connection.
+   * these statements' own client side), named when `prepared`: one name per text in this process, so on
+   * every connection of its pool.
    */
   private async run<R>(text: string, values: unknown[], prepared: boolean): Promise<R[]> {
     const pool = (this.ds.driver as unknown as { master: pg.Pool }).master;
     if (!prepared) return (await pool.query<R & pg.QueryResultRow>(text, values)).rows;
     let name = this.statementNames.get(text);
-    if (name === undefined) this.statementNames.set(text, (name = `venue_order_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`));
+    if (name === undefined) this.statementNames.set(text, (name = `venue_order_${this.statementNames.size + 1}`));
     return (await pool.query<R & pg.QueryResultRow>({ name, text, values })).rows;
   }
 
