@@ -23,6 +23,15 @@ describe('copyState', () => {
     );
   });
 
+  it('keeps an own "__proto__" key as a field, as JSON does, without touching the prototype (fast-check once drew it)', () => {
+    const value = JSON.parse('[{"__proto__":{"polluted":true},"a":1}]') as unknown;
+    const copy = copyState(value) as Array<Record<string, unknown>>;
+    expect(copy).toStrictEqual(JSON.parse(JSON.stringify(value)));
+    expect(Object.getPrototypeOf(copy[0])).toBe(Object.prototype);
+    expect(Object.keys(copy[0]!)).toEqual(['__proto__', 'a']);
+    expect((copy[0] as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
   it('writes -0 as 0, as JSON does (fast-check once drew [-0])', () => {
     expect(Object.is(copyState([-0])[0], 0)).toBe(true);
   });

@@ -133,7 +133,10 @@ function copyJson(value: unknown): unknown {
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     const field = (value as Record<string, unknown>)[key];
-    if (field !== undefined) copy[key] = copyJson(field);
+    if (field === undefined) continue;
+    // An own "__proto__" key (JSON.parse makes one) assigned would set the copy's prototype instead.
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: copyJson(field), enumerable: true, writable: true, configurable: true });
+    else copy[key] = copyJson(field);
   }
   return copy;
 }
