@@ -47,6 +47,19 @@ describe('contracts refuse what the design forbids', () => {
     }
   });
 
+  it('a bad quantity or price gets one message, the one that says what is wrong with it', () => {
+    const order = { clientOrderId: 'c1', exchangeId: 'binance', symbol: 'BTC/USDT', side: 'buy', type: 'limit', quantity: '0.5', price: '65000.10' };
+    const messages = (bad: object) => (SubmitOrder.safeParse({ ...order, ...bad }).error?.issues ?? []).map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(messages({ quantity: '0' })).toEqual(['quantity: must be greater than zero']);
+    expect(messages({ quantity: '0.000' })).toEqual(['quantity: must be greater than zero']);
+    for (const notDecimal of ['-1', '5e4', '1,000', ' 1', '.5', '']) {
+      expect(messages({ price: notDecimal })).toEqual([
+        'price: expected a positive decimal string such as "0.01" (digits and one optional ".", no sign, exponent or separator)',
+      ]);
+    }
+    expect(messages({ quantity: 0.5 })).toEqual(['quantity: Invalid input: expected string, received number']);
+  });
+
   it('bots need a BASE/QUOTE symbol and ids that fit in a kill-switch scope', () => {
     const bot = { name: 'grid 1', strategy: 'grid', exchangeId: 'binance', symbol: 'BTC/USDT' };
     expect(CreateBot.safeParse(bot).success).toBe(true);

@@ -5,11 +5,15 @@ import { BotId, BotOrdersCancellation, ExchangeId, MarketSymbol } from './bots.j
 import { ErrorBody } from './errors.js';
 import { Reason } from './kill-switch.js';
 
-/** A positive decimal string, never a JS number: `0.01`, `65000.5`. */
+/**
+ * A positive decimal string, never a JS number: `0.01`, `65000.5`. One message for one fault: `-1`, `5e4`
+ * or `1,000` are not in the wire format; `0` is, and is not greater than zero.
+ */
 export const PositiveDecimal = z
   .string()
-  .regex(DECIMAL_PATTERN, 'expected a decimal string such as "0.01"')
-  .refine(isPositiveDecimal, 'must be greater than zero');
+  .regex(DECIMAL_PATTERN, 'expected a positive decimal string such as "0.01" (digits and one optional ".", no sign, exponent or separator)')
+  // Judged only in the wire format: "not greater than zero" would be wrong about `5e4`.
+  .refine(isPositiveDecimal, { message: 'must be greater than zero', when: (payload) => payload.issues.length === 0 });
 
 export const SubmitOrder = z
   .object({
