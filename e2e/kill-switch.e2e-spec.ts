@@ -171,7 +171,13 @@ describe('e2e: one kill switch stops everything', () => {
           ).status,
         ).toBe(201);
       }
-      expect((await api('operator', 'POST', `/api/v1/bots/${id}/start`, { reason: 'e2e start' })).status).toBe(200);
+      if (i < 3) {
+        // As an operator starts a bot just created: no reason asked (the actor is recorded).
+        const started = await consoleAs('operator', 'bot:start', id, '--json');
+        expect([started.code, (JSON.parse(started.stdout) as Bot).stateReason]).toEqual([0, 'started (no reason given)']);
+      } else {
+        expect((await api('operator', 'POST', `/api/v1/bots/${id}/start`, { reason: 'e2e start' })).status).toBe(200);
+      }
       if (i % 5 === 0) expect((await api('operator', 'POST', `/api/v1/bots/${id}/pause`, { reason: 'e2e pause' })).status).toBe(200);
     }
     // Orders pass the gate before any activation, and reach the venue.

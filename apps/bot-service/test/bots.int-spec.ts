@@ -28,8 +28,8 @@ const alice: Actor = { id: 'alice', kind: 'operator', role: 'operator' };
 const rita: Actor = { id: 'rita', kind: 'operator', role: 'risk' };
 const victor: Actor = { id: 'victor', kind: 'operator', role: 'viewer' };
 
-// The four lifecycle commands share one contract shape.
-type LifecycleDef = typeof BotStartCmd;
+// The four lifecycle commands: pause and resume share one payload; a start may leave its reason out, a stop adds cancelOrders.
+type LifecycleDef = typeof BotStartCmd | typeof BotPauseCmd | typeof BotStopCmd;
 
 /**
  * bot:create asks the gateway whether a bot's exchange has an account and lists its symbol: each exchange
@@ -230,6 +230,18 @@ describe('bot-service', () => {
     expect(event?.causationId).toEqual(expect.any(String));
   });
 
+  it('starts a bot without a reason (the contract gives one), but pauses, resumes or stops none without one', async () => {
+    await mustCreate({ id: 'lc-2', exchangeId: 'binance' });
+    expect(await bus().request(BotStartCmd, { botId: 'lc-2' }, { actor: alice })).toMatchObject({
+      ok: true,
+      result: { state: 'RUNNING', stateReason: 'started (no reason given)', stateActor: 'alice' },
+    });
+    for (const def of [BotPauseCmd, BotResumeCmd, BotStopCmd]) {
+      expect(await raw(def, { botId: 'lc-2' })).toMatchObject({ ok: false, error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('reason') } });
+    }
+    expect(await row('lc-2')).toMatchObject({ state: 'RUNNING', version: 2 });
+  });
+
   it("refuses an invalid transition with the state machine's reason, and writes nothing", async () => {
     const before = await count('SELECT count(*) AS n FROM bots.bot_transition');
     expect(await act(BotResumeCmd, 'lc-1', 'try again')).toEqual({
@@ -269,10 +281,11 @@ describe('bot-service', () => {
       ok: false,
       error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('symbol') },
     });
-    expect(await raw(BotStartCmd, { botId: 'grid-1' })).toMatchObject({
+    expect(await raw(BotPauseCmd, { botId: 'grid-1' })).toMatchObject({
       ok: false,
       error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('reason') },
     });
+    // A start may leave its reason out, not give one too short to mean anything.
     expect(await raw(BotStartCmd, { botId: 'grid-1', reason: 'x' })).toMatchObject({
       ok: false,
       error: { code: 'CONTRACT_VIOLATION', message: expect.stringContaining('reason') },

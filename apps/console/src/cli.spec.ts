@@ -40,6 +40,8 @@ describe('bin/console usage errors (exit 2, nothing sent to the API)', () => {
     [['risk:kill-switch:activate', '--global', '--bot=b-1', '--reason=why'], 'name exactly one scope'],
     [['risk:kill-switch:deactivate', '--exchange=binance', '--reason='], 'a reason is required'],
     [['bot:pause', '--reason=why'], 'name one bot'],
+    [['bot:pause', 'b-1'], 'a reason is required'],
+    [['bot:resume', 'b-1', '--reason= '], 'a reason is required'],
     [['bot:stop', '--reason=why', '--cancel-orders'], 'name one bot'],
     [['bot:stop', 'b-1', '--cancel-orders'], 'a reason is required'],
     [['bot:stop', 'b-1', '--reason=why', '--cancel-orders=yes'], '--cancel-orders takes no value'],
@@ -64,6 +66,11 @@ describe('bin/console usage errors (exit 2, nothing sent to the API)', () => {
     const result = await run('risk:kill-switch:status');
     expect(result.code).toBe(3);
     expect(result.err).toContain('cannot reach the Garde API at http://127.0.0.1:9');
+  });
+
+  it('bot:start needs no reason: it reaches for the API (exit 3 here, where nothing listens)', async () => {
+    expect((await run('bot:start', 'b-1')).code).toBe(3);
+    expect((await run('bot:start', '--help')).out).toContain('bin/console bot:start <bot-id> [--reason="…"] [--json]');
   });
 
   it('bot:create --file reads a YAML or JSON bot, names what is wrong in it, and lets options win over it', async () => {

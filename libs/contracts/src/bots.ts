@@ -59,10 +59,17 @@ export type CreateBot = z.infer<typeof CreateBot>;
 /** A lifecycle command on one bot: start, pause, resume, stop. */
 export const BotLifecycleCommand = z.object({
   botId: BotId,
-  /** Why: mandatory for every transition an operator asks for. */
+  /** Why: mandatory for every transition an operator asks for but a start (BotStartCommand). */
   reason: Reason,
 });
 export type BotLifecycleCommand = z.infer<typeof BotLifecycleCommand>;
+
+/**
+ * `bot:start`: the lifecycle command, whose reason may be left out — starting a bot just created is the
+ * expected next step, and the actor is recorded all the same. Pausing, resuming and stopping need one.
+ */
+export const BotStartCommand = BotLifecycleCommand.extend({ reason: Reason.default('started (no reason given)') });
+export type BotStartCommand = z.infer<typeof BotStartCommand>;
 
 /** `bot:stop`: the lifecycle command, and whether the bot's orders are cancelled once it is STOPPED. */
 export const BotStopCommand = BotLifecycleCommand.extend({
@@ -212,7 +219,7 @@ export type BotStatus = z.infer<typeof BotStatus>;
 export const BotList = z.object({ bots: z.array(BotStatus) });
 
 export const BotCreateCmd = defineRequest({ type: 'bot.cmd.bot.create', payload: CreateBot, result: Bot });
-export const BotStartCmd = defineRequest({ type: 'bot.cmd.bot.start', payload: BotLifecycleCommand, result: Bot });
+export const BotStartCmd = defineRequest({ type: 'bot.cmd.bot.start', payload: BotStartCommand, result: Bot });
 export const BotPauseCmd = defineRequest({ type: 'bot.cmd.bot.pause', payload: BotLifecycleCommand, result: Bot });
 export const BotResumeCmd = defineRequest({ type: 'bot.cmd.bot.resume', payload: BotLifecycleCommand, result: Bot });
 export const BotStopCmd = defineRequest({ type: 'bot.cmd.bot.stop', payload: BotStopCommand, result: BotStopResult });

@@ -232,7 +232,9 @@ function readBotFile(file: string): Record<string, unknown> {
 const BOT_FILE_KEYS = ['id', 'name', 'strategy', 'exchange', 'symbol', 'parameters'];
 
 function lifecycle(name: string, action: 'start' | 'pause' | 'resume', summary: string): Command {
-  const usage = `${name} <bot-id> --reason="…" [--json]`;
+  // A start may go without a reason (the contract's BotStartCommand gives it one); the others need theirs.
+  const reasonRequired = action !== 'start';
+  const usage = `${name} <bot-id> ${reasonRequired ? '--reason="…"' : '[--reason="…"]'} [--json]`;
   return {
     name,
     summary,
@@ -242,8 +244,8 @@ function lifecycle(name: string, action: 'start' | 'pause' | 'resume', summary: 
     async run(args, ctx) {
       const id = oneBotId(args, usage);
       const reason = str(args, 'reason');
-      if (!reason?.trim()) throw new UsageError('a reason is required: --reason="why"');
-      const bot = await ctx.api.call<Bot>('POST', `/api/v1/bots/${encodeURIComponent(id)}/${action}`, { reason });
+      if (reasonRequired && !reason?.trim()) throw new UsageError('a reason is required: --reason="why"');
+      const bot = await ctx.api.call<Bot>('POST', `/api/v1/bots/${encodeURIComponent(id)}/${action}`, reason === undefined ? {} : { reason });
       ctx.out(ctx.json ? JSON.stringify(bot) : `Bot ${bot.id} is now ${bot.state} (${bot.stateReason})`);
       return EXIT.OK;
     },

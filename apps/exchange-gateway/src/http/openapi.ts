@@ -14,6 +14,7 @@ import {
   Bot,
   BotList,
   BotStatus,
+  BotStartCommand,
   BotStopCommand,
   BotStopResult,
   CreateBot,
@@ -98,7 +99,15 @@ export const API_ROUTES: Route[] = [
     status: 201,
   },
   { method: 'get', path: '/api/v1/bots/{id}', role: 'viewer', summary: 'One bot with its position, PnL, open orders and last error', result: BotStatus },
-  ...(['start', 'pause', 'resume'] as const).map((action): Route => ({
+  {
+    method: 'post',
+    path: '/api/v1/bots/{id}/start',
+    role: 'operator',
+    summary: 'Start a CREATED bot (the reason may be left out)',
+    body: BotStartCommand.omit({ botId: true }),
+    result: Bot,
+  },
+  ...(['pause', 'resume'] as const).map((action): Route => ({
     method: 'post',
     path: `/api/v1/bots/{id}/${action}`,
     role: 'operator',
