@@ -3,7 +3,7 @@ import type { RunningService } from '@garde/platform';
 import { createSandbox, startTcpProxy, testOrder, until, type TcpProxy, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../../risk-service/src/app.js';
 import { startExchangeGateway } from '../src/app.js';
-import { TEST_API_TOKENS, apiClient, type TestRole } from './api-client.js';
+import { TEST_API_TOKENS, TEST_TOKENS, apiClient, type TestRole } from './api-client.js';
 import { API_ROUTES } from '../src/http/openapi.js';
 
 describe('exchange-gateway: kill-switch gate and operators API', () => {
@@ -63,6 +63,16 @@ describe('exchange-gateway: kill-switch gate and operators API', () => {
     const badQuantity = await submit({ quantity: '-1' });
     expect(badQuantity.status).toBe(400);
     expect(badQuantity.body.error?.message).toContain('quantity');
+    // A body that is not JSON at all: said so, not only the parser's words.
+    const notJson = await fetch(`${gateway.url}/api/v1/kill-switch/activate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKENS.risk}` },
+      body: '{"scope": "global", "reason":',
+    });
+    expect([notJson.status, await notJson.json()]).toEqual([
+      400,
+      { error: { code: 'INVALID_REQUEST', message: expect.stringMatching(/^the request body is not valid JSON: ./) } },
+    ]);
     expect(await sandbox.sql('SELECT * FROM risk.kill_switch_change')).toHaveLength(0);
   });
 

@@ -20,7 +20,9 @@ export class ApiErrorFilter implements ExceptionFilter {
       status = exception.getStatus();
       const code =
         status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : status < 500 ? 'INVALID_REQUEST' : 'INTERNAL';
-      body = { code, message: exception.message };
+      // Express's body parser fails on a body that is not JSON; Nest maps it with the parser's bare message.
+      const badJson = exception.cause instanceof SyntaxError;
+      body = { code, message: badJson ? `the request body is not valid JSON: ${exception.message}` : exception.message };
     } else {
       status = 500;
       body = { code: 'INTERNAL', message: 'unexpected failure in exchange-gateway; see its logs' };
