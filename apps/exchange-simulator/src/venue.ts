@@ -1,8 +1,10 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
+import path from 'node:path';
 import { Decimal } from '@garde/domain';
 import { type AccountConfig, type VenueConfig } from './config.js';
-import { MatchingEngine } from './engine/matching-engine.js';
+import { MatchingEngine, type EngineSnapshot } from './engine/matching-engine.js';
 import { PriceWalk } from './engine/price-walk.js';
 import { toSymbolSpec } from './engine/symbols.js';
 import { type Trade, type VenueOrder } from './engine/types.js';
@@ -11,6 +13,21 @@ import { RateLimiter } from './faults/rate-limiter.js';
 import { handleAdmin } from './http/admin-api.js';
 import { handleBinance } from './http/binance-api.js';
 import { sendJson } from './http/http-io.js';
+
+/** What a venue writes to its `stateFile`. */
+interface VenueSnapshot {
+  readonly version: 1;
+  readonly venueId: string;
+  readonly savedAt: string;
+  readonly engine: EngineSnapshot;
+  /** Each symbol's price path position (PriceWalk). */
+  readonly walks: Record<string, number>;
+  /** The venue's API keys and their secrets (accounts opened through the admin API survive a restart too). */
+  readonly secrets: Record<string, string>;
+}
+
+/** Ticks without a fill between two saves of the prices alone (a fill, an order or a cancel saves at once). */
+const TICKS_PER_PRICE_SAVE = 10;
 
 /**
  * One simulated venue: its market (engine), accounts, faults, rate limits and HTTP server. Several
@@ -28,6 +45,7 @@ export class Venue {
   private timer: NodeJS.Timeout | undefined;
   private boundPort: number;
   private listening = false;
+  private ticksUnsaved = 0;
 
   constructor(
     readonly config: VenueConfig,
@@ -47,6 +65,7 @@ export class Venue {
     for (const spec of symbols) this.walks.set(spec.id, new PriceWalk(config.seed, spec.id, Decimal.of(config.volatility), spec.tickSize));
     this.limiter = new RateLimiter(config.rateLimits, clock);
     for (const account of config.accounts) this.openAccount(account);
+    if (config.stateFile && existsSync(config.stateFile)) this.load(config.stateFile);
     this.boundPort = config.port;
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5_000;
@@ -75,6 +94,49 @@ export class Venue {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     if (this.listening) await this.closeServer();
+    this.save();
+  }
+
+  /**
+   * Writes the venue's books to its `stateFile` (when it has one), whole, through a temporary file and a
+   * rename: a crash leaves the previous state or the new one, never half of one.
+   */
+  save(): void {
+    const file = this.config.stateFile;
+    if (!file) return;
+    const snapshot: VenueSnapshot = {
+      version: 1,
+      venueId: this.id,
+      savedAt: new Date(this.clock()).toISOString(),
+      engine: this.engine.snapshot(),
+      walks: Object.fromEntries([...this.walks].map(([symbol, walk]) => [symbol, walk.position])),
+      secrets: Object.fromEntries(this.secrets),
+    };
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(snapshot));
+    renameSync(`${file}.tmp`, file);
+    this.ticksUnsaved = 0;
+  }
+
+  /** Reads the books a previous run saved; refuses to start on a file it cannot take whole. */
+  private load(file: string): void {
+    try {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as VenueSnapshot;
+      if (saved.version !== 1) throw new Error(`unknown version ${String(saved.version)}`);
+      if (saved.venueId !== this.id) throw new Error(`it holds venue "${saved.venueId}"`);
+      this.engine.restore(saved.engine);
+      // The configured accounts' secrets win; the others (opened through the admin API) come back as saved.
+      for (const [apiKey, secret] of Object.entries(saved.secrets)) if (!this.secrets.has(apiKey)) this.secrets.set(apiKey, secret);
+      for (const [symbol, position] of Object.entries(saved.walks)) {
+        const walk = this.walks.get(symbol);
+        const spec = this.engine.spec(symbol);
+        if (walk) this.walks.set(symbol, new PriceWalk(this.config.seed, symbol, Decimal.of(this.config.volatility), spec.tickSize, position));
+      }
+    } catch (err) {
+      throw new Error(
+        `venue ${this.id}: cannot resume from ${file} (${err instanceof Error ? err.message : String(err)}); move it away to start this venue afresh`,
+      );
+    }
   }
 
   openAccount(account: AccountConfig): void {
@@ -96,6 +158,7 @@ export class Venue {
     for (let i = 0; i < steps; i++) {
       for (const [symbol, walk] of this.walks) trades.push(...this.engine.setPrice(symbol, walk.step(this.engine.price(symbol))));
     }
+    if (trades.length > 0 || (this.ticksUnsaved += steps) >= TICKS_PER_PRICE_SAVE) this.save();
     return trades;
   }
 
@@ -109,6 +172,7 @@ export class Venue {
       const { apiKey, asset, delta } = update.driftBalance;
       if (!this.secrets.has(apiKey)) throw new RangeError(`unknown account ${apiKey}`);
       this.engine.ledger.drift(apiKey, asset, Decimal.of(delta));
+      this.save();
     }
     this.active = mergeFaults(this.active, update);
     await this.syncListening();

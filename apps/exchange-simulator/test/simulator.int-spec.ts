@@ -1,5 +1,8 @@
 // Real, unmodified ccxt `binance` against the simulator over HTTP: the same code path the gateway uses
 // (signing, parsing, error mapping). Prices are frozen (tickIntervalMs 0) and moved by hand.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import ccxt, { type Exchange } from 'ccxt';
 import { startSimulator, type RunningSimulator } from '../src/index.js';
@@ -339,5 +342,67 @@ describe('several venues', () => {
     expect((await onB.fetchTicker('ETH/USDT')).last).toBe(3100);
     // key-a exists on sim-a only.
     await expect(onB.fetchBalance()).rejects.toBeInstanceOf(ccxt.AuthenticationError);
+  });
+});
+
+describe('a venue with a state file', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'garde-sim-state-'));
+  const venueWith = (stateFile?: string) => ({
+    venues: [
+      {
+        id: 'sim-kept',
+        port: 0,
+        tickIntervalMs: 0,
+        ...(stateFile ? { stateFile } : {}),
+        accounts: [{ apiKey: KEY, secret: SECRET, balances: { USDT: '10000', BTC: '1' } }],
+      },
+    ],
+  });
+  const prices = async (base: string) => ((await admin(base, 'POST', '/__sim/tick', { steps: 5 })) as { prices: Record<string, string> }).prices;
+
+  it('keeps its books across a restart: balances, open and filled orders, trades, accounts, ids and price paths', async () => {
+    const file = path.join(dir, 'sim-kept.json');
+    let kept = await startSimulator(venueWith(file));
+    const control = await startSimulator(venueWith());
+    try {
+      let base = kept.venue('sim-kept').url;
+      const client = binanceAt(base);
+      await client.loadMarkets();
+      const resting = await client.createOrder('BTC/USDT', 'limit', 'buy', 0.01, 50000, { clientOrderId: 'keep-rest' });
+      await client.createOrder('BTC/USDT', 'market', 'buy', 0.02, undefined, { clientOrderId: 'keep-market' });
+      await admin(base, 'POST', '/__sim/accounts', { apiKey: 'key-kept', secret: 'secret-kept', balances: { USDT: '500' } });
+      // The same moves on a venue that never stops: the restarted one must walk on to the same prices.
+      expect(await prices(base)).toEqual(await prices(control.venue('sim-kept').url));
+      const before = await state(base);
+
+      await kept.stop();
+      kept = await startSimulator(venueWith(file));
+      base = kept.venue('sim-kept').url;
+
+      expect({ ...(await state(base)), serverTime: 0 }).toEqual({ ...before, serverTime: 0 });
+      expect(await prices(base)).toEqual(await prices(control.venue('sim-kept').url));
+      const again = binanceAt(base);
+      await again.loadMarkets();
+      expect((await again.fetchOpenOrders('BTC/USDT')).map((o) => o.clientOrderId)).toEqual(['keep-rest']);
+      expect((await again.fetchBalance())['USDT']).toMatchObject({ used: 500 });
+      // A client order id still open is still a duplicate; new orders get new ids; the resting one cancels.
+      await expect(again.createOrder('BTC/USDT', 'limit', 'buy', 0.01, 50000, { clientOrderId: 'keep-rest' })).rejects.toBeInstanceOf(ccxt.InvalidOrder);
+      const next = await again.createOrder('BTC/USDT', 'limit', 'buy', 0.01, 50000, { clientOrderId: 'keep-next' });
+      expect(Number(next.id)).toBeGreaterThan(Number(resting.id));
+      expect((await again.cancelOrder(resting.id!, 'BTC/USDT')).status).toBe('canceled');
+      // An account opened through the admin API signs as before.
+      expect((await binanceAt(base, 'key-kept', 'secret-kept').fetchBalance())['USDT']).toMatchObject({ free: 500 });
+    } finally {
+      await kept.stop();
+      await control.stop();
+    }
+  });
+
+  it('refuses to start on a state file it cannot take whole, and says how to start afresh', async () => {
+    const file = path.join(dir, 'broken.json');
+    writeFileSync(file, '{"version":1,"venueId":"sim-kept","engine":');
+    await expect(startSimulator(venueWith(file))).rejects.toThrow(`venue sim-kept: cannot resume from ${file}`);
+    writeFileSync(file, JSON.stringify({ version: 1, venueId: 'sim-other', engine: {}, walks: {}, secrets: {} }));
+    await expect(startSimulator(venueWith(file))).rejects.toThrow('it holds venue "sim-other"); move it away to start this venue afresh');
   });
 });

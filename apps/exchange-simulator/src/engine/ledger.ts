@@ -18,6 +18,27 @@ export class Ledger {
     this.accounts.set(apiKey, assets);
   }
 
+  /** Every account's balances as decimal strings (a venue's saved state). */
+  snapshot(): Record<string, Record<string, { free: string; locked: string }>> {
+    const out: Record<string, Record<string, { free: string; locked: string }>> = {};
+    for (const [apiKey, assets] of this.accounts) {
+      out[apiKey] = {};
+      for (const [asset, b] of assets) out[apiKey][asset] = { free: b.free.toString(), locked: b.locked.toString() };
+    }
+    return out;
+  }
+
+  /** Puts back an account as `snapshot` saved it, in place of whatever it held. */
+  restore(apiKey: string, balances: Record<string, { free: string; locked: string }>): void {
+    const assets = new Map<string, AssetBalance>();
+    for (const [asset, b] of Object.entries(balances)) {
+      const entry = { free: Decimal.of(b.free), locked: Decimal.of(b.locked) };
+      if (entry.free.isNegative() || entry.locked.isNegative()) throw new RangeError(`negative saved balance for ${asset} of ${apiKey}`);
+      assets.set(asset, entry);
+    }
+    this.accounts.set(apiKey, assets);
+  }
+
   has(apiKey: string): boolean {
     return this.accounts.has(apiKey);
   }

@@ -52,6 +52,17 @@ export interface SymbolStats {
   openTime: number;
 }
 
+/** A venue's market as saved to disk and read back: JSON, decimals as strings. */
+export interface EngineSnapshot {
+  readonly prices: Record<string, string>;
+  readonly stats: Record<string, Record<keyof SymbolStats, string | number>>;
+  readonly balances: Record<string, Record<string, { free: string; locked: string }>>;
+  readonly orders: Array<Record<keyof VenueOrder, unknown>>;
+  readonly trades: Array<Record<keyof Trade, unknown>>;
+  readonly nextOrderId: number;
+  readonly nextTradeId: number;
+}
+
 const OPEN_STATUSES = new Set(['NEW', 'PARTIALLY_FILLED']);
 
 export function isOpen(order: VenueOrder): boolean {
@@ -96,6 +107,46 @@ export class MatchingEngine {
         openTime: options.clock(),
       });
     }
+  }
+
+  /** Everything the venue holds (accounts, prices, orders, trades, ids), to be read back by `restore`. */
+  snapshot(): EngineSnapshot {
+    return {
+      prices: Object.fromEntries([...this.prices].map(([symbol, price]) => [symbol, price.toString()])),
+      stats: Object.fromEntries([...this.stats].map(([symbol, stats]) => [symbol, mapValues(stats, (v) => (typeof v === 'number' ? v : v.toString()))])),
+      balances: this.ledger.snapshot(),
+      orders: [...this.orders.values()].map((o) => mapValues(o, (v) => (v instanceof Decimal ? v.toString() : v))),
+      trades: this.trades.map((t) => mapValues(t, (v) => (v instanceof Decimal ? v.toString() : v))),
+      nextOrderId: this.nextOrderId,
+      nextTradeId: this.nextTradeId,
+    };
+  }
+
+  /**
+   * Takes back what `snapshot` saved, over the state the engine was built with: its accounts, orders
+   * (open ones on the book again), trades, prices and ids. A symbol it does not know any more is refused.
+   */
+  restore(saved: EngineSnapshot): void {
+    const decimals = <T extends object>(row: Record<string, unknown>, keys: ReadonlyArray<keyof T>): T =>
+      ({ ...row, ...Object.fromEntries(keys.map((k) => [k, Decimal.of(String(row[k as string]))])) }) as T;
+    for (const symbol of [...Object.keys(saved.prices), ...saved.orders.map((o) => String(o.symbol))]) this.spec(symbol);
+    for (const [symbol, price] of Object.entries(saved.prices)) this.prices.set(symbol, Decimal.of(price));
+    for (const [symbol, stats] of Object.entries(saved.stats)) {
+      this.stats.set(symbol, decimals<SymbolStats>(stats, ['open', 'high', 'low', 'last', 'lastQty', 'volume', 'quoteVolume']));
+    }
+    for (const [apiKey, balances] of Object.entries(saved.balances)) this.ledger.restore(apiKey, balances);
+    for (const open of this.openBySymbol.values()) open.clear();
+    this.orders.clear();
+    this.byClientId.clear();
+    for (const row of saved.orders) {
+      const order = decimals<VenueOrder>(row, ['price', 'origQty', 'origQuoteOrderQty', 'executedQty', 'cummulativeQuoteQty', 'reserved']);
+      this.orders.set(order.orderId, order);
+      this.byClientId.set(clientKey(order.apiKey, order.clientOrderId), order);
+      if (isOpen(order)) this.openBySymbol.get(order.symbol)!.set(order.orderId, order);
+    }
+    this.trades.splice(0, this.trades.length, ...saved.trades.map((row) => decimals<Trade>(row, ['price', 'qty', 'quoteQty', 'commission'])));
+    this.nextOrderId = saved.nextOrderId;
+    this.nextTradeId = saved.nextTradeId;
   }
 
   symbols(): SymbolSpec[] {
@@ -335,6 +386,10 @@ export class MatchingEngine {
     if (s.firstTradeId < 0) s.firstTradeId = trade.id;
     s.lastTradeId = trade.id;
   }
+}
+
+function mapValues<T extends object, V>(row: T, f: (value: T[keyof T]) => V): Record<keyof T, V> {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, f(v as T[keyof T])])) as Record<keyof T, V>;
 }
 
 function clientKey(apiKey: string, clientOrderId: string): string {

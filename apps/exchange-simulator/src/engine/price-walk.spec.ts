@@ -18,6 +18,19 @@ describe('PriceWalk', () => {
     expect(path(42, 'BTCUSDT', 50)).not.toEqual(path(42, 'ETHUSDT', 50));
   });
 
+  it('walks on from a saved position as if it had never stopped', () => {
+    const walk = new PriceWalk(42, 'BTCUSDT', Decimal.of('0.001'), Decimal.of('0.01'));
+    let price = Decimal.of('60000.00');
+    for (let i = 0; i < 20; i++) price = walk.step(price);
+    const resumed = new PriceWalk(42, 'BTCUSDT', Decimal.of('0.001'), Decimal.of('0.01'), walk.position);
+    let a = price;
+    let b = price;
+    const onward: Array<[string, string]> = [];
+    for (let i = 0; i < 30; i++) onward.push([(a = walk.step(a)).toString(), (b = resumed.step(b)).toString()]);
+    expect(onward.every(([x, y]) => x === y)).toBe(true);
+    expect(path(42, 'BTCUSDT', 50).slice(20)).toEqual(onward.map(([x]) => x));
+  });
+
   it('stays on the tick grid, positive, and within the volatility per step', () => {
     fc.assert(
       fc.property(fc.integer(), fc.integer({ min: 1, max: 10_000_000 }), (seed, cents) => {

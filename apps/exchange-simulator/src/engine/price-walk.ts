@@ -1,15 +1,12 @@
 import { Decimal } from '@garde/domain';
 
-/** mulberry32: a tiny seeded PRNG, enough for a reproducible price path (not for secrets). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+/** One step of mulberry32, a tiny seeded PRNG (enough for a reproducible price path, not for secrets): the next state and output. */
+function mulberry32(state: number): { state: number; value: number } {
+  const next = (state + 0x6d2b79f5) >>> 0;
+  let t = next;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return { state: next, value: (t ^ (t >>> 14)) >>> 0 };
 }
 
 /** FNV-1a, so each symbol gets its own stream from one venue seed (adding a symbol moves no other path). */
@@ -30,19 +27,28 @@ const SHOCK_RESOLUTION = 1_000_000;
  * decimals only, so the same seed gives the same prices on every machine.
  */
 export class PriceWalk {
-  private readonly next32: () => number;
+  /** Where the generator is: saved with the venue's state, so that a restarted venue walks on from there. */
+  private rng: number;
 
   constructor(
     seed: number,
     symbol: string,
     private readonly volatility: Decimal,
     private readonly tickSize: Decimal,
+    position?: number,
   ) {
-    this.next32 = seededRandom((seed ^ hashString(symbol)) >>> 0);
+    this.rng = position ?? (seed ^ hashString(symbol)) >>> 0;
+  }
+
+  /** The generator's state, to resume this walk where it is (`position` of the constructor). */
+  get position(): number {
+    return this.rng;
   }
 
   step(price: Decimal): Decimal {
-    const shock = BigInt((this.next32() % (2 * SHOCK_RESOLUTION + 1)) - SHOCK_RESOLUTION);
+    const { state, value } = mulberry32(this.rng);
+    this.rng = state;
+    const shock = BigInt((value % (2 * SHOCK_RESOLUTION + 1)) - SHOCK_RESOLUTION);
     const u = Decimal.of(shock).dividedBy(Decimal.of(BigInt(SHOCK_RESOLUTION)), 6, 'down');
     const next = price.times(Decimal.ONE.plus(this.volatility.times(u))).roundToStep(this.tickSize, 'half-up');
     return Decimal.max(next, this.tickSize);

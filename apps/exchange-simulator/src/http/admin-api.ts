@@ -42,17 +42,20 @@ export async function handleAdmin(venue: Venue, req: IncomingMessage, res: Serve
         const { symbol, price } = SetPrice.parse(parseJsonBody(raw));
         const id = symbol.replace('/', '');
         const trades = venue.engine.setPrice(id, Decimal.of(price));
+        venue.save();
         return sendJson(res, 200, { symbol: id, price: venue.engine.price(id).toString(), fills: trades.length });
       }
       case 'POST tick': {
         const { steps } = Tick.parse(parseJsonBody(raw));
         const trades = venue.tick(steps);
+        venue.save();
         const prices = Object.fromEntries(venue.engine.symbols().map((s) => [s.id, venue.engine.price(s.id).toString()]));
         return sendJson(res, 200, { prices, fills: trades.length });
       }
       case 'POST accounts': {
         const account = AccountConfig.parse(parseJsonBody(raw));
         venue.openAccount(account);
+        venue.save();
         return sendJson(res, 201, { apiKey: account.apiKey });
       }
       default:

@@ -43,6 +43,8 @@ export async function handleBinance(venue: Venue, req: IncomingMessage, res: Ser
     const apiKey = route.signed ? verifySigned(apiKeyHeader, rawQuery, rawBody, (k) => venue.secretOf(k), venue.clock()) : undefined;
     const context: RouteContext = { venue, params, apiKey: apiKey ?? '' };
     const body = route.handle(context);
+    // An order placed or cancelled is in the venue's saved books before its answer leaves (or is withheld).
+    if (route.method !== 'GET') venue.save();
     if (body instanceof NoAnswer) return hang(res, body.hangMs);
     sendJson(res, 200, body, headers);
   } catch (err) {
