@@ -68,8 +68,22 @@ function sinceOf(args: Parameters<Command['run']>[0]): string {
 }
 
 /** What an event is about, in a few words: its error, its order, its bot or its scope. */
-function gist(payload: unknown): string {
+export function gist(payload: unknown): string {
   const p = (payload ?? {}) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  // A kill-switch change: which scope went from what to what, and why.
+  const scope = p.current as { scope?: string; state?: string; reason?: string } | undefined;
+  if (typeof scope?.scope === 'string') return `${scope.scope} ${text(p.previousState)} → ${text(scope.state)}: ${text(scope.reason)}`.slice(0, 160);
+  // A reconciliation discrepancy: its account and what differs.
+  if (typeof p.kind === 'string' && typeof p.accountId === 'string' && typeof p.message === 'string') {
+    return `#${text(p.id)} ${p.kind} on ${p.accountId}: ${p.message}`.slice(0, 160);
+  }
+  // A venue's health or an account's rate-limit state: from what to what, and the last error or reason.
+  const changed = (p.venue ?? p.status) as { accountId?: string; state?: string; lastError?: string | null; reason?: string | null } | undefined;
+  if (typeof changed?.accountId === 'string' && typeof changed.state === 'string') {
+    const why = changed.lastError ?? changed.reason;
+    return `${changed.accountId} ${text(p.previous)} → ${changed.state}${why ? `: ${why}` : ''}`.slice(0, 160);
+  }
   const order = (p.order ?? p.intent ?? p) as Record<string, unknown>;
   const error = p.error as { code?: string; message?: string } | undefined;
   // A bot's intent (BotIntentSentEvt): what it asked for.

@@ -1,0 +1,38 @@
+import { describe, expect, it } from '@jest/globals';
+import { gist } from './audit.js';
+
+describe("audit tables' WHAT column", () => {
+  it('tells a kill-switch change: scope, from and to, and why', () => {
+    const payload = {
+      current: { scope: 'bot:demo-grid-btc', state: 'HALTED', reason: 'reconciliation discrepancy #3 on account paper-binance', version: 2 },
+      previousState: 'ACTIVE',
+      changed: true,
+    };
+    expect(gist(payload)).toBe('bot:demo-grid-btc ACTIVE → HALTED: reconciliation discrepancy #3 on account paper-binance');
+  });
+
+  it('tells a reconciliation discrepancy: its id, kind, account and what differs', () => {
+    const payload = { id: '3', accountId: 'paper-binance', exchangeId: 'binance', kind: 'BALANCE', subject: 'BTC', message: 'BTC: venue 1, ledger 1.009' };
+    expect(gist(payload)).toBe('#3 BALANCE on paper-binance: BTC: venue 1, ledger 1.009');
+  });
+
+  it("tells a venue's health or an account's rate-limit change, with its last error or reason", () => {
+    expect(gist({ venue: { accountId: 'paper-binance', state: 'DISCONNECTED', lastError: 'ECONNREFUSED' }, previous: 'DEGRADED' })).toBe(
+      'paper-binance DEGRADED → DISCONNECTED: ECONNREFUSED',
+    );
+    expect(gist({ venue: { accountId: 'paper-binance', state: 'CONNECTED', lastError: null }, previous: 'DISCONNECTED' })).toBe(
+      'paper-binance DISCONNECTED → CONNECTED',
+    );
+    expect(gist({ status: { accountId: 'paper-kraken', state: 'HALTED', reason: 'HTTP 418: banned' }, previous: 'PAUSED' })).toBe(
+      'paper-kraken PAUSED → HALTED: HTTP 418: banned',
+    );
+  });
+
+  it('still tells an order, an intent and an error as before', () => {
+    expect(gist({ order: { clientOrderId: 'c-1', state: 'REJECTED', lastError: 'insufficient balance' } })).toBe('order c-1 REJECTED — insufficient balance');
+    expect(gist({ botId: 'b', intent: { kind: 'place', clientOrderId: 'c-2', side: 'buy', quantity: '0.1', price: '100' } })).toBe(
+      'order c-2 — intent: place buy 0.1 @ 100',
+    );
+    expect(gist({ clientOrderId: 'c-3', error: { code: 'RISK_DENIED', message: 'over the limit' } })).toBe('order c-3 — RISK_DENIED: over the limit');
+  });
+});
