@@ -128,9 +128,8 @@ export class Venue {
       // The configured accounts' secrets win; the others (opened through the admin API) come back as saved.
       for (const [apiKey, secret] of Object.entries(saved.secrets)) if (!this.secrets.has(apiKey)) this.secrets.set(apiKey, secret);
       for (const [symbol, position] of Object.entries(saved.walks)) {
-        const walk = this.walks.get(symbol);
-        const spec = this.engine.spec(symbol);
-        if (walk) this.walks.set(symbol, new PriceWalk(this.config.seed, symbol, Decimal.of(this.config.volatility), spec.tickSize, position));
+        // spec() refuses a symbol the venue no longer lists, as the engine's restore does.
+        this.walks.set(symbol, new PriceWalk(this.config.seed, symbol, Decimal.of(this.config.volatility), this.engine.spec(symbol).tickSize, position));
       }
     } catch (err) {
       throw new Error(
@@ -158,7 +157,14 @@ export class Venue {
     for (let i = 0; i < steps; i++) {
       for (const [symbol, walk] of this.walks) trades.push(...this.engine.setPrice(symbol, walk.step(this.engine.price(symbol))));
     }
-    if (trades.length > 0 || (this.ticksUnsaved += steps) >= TICKS_PER_PRICE_SAVE) this.save();
+    if (trades.length > 0 || (this.ticksUnsaved += steps) >= TICKS_PER_PRICE_SAVE) {
+      try {
+        this.save();
+      } catch (err) {
+        // The prices walk on (the next fill, order or stop saves again); a request's save fails its request.
+        console.error(`venue ${this.id}: could not save its books to ${this.config.stateFile}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
     return trades;
   }
 

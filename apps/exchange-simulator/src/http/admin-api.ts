@@ -48,7 +48,6 @@ export async function handleAdmin(venue: Venue, req: IncomingMessage, res: Serve
       case 'POST tick': {
         const { steps } = Tick.parse(parseJsonBody(raw));
         const trades = venue.tick(steps);
-        venue.save();
         const prices = Object.fromEntries(venue.engine.symbols().map((s) => [s.id, venue.engine.price(s.id).toString()]));
         return sendJson(res, 200, { prices, fills: trades.length });
       }
