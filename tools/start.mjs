@@ -9,7 +9,7 @@
 // It prints where the API is and which tokens to use. Ctrl-C stops everything it started.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,62 @@ const DEMO_BOTS = [
 const children = [];
 const cleanups = [];
 let stopping = false;
+
+/**
+ * What this run started (its own pid, then each process with what identifies it in /proc), kept in
+ * .garde/running.json until it stops: a run killed with SIGKILL (a closed terminal, `kill -9`) leaves its
+ * services, NATS and PostgreSQL running, and the next `npm start` stops them before starting anew.
+ */
+const RUNNING = path.join(home, 'running.json');
+const started = { pid: process.pid, processes: [] };
+function track(name, pid, match, signal = 'SIGTERM') {
+  started.processes.push({ name, pid, match, signal });
+  writeFileSync(RUNNING, JSON.stringify(started, null, 2));
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+/** Whether `pid` is still the process a run started here: its command line and its working folder. */
+function isOurs(pid, match) {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    return cmd.includes(match) && (match.startsWith(home) || readlinkSync(`/proc/${pid}/cwd`) === root);
+  } catch {
+    return false;
+  }
+}
+
+async function clearPreviousRun() {
+  if (!existsSync(RUNNING)) return;
+  const previous = JSON.parse(readFileSync(RUNNING, 'utf8'));
+  if (alive(previous.pid) && isOurs(previous.pid, 'tools/start.mjs')) {
+    throw new Error(
+      `Garde is already running from this folder (npm start, pid ${previous.pid}): use it, or stop it first (Ctrl-C in its terminal, or kill -INT ${previous.pid})`,
+    );
+  }
+  const left = previous.processes.filter((p) => alive(p.pid) && isOurs(p.pid, p.match));
+  if (left.length > 0) {
+    say(`a previous npm start (pid ${previous.pid}) ended without stopping ${left.map((p) => p.name).join(', ')}: stopping them first`);
+    // The services first, then what they use, as a normal stop does.
+    for (const group of [
+      left.filter((p) => p.name !== 'nats-server' && p.name !== 'postgres'),
+      left.filter((p) => p.name === 'nats-server' || p.name === 'postgres'),
+    ]) {
+      for (const p of group) process.kill(p.pid, p.signal);
+      const deadline = Date.now() + 15_000;
+      while (group.some((p) => alive(p.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      for (const p of group.filter((q) => alive(q.pid))) process.kill(p.pid, 'SIGKILL');
+    }
+  }
+  rmSync(RUNNING, { force: true });
+}
 
 const say = (msg) => process.stdout.write(`[garde] ${msg}\n`);
 const fail = (msg) => {
@@ -135,6 +191,7 @@ async function startNats() {
     stdio: ['ignore', 'ignore', openSync(path.join(logs, 'nats-server.log'), 'a')],
   });
   children.push({ name: 'nats-server', child, last: true });
+  track('nats-server', child.pid, config);
   await waitFor(() => answers('127.0.0.1', port), 'nats-server', 10_000);
   say(`NATS: started ${bin} on 127.0.0.1:${port} (JetStream data in .garde/nats, one user per service)`);
   return { url: `nats://127.0.0.1:${port}`, passwords };
@@ -160,12 +217,22 @@ async function startPostgres() {
     password: 'garde-local',
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
+    onLog: (line) => pgLog.write(`${line}\n`),
+    onError: (err) => pgLog.write(`${err instanceof Error ? err.message : String(err)}\n`),
   });
+  const pgLog = createLogStream('postgres');
   const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
   if (fresh) await pg.initialise();
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (err) {
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${port} (data in .garde/postgres)${err instanceof Error ? `: ${err.message}` : ''}; see .garde/logs/postgres.log`,
+    );
+  }
   cleanups.push(() => pg.stop());
+  // Its postmaster, for the next run to stop should this one be killed (fast shutdown: SIGINT).
+  track('postgres', Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]), dir, 'SIGINT');
   if (fresh) await pg.createDatabase('garde');
   say(`PostgreSQL: embedded server on 127.0.0.1:${port} (data in .garde/postgres)`);
   return `postgres://garde:garde-local@127.0.0.1:${port}/garde`;
@@ -262,6 +329,7 @@ function startService(svc, env) {
     if (!stopping) fail(`${svc.name} exited (${signal ?? code}); see .garde/logs/${svc.name}.log`);
   });
   children.push({ name: svc.name, child, last: svc.last === true });
+  track(svc.name, child.pid, `apps/${svc.name}/src/main.ts`);
 }
 
 async function api(url, token, method, route, body) {
@@ -306,6 +374,8 @@ async function shutdown(code = 0) {
     );
   }
   for (const c of cleanups.reverse()) await c().catch(() => {});
+  // Only this run's record: a start refused because another run is up must leave that run's file alone.
+  if (started.processes.length > 0) rmSync(RUNNING, { force: true });
   say('stopped');
   process.exit(code);
 }
@@ -317,6 +387,7 @@ function listenForSignals() {
 listenForSignals();
 
 try {
+  await clearPreviousRun();
   const nats = await startNats();
   const databaseUrl = await startPostgres();
   const t = tokens();
@@ -359,5 +430,5 @@ try {
   say('  bin/console risk:kill-switch:activate --global --reason="drill"');
   say('Ctrl-C stops everything.');
 } catch (err) {
-  fail(err instanceof Error ? err.message : String(err));
+  fail(err instanceof Error && err.message ? err.message : `start-up failed: ${String(err)} (logs in .garde/logs/)`);
 }
