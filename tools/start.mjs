@@ -15,7 +15,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const home = path.join(root, '.garde');
+/** Where it keeps its data, logs, keys and tokens: .garde/ of the checkout, or GARDE_HOME (the quick-start e2e test's own). */
+const home = process.env.GARDE_HOME ? path.resolve(process.env.GARDE_HOME) : path.join(root, '.garde');
+/** How messages name it. */
+const shown = path.relative(root, home).startsWith('..') ? home : path.relative(root, home);
 const logs = path.join(home, 'logs');
 mkdirSync(logs, { recursive: true });
 
@@ -193,7 +196,7 @@ async function startNats() {
   children.push({ name: 'nats-server', child, last: true });
   track('nats-server', child.pid, config);
   await waitFor(() => answers('127.0.0.1', port), 'nats-server', 10_000);
-  say(`NATS: started ${bin} on 127.0.0.1:${port} (JetStream data in .garde/nats, one user per service)`);
+  say(`NATS: started ${bin} on 127.0.0.1:${port} (JetStream data in ${shown}/nats, one user per service)`);
   return { url: `nats://127.0.0.1:${port}`, passwords };
 }
 
@@ -227,14 +230,14 @@ async function startPostgres() {
     await pg.start();
   } catch (err) {
     throw new Error(
-      `embedded PostgreSQL did not start on port ${port} (data in .garde/postgres)${err instanceof Error ? `: ${err.message}` : ''}; see .garde/logs/postgres.log`,
+      `embedded PostgreSQL did not start on port ${port} (data in ${shown}/postgres)${err instanceof Error ? `: ${err.message}` : ''}; see ${shown}/logs/postgres.log`,
     );
   }
   cleanups.push(() => pg.stop());
   // Its postmaster, for the next run to stop should this one be killed (fast shutdown: SIGINT).
   track('postgres', Number(readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]), dir, 'SIGINT');
   if (fresh) await pg.createDatabase('garde');
-  say(`PostgreSQL: embedded server on 127.0.0.1:${port} (data in .garde/postgres)`);
+  say(`PostgreSQL: embedded server on 127.0.0.1:${port} (data in ${shown}/postgres)`);
   return `postgres://garde:garde-local@127.0.0.1:${port}/garde`;
 }
 
@@ -326,7 +329,7 @@ function startService(svc, env) {
   child.stdout.on('data', relay);
   child.stderr.on('data', relay);
   child.on('exit', (code, signal) => {
-    if (!stopping) fail(`${svc.name} exited (${signal ?? code}); see .garde/logs/${svc.name}.log`);
+    if (!stopping) fail(`${svc.name} exited (${signal ?? code}); see ${shown}/logs/${svc.name}.log`);
   });
   children.push({ name: svc.name, child, last: svc.last === true });
   track(svc.name, child.pid, `apps/${svc.name}/src/main.ts`);
@@ -421,7 +424,7 @@ try {
   say(
     `Tokens:   ${Object.entries(t)
       .map(([role]) => role)
-      .join(', ')} in .garde/tokens.json`,
+      .join(', ')} in ${shown}/tokens.json`,
   );
   say('Try, in another terminal:');
   say(`  export GARDE_API_URL=${url} GARDE_TOKEN=${t.admin}`);
@@ -430,5 +433,5 @@ try {
   say('  bin/console risk:kill-switch:activate --global --reason="drill"');
   say('Ctrl-C stops everything.');
 } catch (err) {
-  fail(err instanceof Error && err.message ? err.message : `start-up failed: ${String(err)} (logs in .garde/logs/)`);
+  fail(err instanceof Error && err.message ? err.message : `start-up failed: ${String(err)} (logs in ${shown}/logs/)`);
 }
