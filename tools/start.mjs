@@ -213,6 +213,7 @@ async function startPostgres() {
   listenForSignals();
   const dir = path.join(home, 'postgres');
   const port = await freePort(5450);
+  const pgLog = createLogStream('postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port,
@@ -223,7 +224,6 @@ async function startPostgres() {
     onLog: (line) => pgLog.write(`${line}\n`),
     onError: (err) => pgLog.write(`${err instanceof Error ? err.message : String(err)}\n`),
   });
-  const pgLog = createLogStream('postgres');
   const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
   if (fresh) await pg.initialise();
   try {
