@@ -65,7 +65,10 @@ export class Venue {
     for (const spec of symbols) this.walks.set(spec.id, new PriceWalk(config.seed, spec.id, Decimal.of(config.volatility), spec.tickSize));
     this.limiter = new RateLimiter(config.rateLimits, clock);
     for (const account of config.accounts) this.openAccount(account);
-    if (config.stateFile && existsSync(config.stateFile)) this.load(config.stateFile);
+    if (config.stateFile) {
+      if (existsSync(config.stateFile)) this.load(config.stateFile);
+      else mkdirSync(path.dirname(config.stateFile), { recursive: true });
+    }
     this.boundPort = config.port;
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5_000;
@@ -112,7 +115,6 @@ export class Venue {
       walks: Object.fromEntries([...this.walks].map(([symbol, walk]) => [symbol, walk.position])),
       secrets: Object.fromEntries(this.secrets),
     };
-    mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(`${file}.tmp`, JSON.stringify(snapshot));
     renameSync(`${file}.tmp`, file);
     this.ticksUnsaved = 0;
