@@ -118,10 +118,8 @@ async function clearPreviousRun() {
   if (left.length > 0) {
     say(`a previous npm start (pid ${previous.pid}) ended without stopping ${left.map((p) => p.name).join(', ')}: stopping them first`);
     // The services first, then what they use, as a normal stop does.
-    for (const group of [
-      left.filter((p) => p.name !== 'nats-server' && p.name !== 'postgres'),
-      left.filter((p) => p.name === 'nats-server' || p.name === 'postgres'),
-    ]) {
+    const infrastructure = (p) => p.name === 'nats-server' || p.name === 'postgres';
+    for (const group of [left.filter((p) => !infrastructure(p)), left.filter(infrastructure)]) {
       for (const p of group) process.kill(p.pid, p.signal);
       const deadline = Date.now() + 15_000;
       while (group.some((p) => alive(p.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
