@@ -111,6 +111,48 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
     expect((await openAt('venue-a')).map((o) => o.clientOrderId)).toEqual(['y-1']);
   });
 
+  it('PostgreSQL drops every connection (a restart): the next halt still cancels and confirms flat', async () => {
+    await api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-a', botId: 'bot-r', clientOrderId: 'r-1', price: '51000' }));
+    // The order tracker has held its lock on a connection of its own since the first halt.
+    const cut = await sandbox.sql<{ cut: boolean }>(
+      "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE datname = current_database() AND application_name ~ '^(exchange-gateway|risk-service)/'",
+    );
+    expect(cut.length).toBeGreaterThan(1);
+    await switchTo(true, 'bot:bot-r');
+    const flat = await until(
+      () => lastEvent(FlatConfirmedEvt),
+      (e) => e?.payload.scope === 'bot:bot-r',
+      10_000,
+    );
+    expect(flat?.payload).toMatchObject({ canceled: 1 });
+    expect((await openAt('venue-a')).map((o) => o.clientOrderId)).toEqual(['y-1']);
+  });
+
+  it('a halt whose cancels cannot run raises NOT FLAT with the error, and cancels once they can', async () => {
+    await api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-a', botId: 'bot-w', clientOrderId: 'w-1', price: '51000' }));
+    // The gateway's orders out of its reach, as when its database cannot be read.
+    await sandbox.sql('ALTER TABLE gateway.venue_order RENAME TO venue_order_away');
+    try {
+      await switchTo(true, 'bot:bot-w');
+      const failed = await until(
+        () => lastEvent(FlatFailedEvt),
+        (e) => e?.payload.scope === 'bot:bot-w',
+        10_000,
+      );
+      expect(failed?.payload).toMatchObject({ stillOpen: {}, unreachable: [], error: expect.stringContaining('venue_order') });
+      expect((await openAt('venue-a')).map((o) => o.clientOrderId)).toContain('w-1');
+    } finally {
+      await sandbox.sql('ALTER TABLE gateway.venue_order_away RENAME TO venue_order');
+    }
+    const flat = await until(
+      () => lastEvent(FlatConfirmedEvt),
+      (e) => e?.payload.scope === 'bot:bot-w',
+      10_000,
+    );
+    expect(flat?.payload).toMatchObject({ canceled: 1 });
+    expect((await openAt('venue-a')).map((o) => o.clientOrderId)).toEqual(['y-1']);
+  });
+
   it('a venue that cannot be asked makes the kill switch NOT flat: critical event, metric', async () => {
     await fetch(`${sim.venue('venue-b').controlUrl}/faults`, {
       method: 'POST',
@@ -125,7 +167,7 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
     );
     await fetch(`${sim.venue('venue-b').controlUrl}/faults`, { method: 'DELETE' });
     expect(failed?.payload).toMatchObject({ scope: 'exchange:ex-b', unreachable: ['acct-b'] });
-    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^garde_gateway_kill_switch_flat_failures_total\{service="exchange-gateway"\} 1$/m);
+    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^garde_gateway_kill_switch_flat_failures_total\{service="exchange-gateway"\} 2$/m);
   });
 
   it('bin/console exchange:order:cancel cancels one order, even under a kill switch', async () => {

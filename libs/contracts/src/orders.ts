@@ -127,6 +127,11 @@ export const FlatFailedEvt = defineEvent({
     /** Accounts that could not be asked (venue unreachable). */
     unreachable: z.array(z.string()),
     elapsedMs: z.number().nonnegative(),
+    /**
+     * Why the gateway could not run the cancels and checks to their end (e.g. its database unreachable):
+     * then what is still open is not known. The gateway keeps trying while the scope stays halted.
+     */
+    error: z.string().optional(),
   }),
   level: 'critical',
 });

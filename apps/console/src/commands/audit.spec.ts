@@ -28,6 +28,21 @@ describe("audit tables' WHAT column", () => {
     );
   });
 
+  it("tells the kill switch's venue side: flat confirmed, or not and why", () => {
+    expect(gist({ scope: 'global', version: 3, canceled: 14, accounts: ['paper-binance'], elapsedMs: 312.4 })).toBe(
+      'global flat: 14 cancelled, confirmed after 312 ms',
+    );
+    expect(gist({ scope: 'exchange:kraken', version: 2, stillOpen: { 'paper-kraken': ['c-1', 'c-2'] }, unreachable: [], elapsedMs: 5003 })).toBe(
+      'exchange:kraken NOT FLAT after 5003 ms: 2 still open',
+    );
+    expect(gist({ scope: 'global', version: 4, stillOpen: {}, unreachable: ['paper-kraken'], elapsedMs: 5001 })).toBe(
+      'global NOT FLAT after 5001 ms: 0 still open, not reachable: paper-kraken',
+    );
+    expect(gist({ scope: 'bot:b-1', version: 1, stillOpen: {}, unreachable: [], elapsedMs: 5200, error: 'connect ECONNREFUSED 127.0.0.1:5432' })).toBe(
+      'bot:b-1 NOT FLAT after 5200 ms: connect ECONNREFUSED 127.0.0.1:5432',
+    );
+  });
+
   it('still tells an order, an intent and an error as before', () => {
     expect(gist({ order: { clientOrderId: 'c-1', state: 'REJECTED', lastError: 'insufficient balance' } })).toBe('order c-1 REJECTED — insufficient balance');
     expect(gist({ botId: 'b', intent: { kind: 'place', clientOrderId: 'c-2', side: 'buy', quantity: '0.1', price: '100' } })).toBe(

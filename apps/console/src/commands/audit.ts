@@ -84,6 +84,15 @@ export function gist(payload: unknown): string {
     const why = changed.lastError ?? changed.reason;
     return `${changed.accountId} ${text(p.previous)} → ${changed.state}${why ? `: ${why}` : ''}`.slice(0, 160);
   }
+  // The kill switch's venue side: flat confirmed, or not (what is still open, who could not be asked, or why it could not run).
+  if (typeof p.scope === 'string' && typeof p.version === 'number' && typeof p.elapsedMs === 'number') {
+    const after = `${Math.round(p.elapsedMs)} ms`;
+    if (typeof p.canceled === 'number') return `${p.scope} flat: ${p.canceled} cancelled, confirmed after ${after}`;
+    const open = Object.values((p.stillOpen ?? {}) as Record<string, string[]>).flat().length;
+    const unreachable = Array.isArray(p.unreachable) ? (p.unreachable as string[]) : [];
+    const found = typeof p.error === 'string' ? p.error : `${open} still open${unreachable.length ? `, not reachable: ${unreachable.join(', ')}` : ''}`;
+    return `${p.scope} NOT FLAT after ${after}: ${found}`.slice(0, 160);
+  }
   const order = (p.order ?? p.intent ?? p) as Record<string, unknown>;
   const error = p.error as { code?: string; message?: string } | undefined;
   // A bot's intent (BotIntentSentEvt): what it asked for.

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
+import type { ScopeState } from '@garde/contracts';
 import { JsonLogger, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
 import type { GatewayConfig } from '../config/gateway.config.js';
 import { KillSwitchGate } from '../state/kill-switch-gate.js';
@@ -12,7 +14,17 @@ import { TrackOpenOrders } from '../use-cases/track-open-orders/track-open-order
  * scope's open orders and confirms with the venues; every ORDER_TRACKER_INTERVAL_MS it settles the
  * UNKNOWN orders that are due and polls the open orders that are due. One gateway replica does it at a time (a PostgreSQL advisory lock held
  * on a connection of its own): two replicas never act on the same order together.
+ *
+ * PostgreSQL may restart under it: the lock's connection then breaks, its lock goes with its session, and
+ * the next pass opens another connection and takes the lock again (or finds another replica holding it).
+ * A halt whose cancels cannot run (database unreachable) is tried again while its scope stays halted,
+ * and raises the kill switch's critical alert (FlatFailedEvt, with the error) once FLAT_CONFIRM_TIMEOUT_MS
+ * has passed: the kill switch never gives up on its cancels silently.
  */
+/** A halt whose cancels could not run is tried again this soon; after its alert, less often. */
+const HALT_RETRY_MS = 500;
+const HALT_RETRY_AFTER_ALERT_MS = 5000;
+
 @Injectable()
 export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
@@ -20,6 +32,8 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
   private lockConnection: QueryRunner | undefined;
   private leader = false;
   private stopping = false;
+  /** Cuts the waits between a halt's tries short at shutdown. */
+  private readonly shutdown = new AbortController();
   private readonly halts = new Set<Promise<void>>();
   private readonly log: ContextLogger;
 
@@ -28,7 +42,7 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly settle: SettleUnknownOrders,
     private readonly track: TrackOpenOrders,
     private readonly cancelInScope: CancelOrdersInScope,
-    gate: KillSwitchGate,
+    private readonly gate: KillSwitchGate,
     @Inject(SERVICE_CONFIG) private readonly config: GatewayConfig,
     logger: JsonLogger,
   ) {
@@ -40,11 +54,26 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
     });
   }
 
-  private async onHalt(state: Parameters<CancelOrdersInScope['execute']>[0]): Promise<void> {
-    try {
-      if (await this.isLeader()) await this.cancelInScope.execute(state, () => this.stopping);
-    } catch (err) {
-      this.log.error('cancelling the orders of a halted scope failed', { scope: state.scope, ...errorFields(err) });
+  private async onHalt(halt: ScopeState): Promise<void> {
+    const started = Date.now();
+    let alerted = false;
+    // Tried until it runs to its end, while this very halt is the scope's state (a later change has its own).
+    while (!this.stopping && this.gate.get(halt.scope)?.version === halt.version) {
+      try {
+        if (await this.isLeader()) await this.cancelInScope.execute(halt, () => this.stopping);
+        return;
+      } catch (err) {
+        const elapsedMs = Date.now() - started;
+        this.log.error('cancelling the orders of a halted scope failed; trying again', { scope: halt.scope, elapsedMs, ...errorFields(err) });
+        if (!alerted && elapsedMs >= this.config.FLAT_CONFIRM_TIMEOUT_MS) {
+          alerted = true;
+          const error = err instanceof Error ? err.message : String(err);
+          await this.cancelInScope
+            .notFlat(halt, { stillOpen: {}, unreachable: [], elapsedMs, error })
+            .catch((failed: unknown) => this.log.error('the NOT FLAT alert could not be published', errorFields(failed)));
+        }
+        await sleep(alerted ? HALT_RETRY_AFTER_ALERT_MS : HALT_RETRY_MS, undefined, { signal: this.shutdown.signal }).catch(() => undefined);
+      }
     }
   }
 
@@ -56,6 +85,7 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    this.shutdown.abort();
     clearInterval(this.timer);
     await Promise.all([this.running, ...this.halts]);
     if (this.lockConnection) await this.lockConnection.release();
@@ -72,13 +102,21 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async isLeader(): Promise<boolean> {
-    if (this.leader && this.lockConnection && !this.lockConnection.isReleased) return true;
-    this.lockConnection ??= this.ds.createQueryRunner();
-    const rows = (await this.lockConnection.query("SELECT pg_try_advisory_lock(hashtext('garde-gateway-order-tracker')) AS locked", [])) as Array<{
-      locked: boolean;
-    }>;
-    const [row] = rows;
-    this.leader = row?.locked === true;
+    // A connection that broke (TypeORM released it) took its lock with its session.
+    if (this.lockConnection?.isReleased) this.lockConnection = undefined;
+    if (this.leader && this.lockConnection) return true;
+    this.leader = false;
+    const connection = (this.lockConnection ??= this.ds.createQueryRunner());
+    let rows: Array<{ locked: boolean }>;
+    try {
+      rows = (await connection.query("SELECT pg_try_advisory_lock(hashtext('garde-gateway-order-tracker')) AS locked", [])) as typeof rows;
+    } catch (err) {
+      // Never opened, or broken before TypeORM noticed: the next call opens another one.
+      if (this.lockConnection === connection) this.lockConnection = undefined;
+      await connection.release().catch(() => undefined);
+      throw err;
+    }
+    this.leader = rows[0]?.locked === true;
     if (this.leader) this.log.info('this replica tracks the orders');
     return this.leader;
   }

@@ -78,7 +78,7 @@ export class CancelOrdersInScope {
   async execute(halt: ScopeState, stopping: () => boolean = () => false): Promise<'flat' | 'not-flat' | 'interrupted'> {
     const scope = parseScope(halt.scope);
     if ('error' in scope) return 'flat';
-    const ctx = { actor: halt.actor, correlationId: `kill-switch:${halt.scope}:v${halt.version}` };
+    const ctx = this.contextOf(halt);
     const swept = await this.sweep(scope, `kill switch ${halt.scope}: ${halt.reason}`, ctx, KILL_SWITCH_SWEEP, stopping);
     if (swept === 'interrupted') return 'interrupted';
     const { canceled, stillOpen, unreachable, accounts, elapsedMs } = swept;
@@ -88,10 +88,26 @@ export class CancelOrdersInScope {
       await this.bus.publish(FlatConfirmedEvt, { scope: halt.scope, version: halt.version, canceled, accounts, elapsedMs }, ctx);
       return 'flat';
     }
-    this.metrics.flatFailures.inc();
-    this.log.fatal('NOT FLAT: orders still open after the kill switch', { scope: halt.scope, stillOpen, unreachable, elapsedMs });
-    await this.bus.publish(FlatFailedEvt, { scope: halt.scope, version: halt.version, stillOpen, unreachable, elapsedMs }, ctx);
+    await this.notFlat(halt, { stillOpen, unreachable, elapsedMs });
     return 'not-flat';
+  }
+
+  /**
+   * The critical alert of a halt not confirmed flat: orders still open or venues unreachable after
+   * FLAT_CONFIRM_TIMEOUT_MS, or (`error`) a sweep that could not run to its end, so that what is still
+   * open is not known.
+   */
+  async notFlat(halt: ScopeState, found: { stillOpen: Record<string, string[]>; unreachable: string[]; elapsedMs: number; error?: string }): Promise<void> {
+    this.metrics.flatFailures.inc();
+    this.log.fatal(found.error ? 'NOT FLAT: the kill switch could not cancel and check the orders' : 'NOT FLAT: orders still open after the kill switch', {
+      scope: halt.scope,
+      ...found,
+    });
+    await this.bus.publish(FlatFailedEvt, { scope: halt.scope, version: halt.version, ...found }, this.contextOf(halt));
+  }
+
+  private contextOf(halt: ScopeState): MessageContext {
+    return { actor: halt.actor, correlationId: `kill-switch:${halt.scope}:v${halt.version}` };
   }
 
   /**
