@@ -13,7 +13,7 @@ import {
 } from '@garde/contracts';
 import pg from 'pg';
 import { JsonLogger, KillSwitchWatcher, type RunningService } from '@garde/platform';
-import { createSandbox, testOrder, until, type TestSandbox } from '@garde/testing';
+import { createSandbox, startTcpProxy, testOrder, until, type TcpProxy, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../src/app.js';
 
 const operator: Actor = { id: 'alice', kind: 'operator', role: 'operator' };
@@ -206,5 +206,95 @@ describe('risk-service kill switch', () => {
       await db.end();
       await view.stop();
     }
+  });
+});
+
+/** The emergency stop must not depend on the database: risk-service behind a proxy whose link to PostgreSQL is cut. */
+describe('risk-service kill switch while PostgreSQL is unreachable', () => {
+  let sandbox: TestSandbox;
+  let proxy: TcpProxy;
+  let risk: RunningService;
+
+  beforeAll(async () => {
+    sandbox = await createSandbox('risk-ks-nodb');
+    const db = new URL(sandbox.databaseUrl);
+    proxy = await startTcpProxy({ host: db.hostname, port: Number(db.port || 5432) });
+    db.port = String(proxy.port);
+    risk = await startRiskService(sandbox.env({ DATABASE_URL: db.toString() }));
+  });
+  afterAll(async () => {
+    proxy?.restore();
+    await risk?.close();
+    await proxy?.close();
+    await sandbox?.dispose();
+  });
+
+  const bus = () => risk.runtime.bus;
+  const inBucket = async (scope: string) => {
+    const entry = await (await new Kvm(risk.runtime.nc).open(bus().topology.killSwitchBucket)).get(killSwitchKey(scope));
+    return entry ? ScopeState.parse(entry.json()) : undefined;
+  };
+  const recorded = (scope: string) =>
+    sandbox.sql<{ state: string; version: number }>('SELECT state, version FROM risk.kill_switch_scope WHERE scope = $1', [scope]);
+
+  it('activates from the KV bucket, says it is unrecorded, refuses to deactivate, and records it once the database is back', async () => {
+    // bot:b-1 halted and resumed while the database answers: versions 1 and 2, in both.
+    await bus().request(KillSwitchActivateCmd, { scope: 'bot:b-1', reason: 'first halt' }, { actor: operator });
+    await bus().request(KillSwitchDeactivateCmd, { scope: 'bot:b-1', reason: 'all good' }, { actor: riskOfficer });
+
+    proxy.cut();
+    const global = await bus().request(KillSwitchActivateCmd, { scope: 'global', reason: 'database down, stop everything' }, { actor: operator });
+    expect(global).toMatchObject({
+      ok: true,
+      result: {
+        changed: true,
+        previousState: 'ACTIVE',
+        current: { scope: 'global', state: 'HALTED', reason: 'database down, stop everything', actor: operator, version: 1 },
+        unrecorded: expect.stringMatching(/^risk-service could not reach its database \(.+\): the activation is in force, and recorded there once it is back$/),
+      },
+    });
+    const bot = await bus().request(KillSwitchActivateCmd, { scope: 'bot:b-1', reason: 'second halt' }, { actor: operator });
+    expect(bot).toMatchObject({ ok: true, result: { changed: true, previousState: 'ACTIVE', current: { state: 'HALTED', version: 3 } } });
+    // What the gateway and the bots act on has it; the status says where it comes from.
+    expect(await inBucket('global')).toMatchObject({ state: 'HALTED', version: 1 });
+    const status = await bus().request(KillSwitchStatusQry, {}, { actor: viewer });
+    expect(status).toMatchObject({
+      ok: true,
+      result: {
+        note: expect.stringContaining('these are the states in force in the KV bucket'),
+        scopes: [
+          { scope: 'global', state: 'HALTED' },
+          { scope: 'bot:b-1', state: 'HALTED' },
+        ],
+      },
+    });
+    // Never a deactivation without its record.
+    const deactivate = await bus().request(KillSwitchDeactivateCmd, { scope: 'global', reason: 'too early' }, { actor: riskOfficer });
+    expect(deactivate).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', message: expect.stringContaining('cannot reach what it depends on') } });
+    expect(await inBucket('global')).toMatchObject({ state: 'HALTED', version: 1 });
+
+    proxy.restore();
+    expect(
+      await until(
+        () => recorded('global'),
+        (rows) => rows.length === 1,
+        15_000,
+      ),
+    ).toEqual([{ state: 'HALTED', version: 1 }]);
+    expect(
+      await until(
+        () => recorded('bot:b-1'),
+        (rows) => rows[0]?.version === 3,
+        15_000,
+      ),
+    ).toEqual([{ state: 'HALTED', version: 3 }]);
+    const history = await sandbox.sql<{ from_state: string; to_state: string; reason: string; correlation_id: string }>(
+      "SELECT from_state, to_state, reason, correlation_id FROM risk.kill_switch_change WHERE scope = 'global' ORDER BY version",
+    );
+    expect(history).toEqual([{ from_state: 'ACTIVE', to_state: 'HALTED', reason: 'database down, stop everything', correlation_id: 'kill-switch:global:v1' }]);
+    const after = await bus().request(KillSwitchStatusQry, {}, { actor: viewer });
+    expect(after.ok && after.result.note).toBeUndefined();
+    const back = await bus().request(KillSwitchDeactivateCmd, { scope: 'global', reason: 'database back, cause known' }, { actor: riskOfficer });
+    expect(back).toMatchObject({ ok: true, result: { changed: true, previousState: 'HALTED', current: { state: 'ACTIVE', version: 2 } } });
   });
 });

@@ -58,6 +58,11 @@ export type KillSwitchStatusQuery = z.infer<typeof KillSwitchStatusQuery>;
 export const KillSwitchStatus = z.object({
   /** Every scope that has a recorded state (scopes never set are ACTIVE), `global` first. */
   scopes: z.array(ScopeState),
+  /**
+   * Set when risk-service could not reach its database: the states are then the KV bucket's (what the
+   * gateway and the bots enforce), and this says why.
+   */
+  note: z.string().optional(),
 });
 export type KillSwitchStatus = z.infer<typeof KillSwitchStatus>;
 
@@ -69,6 +74,12 @@ export const KillSwitchChange = z.object({
   previousState: TradingState,
   /** False when the scope was already in the requested state (nothing was written). */
   changed: z.boolean(),
+  /**
+   * Set when risk-service could not reach its database: the activation is in force all the same (written
+   * to the KV bucket the gateway and the bots act on, and published), and recorded in the database as
+   * soon as it is back. Says why it could not be recorded yet. A deactivation is never made this way.
+   */
+  unrecorded: z.string().optional(),
 });
 export type KillSwitchChange = z.infer<typeof KillSwitchChange>;
 

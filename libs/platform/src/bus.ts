@@ -14,7 +14,7 @@ import {
   type RequestDef,
   type TypedEnvelope,
 } from '@garde/contracts';
-import { ServiceError } from './errors.js';
+import { ServiceError, unreachableCause } from './errors.js';
 import { safeJson } from './json.js';
 import { Requests } from './requests.js';
 import { REPEAT_HEADER, StreamAcks } from './stream-acks.js';
@@ -179,6 +179,16 @@ export class MessageBus {
     } catch (err) {
       if (err instanceof ServiceError) return { ok: false, error: err.toBody() };
       this.log.error(`handler of ${def.type} failed`, { correlationId: env.data.correlationId, ...errorFields(err) });
+      const unreachable = unreachableCause(err);
+      if (unreachable) {
+        return {
+          ok: false,
+          error: {
+            code: 'UNAVAILABLE',
+            message: `${def.type} failed: ${this.producer} cannot reach what it depends on (${unreachable}); try again once it is back`,
+          },
+        };
+      }
       return { ok: false, error: { code: 'INTERNAL', message: `${def.type} failed unexpectedly; see the ${this.producer} logs` } };
     }
   }

@@ -64,6 +64,14 @@ export class VersionedBucket<T extends { version: number }> {
     return this.valueOf(await kv.get(key));
   }
 
+  /** Every key the bucket holds a value under now. */
+  async keys(): Promise<string[]> {
+    const kv = await this.open();
+    const keys: string[] = [];
+    for await (const key of await kv.keys()) keys.push(key);
+    return keys;
+  }
+
   /** What an entry holds: undefined when there is none, it is a deletion, or not a valid value. */
   private valueOf(entry: KvEntry | null): T | undefined {
     if (entry?.operation !== 'PUT') return undefined;

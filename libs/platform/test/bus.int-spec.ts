@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { BalancesQry, BotIntentSentEvt, OpenOrdersQry, busTopology } from '@garde/contracts';
-import { startNatsServer, type PrivateNatsServer } from '@garde/testing';
+import pg from 'pg';
+import { freePort, startNatsServer, type PrivateNatsServer } from '@garde/testing';
 import { JsonLogger, MessageBus } from '../src/index.js';
 
 /** A server whose messages may be 8 KB at most (NATS's default is 1 MB): the limit is reached with little data. */
@@ -77,9 +78,13 @@ describe('MessageBus requests', () => {
     };
     service = await open('exchange-gateway/test');
     caller = await open('risk-service/test');
-    // Each answer names the account asked about; `slow-*` accounts are answered after 300 ms.
+    // Each answer names the account asked about; `slow-*` accounts are answered after 300 ms. `db-down`
+    // fails as a handler whose PostgreSQL is down does (a real connection refused), `broken` with a bug.
     service.serve(BalancesQry, 'q', async ({ accountId = 'none' }) => {
       if (accountId.startsWith('slow-')) await new Promise((resolve) => setTimeout(resolve, 300));
+      if (accountId === 'db-down')
+        await new pg.Client({ host: '127.0.0.1', port: await freePort() /* nothing listens there */, user: 'postgres', database: 'test' }).connect();
+      if (accountId === 'broken') throw new TypeError("Cannot read properties of undefined (reading 'state')");
       return { accounts: [{ accountId, exchangeId: 'sim', balances: [], at: new Date().toISOString() }] };
     });
     await Promise.all(connections.map((nc) => nc.flush()));
@@ -109,6 +114,24 @@ describe('MessageBus requests', () => {
       caller.request(BalancesQry, { accountId: 'slow-2' }, {}, 2000),
     ]);
     expect([asked(next), asked(slow)]).toEqual(['acc-next', 'slow-2']);
+  });
+
+  it('a handler that cannot reach its database answers UNAVAILABLE with the cause; a bug stays INTERNAL', async () => {
+    const down = await caller.request(BalancesQry, { accountId: 'db-down' }, {}, 5000);
+    expect(down).toEqual({
+      ok: false,
+      error: {
+        code: 'UNAVAILABLE',
+        message: expect.stringMatching(
+          /^gateway\.qry\.account\.balances failed: exchange-gateway\/test cannot reach what it depends on \(ECONNREFUSED 127\.0\.0\.1:\d+\); try again once it is back$/,
+        ),
+      },
+    });
+    const broken = await caller.request(BalancesQry, { accountId: 'broken' }, {}, 5000);
+    expect(broken).toEqual({
+      ok: false,
+      error: { code: 'INTERNAL', message: 'gateway.qry.account.balances failed unexpectedly; see the exchange-gateway/test logs' },
+    });
   });
 
   it('nobody serving the request is UNAVAILABLE, not a timeout', async () => {

@@ -1,4 +1,4 @@
-import type { KillSwitchChange, ScopeState } from '@garde/contracts';
+import type { KillSwitchChange, KillSwitchStatus, ScopeState } from '@garde/contracts';
 import { EXIT } from '../api-client.js';
 import { flag, str, UsageError, type ParsedArgs } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
@@ -36,7 +36,14 @@ const flatScope = (s: ScopeState) => ({
 
 function printChange(ctx: CommandContext, change: KillSwitchChange): void {
   if (ctx.json) {
-    ctx.out(JSON.stringify({ ...flatScope(change.current), previousState: change.previousState, changed: change.changed }));
+    ctx.out(
+      JSON.stringify({
+        ...flatScope(change.current),
+        previousState: change.previousState,
+        changed: change.changed,
+        ...(change.unrecorded ? { unrecorded: change.unrecorded } : {}),
+      }),
+    );
     return;
   }
   const c = change.current;
@@ -47,6 +54,7 @@ function printChange(ctx: CommandContext, change: KillSwitchChange): void {
   );
   if (c.state === 'HALTED') ctx.out('No new order passes in this scope; bots in it go to HALTED. Check with: bin/console bot:status --all');
   if (change.changed && c.state === 'ACTIVE') ctx.out('Orders pass again. Halted bots stay HALTED until resumed: bin/console bot:resume <bot-id> --reason="…"');
+  if (change.unrecorded) ctx.out(`WARNING: ${change.unrecorded}`);
 }
 
 export const activateKillSwitch: Command = {
@@ -84,11 +92,12 @@ export const killSwitchStatus: Command = {
   values: [],
   flags: [],
   async run(_args, ctx) {
-    const { scopes } = await ctx.api.call<{ scopes: ScopeState[] }>('GET', '/api/v1/kill-switch');
+    const { scopes, note } = await ctx.api.call<KillSwitchStatus>('GET', '/api/v1/kill-switch');
     if (ctx.json) {
-      ctx.out(JSON.stringify({ scopes: scopes.map(flatScope) }));
+      ctx.out(JSON.stringify({ scopes: scopes.map(flatScope), ...(note ? { note } : {}) }));
       return EXIT.OK;
     }
+    if (note) ctx.out(`WARNING: ${note}`);
     ctx.out(
       table(
         ['SCOPE', 'STATE', 'SINCE', 'BY', 'REASON'],

@@ -1,7 +1,7 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import type { ErrorBody } from '@garde/contracts';
-import { JsonLogger, ServiceError, errorFields } from '@garde/platform';
+import { JsonLogger, ServiceError, errorFields, unreachableCause } from '@garde/platform';
 import { HTTP_STATUS } from '../errors/gateway.exception.js';
 
 /** The HTTP edge's one error mapper: every failure becomes `{ error: { code, message, details? } }`. */
@@ -24,9 +24,12 @@ export class ApiErrorFilter implements ExceptionFilter {
       const badJson = exception.cause instanceof SyntaxError;
       body = { code, message: badJson ? `the request body is not valid JSON: ${exception.message}` : exception.message };
     } else {
-      status = 500;
-      body = { code: 'INTERNAL', message: 'unexpected failure in exchange-gateway; see its logs' };
       this.logger.child('http').error('unhandled error', errorFields(exception));
+      const unreachable = unreachableCause(exception);
+      status = unreachable ? HTTP_STATUS.UNAVAILABLE : 500;
+      body = unreachable
+        ? { code: 'UNAVAILABLE', message: `exchange-gateway cannot reach what it depends on (${unreachable}); try again once it is back` }
+        : { code: 'INTERNAL', message: 'unexpected failure in exchange-gateway; see its logs' };
     }
     res.status(status).json({ error: body });
   }

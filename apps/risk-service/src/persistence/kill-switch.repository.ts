@@ -54,6 +54,35 @@ export class KillSwitchRepository {
     return { current, previousState, changed: row.changed };
   }
 
+  /**
+   * Records a state the KV bucket holds and this database does not (an activation made while it was
+   * unreachable): the scope's current state becomes exactly that state, version included, with its
+   * history row, when the database's version of the scope is older. False when it was not.
+   */
+  async recordFromBucket(state: ScopeState, correlationId: string): Promise<boolean> {
+    return this.ds.transaction(async (em) => {
+      await em.query("SELECT pg_advisory_xact_lock(hashtext('kill-switch:' || $1))", [state.scope]);
+      const [current] = (await em.query('SELECT state, version FROM kill_switch_scope WHERE scope = $1', [state.scope])) as Array<{
+        state: string;
+        version: number;
+      }>;
+      if (current && current.version >= state.version) return false;
+      const actor = JSON.stringify(state.actor);
+      await em.query(
+        `INSERT INTO kill_switch_scope AS k (scope, state, reason, actor, since, version) VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+           ON CONFLICT ON CONSTRAINT kill_switch_scope_pkey DO UPDATE
+           SET state = EXCLUDED.state, reason = EXCLUDED.reason, actor = EXCLUDED.actor, since = EXCLUDED.since, version = EXCLUDED.version`,
+        [state.scope, state.state, state.reason, actor, state.since, state.version],
+      );
+      await em.query(
+        `INSERT INTO kill_switch_change (scope, from_state, to_state, reason, actor, changed_at, version, correlation_id)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)`,
+        [state.scope, current?.state ?? 'ACTIVE', state.state, state.reason, actor, state.since, state.version, correlationId],
+      );
+      return true;
+    });
+  }
+
   async list(): Promise<ScopeState[]> {
     const rows = await this.ds.getRepository(KillSwitchScopeRow).find({ order: { scope: 'ASC' } });
     return rows.map(toScopeState);

@@ -22,4 +22,10 @@ export class KillSwitchBucket {
   get(scope: string): Promise<ScopeState | undefined> {
     return this.bucket.get(killSwitchKey(scope));
   }
+
+  /** Every scope's state the bucket holds. */
+  async all(): Promise<ScopeState[]> {
+    const states = await Promise.all((await this.bucket.keys()).map((key) => this.bucket.get(key)));
+    return states.filter((s): s is ScopeState => s !== undefined);
+  }
 }

@@ -1,18 +1,23 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import {
   KillSwitchActivatedEvt,
   KillSwitchActivatingSig,
   KillSwitchDeactivatedEvt,
   type Actor,
   type KillSwitchChange,
+  type ScopeState,
   type TradingState,
 } from '@garde/contracts';
 import { parseScope } from '@garde/domain';
-import { MessageBus, type MessageContext } from '@garde/platform';
+import { JsonLogger, MessageBus, errorFields, unreachableCause, type ContextLogger, type MessageContext } from '@garde/platform';
 import { RiskException } from '../../errors/risk.exception.js';
 import { RiskMetrics } from '../../metrics/risk.metrics.js';
-import { KillSwitchRepository } from '../../persistence/kill-switch.repository.js';
+import { KillSwitchRepository, neverSet, type StateChange } from '../../persistence/kill-switch.repository.js';
 import { KillSwitchBucket } from '../../state/kill-switch.bucket.js';
+import { SyncKillSwitchBucket } from '../sync-kill-switch-bucket/sync-kill-switch-bucket.use-case.js';
+
+/** How often an activation made without the database is tried again into it. */
+const RECORD_RETRY_MS = 5000;
 
 export interface ChangeKillSwitchInput {
   scope: string;
@@ -26,15 +31,32 @@ export interface ChangeKillSwitchInput {
  * bucket (what the gateway and the bots act on), then the event for the audit trail, then the reply.
  * An activation is announced first (KillSwitchActivatingSig), as soon as it is accepted: the gateway
  * refuses orders from then on, without waiting for the commit; the bucket's write confirms it.
+ *
+ * The kill switch must stop trading even when PostgreSQL is down: an activation whose database write
+ * fails for want of the database (unreachable, restarting) is made from the bucket's state instead
+ * (next version), written to the bucket and published all the same, and answered `unrecorded`; it is
+ * recorded in the database as soon as it is back (SyncKillSwitchBucket, tried every RECORD_RETRY_MS, and
+ * at every start). A deactivation is never made without its record: it fails until the database is back.
  */
 @Injectable()
-export class ChangeKillSwitch {
+export class ChangeKillSwitch implements OnApplicationShutdown {
+  private recordTimer: NodeJS.Timeout | undefined;
+  private readonly log: ContextLogger;
+
   constructor(
     private readonly repository: KillSwitchRepository,
     private readonly bucket: KillSwitchBucket,
+    private readonly sync: SyncKillSwitchBucket,
     private readonly bus: MessageBus,
     private readonly metrics: RiskMetrics,
-  ) {}
+    logger: JsonLogger,
+  ) {
+    this.log = logger.child('kill-switch');
+  }
+
+  onApplicationShutdown(): void {
+    clearTimeout(this.recordTimer);
+  }
 
   async execute(input: ChangeKillSwitchInput, ctx: MessageContext & { correlationId: string }): Promise<KillSwitchChange> {
     const started = process.hrtime.bigint();
@@ -49,7 +71,19 @@ export class ChangeKillSwitch {
     if (input.to !== 'ACTIVE') {
       this.bus.signal(KillSwitchActivatingSig, { scope: input.scope, state: input.to, reason: input.reason, actor, requestedAt: at.toISOString() }, ctx);
     }
-    const change = await this.repository.changeState({ ...input, actor, correlationId: ctx.correlationId, at });
+    let change: StateChange & { unrecorded?: string };
+    try {
+      change = await this.repository.changeState({ ...input, actor, correlationId: ctx.correlationId, at });
+    } catch (err) {
+      const unreachable = unreachableCause(err);
+      if (action === 'deactivate' || !unreachable) throw err;
+      change = await this.fromBucket(input, actor, at, unreachable);
+      this.log.error('kill switch activated WITHOUT its database record (PostgreSQL unreachable); recorded once it is back', {
+        scope: input.scope,
+        ...errorFields(err),
+      });
+      this.recordLater();
+    }
     if (change.changed) {
       try {
         await this.bucket.put(change.current);
@@ -67,6 +101,30 @@ export class ChangeKillSwitch {
     }
     this.metrics.changeDuration.observe({ action }, Number(process.hrtime.bigint() - started) / 1e9);
     return change;
+  }
+
+  /** The activation as the next version of the scope's state in the bucket (the database cannot be asked). */
+  private async fromBucket(input: ChangeKillSwitchInput, actor: Actor, at: Date, unreachable: string): Promise<StateChange & { unrecorded: string }> {
+    const held = (await this.bucket.get(input.scope)) ?? neverSet(input.scope);
+    const unrecorded = `risk-service could not reach its database (${unreachable}): the activation is in force, and recorded there once it is back`;
+    if (held.state === input.to) return { current: held, previousState: held.state, changed: false, unrecorded };
+    const current: ScopeState = { scope: input.scope, state: input.to, reason: input.reason, actor, since: at.toISOString(), version: held.version + 1 };
+    return { current, previousState: held.state, changed: true, unrecorded };
+  }
+
+  /** Records in the database, once it is back, what the bucket holds newer (tried until it succeeds). */
+  private recordLater(): void {
+    if (this.recordTimer) return;
+    this.recordTimer = setTimeout(() => {
+      void this.sync.execute().then(
+        () => (this.recordTimer = undefined),
+        (err: unknown) => {
+          this.recordTimer = undefined;
+          this.log.warn('kill-switch changes still not recorded in PostgreSQL; trying again', errorFields(err));
+          this.recordLater();
+        },
+      );
+    }, RECORD_RETRY_MS);
   }
 }
 
