@@ -34,8 +34,10 @@ export function unreachableCause(err: unknown): string | undefined {
   for (let depth = 0; depth < 3 && typeof e === 'object' && e !== null; depth++) {
     const { code, message, address, port, name } = e as { code?: unknown; message?: unknown; address?: unknown; port?: unknown; name?: unknown };
     const text = typeof message === 'string' ? message : '';
-    if (typeof code === 'string' && UNREACHABLE_CODES.has(code))
-      return typeof address === 'string' ? `${code} ${address}${port ? `:${String(port)}` : ''}` : text || code;
+    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) {
+      if (typeof address !== 'string') return text || code;
+      return typeof port === 'number' ? `${code} ${address}:${port}` : `${code} ${address}`;
+    }
     if (typeof code === 'string' && /^(08[0-9A-Z]{3}|57P0[123])$/.test(code)) return `PostgreSQL: ${text || code}`;
     if (text.startsWith('Connection terminated')) return `PostgreSQL: ${text}`;
     if (name === 'QueryRunnerAlreadyReleasedError') return 'PostgreSQL: the connection was lost';

@@ -62,10 +62,9 @@ export class KillSwitchRepository {
   async recordFromBucket(state: ScopeState, correlationId: string): Promise<boolean> {
     return this.ds.transaction(async (em) => {
       await em.query("SELECT pg_advisory_xact_lock(hashtext('kill-switch:' || $1))", [state.scope]);
-      const [current] = (await em.query('SELECT state, version FROM kill_switch_scope WHERE scope = $1', [state.scope])) as Array<{
-        state: string;
-        version: number;
-      }>;
+      const [current] = await em.query<Array<{ state: string; version: number }>>('SELECT state, version FROM kill_switch_scope WHERE scope = $1', [
+        state.scope,
+      ]);
       if (current && current.version >= state.version) return false;
       const actor = JSON.stringify(state.actor);
       await em.query(
