@@ -80,7 +80,7 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
       gatewayEnv: { MARKET_DATA_POLL_MS: '200', ORDER_POLL_MS: '300', ORDER_TRACKER_INTERVAL_MS: '100' },
       accounts: [{ id: 'engine-main', exchangeId: 'sim-engine', venue: 'engine-venue', apiKey: KEY, secret: SECRET }],
     });
-    bots = await startBotService(stack.sandbox.env({ BOT_TICK_MS: '200' }));
+    bots = await startBotService(stack.sandbox.env({ BOT_TICK_MS: '200', ENGINE_RETRY_AFTER_MS: '300' }));
     audit = await startAuditService(stack.sandbox.env());
   });
   afterAll(async () => {
@@ -194,6 +194,40 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
     expect(later.map((o) => o.clientOrderId).sort()).toEqual(expect.arrayContaining(before.filter((o) => o.state === 'OPEN').map((o) => o.clientOrderId)));
     expect(later.filter((o) => !before.some((b) => b.clientOrderId === o.clientOrderId))).toEqual([]);
   });
+
+  it('risk-service away (a restart): a bot keeps its ladder unsent, RUNNING, not ERROR, and places it once risk-service is back', async () => {
+    await price('60000');
+    const waited = async () => {
+      const metrics = await (await fetch(`${bots.url}/metrics`)).text();
+      return Number(/^garde_bot_strategy_steps_total\{strategy="grid",outcome="gateway-unavailable",service="bot-service"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+    };
+    const before = await waited();
+    await stack.stopRisk();
+    try {
+      await create('grid-waiting', { lower: '59000', upper: '61000', levels: 5, orderSize: '0.001' });
+      // Refused for want of a pre-trade decision, again and again: more tries than ENGINE_MAX_ERRORS (5).
+      await until(waited, (n) => n - before >= 8, 15_000, 100);
+      expect(await bus().request(BotGetQry, { botId: 'grid-waiting' })).toMatchObject({ ok: true, result: { state: 'RUNNING', lastError: null } });
+      expect(await orders('grid-waiting')).toEqual([]);
+    } finally {
+      await stack.startRisk();
+    }
+    const placed = await until(
+      () => orders('grid-waiting'),
+      (o) => o.filter((x) => x.state === 'OPEN').length === 4,
+      15_000,
+      100,
+    );
+    // The ladder (and the market buy of its base first), each once.
+    expect(placed.map((o) => (o.type === 'market' ? `market ${o.side}` : `${o.side}@${Number(o.price)}`)).sort()).toEqual([
+      'buy@59000',
+      'buy@59500',
+      'market buy',
+      'sell@60500',
+      'sell@61000',
+    ]);
+    expect(await bus().request(BotGetQry, { botId: 'grid-waiting' })).toMatchObject({ ok: true, result: { state: 'RUNNING' } });
+  }, 45_000);
 
   it('a bot whose orders the venue keeps rejecting goes to ERROR instead of placing them again and again (RB-002)', async () => {
     await price('60000');

@@ -36,8 +36,12 @@ export function setFaults(controlUrl: string, faults: Record<string, unknown> | 
 export interface TradingStack {
   sandbox: TestSandbox;
   sim: RunningSimulator;
-  risk: RunningService;
+  /** risk-service as it runs now (a new one after `startRisk`). */
+  readonly risk: RunningService;
   gateway: RunningService;
+  /** Stops risk-service (an outage, a restart's first half); `startRisk` starts a new one on the same database. */
+  stopRisk(): Promise<void>;
+  startRisk(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,9 +62,8 @@ export async function startTradingStack(opts: {
   const sim = await startSimulator({ venues: opts.venues });
   // No periodic reconciliation unless a test asks for it (riskEnv): the venue tests inject faults that
   // make the venue and the ledger differ on purpose, and a discrepancy halts the bots (RB-003).
-  const risk = await startRiskService(
-    sandbox.env({ ...(opts.defaultRiskLimits ? {} : { DUPLICATE_ORDER_WINDOW_MS: '0' }), RECONCILE_INTERVAL_MS: '0', ...opts.riskEnv }),
-  );
+  const riskEnv = sandbox.env({ ...(opts.defaultRiskLimits ? {} : { DUPLICATE_ORDER_WINDOW_MS: '0' }), RECONCILE_INTERVAL_MS: '0', ...opts.riskEnv });
+  let risk: RunningService | undefined = await startRiskService(riskEnv);
   if (!opts.defaultRiskLimits) {
     const set = await risk.runtime.bus.request(
       RiskLimitsSetCmd,
@@ -85,11 +88,21 @@ export async function startTradingStack(opts: {
   return {
     sandbox,
     sim,
-    risk,
+    get risk() {
+      if (!risk) throw new Error('risk-service is stopped (stopRisk)');
+      return risk;
+    },
     gateway,
+    stopRisk: async () => {
+      await risk?.close();
+      risk = undefined;
+    },
+    startRisk: async () => {
+      risk ??= await startRiskService(riskEnv);
+    },
     stop: async () => {
       await gateway.close();
-      await risk.close();
+      await risk?.close();
       await sim.stop();
       await sandbox.dispose();
     },

@@ -15,6 +15,12 @@ export const BotConfigSchema = BaseServiceEnv.extend({
   BOT_TICK_MS: z.coerce.number().int().positive().default(1000),
   /** How long the engine waits for the gateway's answers. */
   ENGINE_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  /**
+   * A bot whose step cannot be served (no fresh ticker, the gateway's reads unanswered) or whose sends the
+   * platform does not answer (UNAVAILABLE, TIMEOUT: a Garde service restarting or without its database)
+   * tries again after this, not at every tick; such sends never count towards ENGINE_MAX_ERRORS.
+   */
+  ENGINE_RETRY_AFTER_MS: z.coerce.number().int().positive().default(5000),
   /** Orders rejected by the venue, or failed sends, within ENGINE_ERROR_WINDOW_MS that put a bot in ERROR (RB-002). */
   ENGINE_MAX_ERRORS: z.coerce.number().int().positive().default(5),
   ENGINE_ERROR_WINDOW_MS: z.coerce.number().int().positive().default(60_000),

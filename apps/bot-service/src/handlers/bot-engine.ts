@@ -23,8 +23,6 @@ import { MarketCache, marketKey } from '../state/market-cache.js';
 import { ENGINE_ACTOR, FailBotUseCase } from '../use-cases/fail-bot/fail-bot.use-case.js';
 import { RunBotStepUseCase, type BotRun } from '../use-cases/run-bot-step/run-bot-step.use-case.js';
 
-/** A bot whose market cannot be had (no ticker, gateway away) is tried again after this, not on every tick. */
-const RETRY_AFTER_SKIP_MS = 5000;
 /** Leases are taken over this long after their end at the earliest (replicas' clocks differ a little). */
 const CLOCK_SKEW_MS = 1000;
 
@@ -296,7 +294,8 @@ export class BotEngine implements OnApplicationBootstrap, OnApplicationShutdown 
     try {
       const { outcome, intents } = await this.step.execute(runner, market, () => this.leases?.holds(bot.id) === true && this.runners.get(bot.id) === runner);
       this.metrics.engineSteps.inc({ strategy: bot.strategy, outcome });
-      if (outcome === 'gateway-unavailable') runner.retryAt = Date.now() + RETRY_AFTER_SKIP_MS;
+      // The gateway's reads or the bot's sends unanswered (the platform away): again after a pause, not at every tick.
+      if (outcome === 'gateway-unavailable') runner.retryAt = Date.now() + this.config.ENGINE_RETRY_AFTER_MS;
       // Paused, halted or stopped meanwhile: the next lease round hands its lease back.
       if (outcome === 'not-running') this.detach(bot.id);
       for (const intent of intents) this.metrics.intents.inc({ strategy: bot.strategy, kind: intent.kind });

@@ -44,6 +44,15 @@ const NEVER_MADE: ReadonlySet<ErrorCode> = new Set([
 ]);
 /** Refusals that say nothing about the bot itself: they never count towards ENGINE_MAX_ERRORS. */
 const NOT_FAILURES: ReadonlySet<ErrorCode> = new Set(['RATE_LIMITED', 'KILL_SWITCH_ACTIVE', 'RISK_STATE_UNKNOWN']);
+/**
+ * A Garde service not answering, or not in time (restarting, overloaded, without its database): the
+ * platform is away, not the bot broken nor its venue. Not counted towards ENGINE_MAX_ERRORS (a restart of
+ * risk-service or the gateway must not put a fleet in ERROR); the intent and those after it stay in the
+ * outbox, unsent, and the bot tries again after a pause (`away`, ENGINE_RETRY_AFTER_MS) rather
+ * than at every tick. Sent again under the same client order ids: one that did reach the venue is
+ * answered with its order, never doubled.
+ */
+const PLATFORM_AWAY: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'TIMEOUT']);
 const ENDED_UNFILLED = new Set(['CANCELED', 'REJECTED', 'EXPIRED', 'LOST']);
 /** Orders changed this long before the last read are read again (clock and commit skew between services). */
 const RESYNC_MARGIN_MS = 60_000;
@@ -79,6 +88,8 @@ export interface BotRun {
    * of the gateway may list them again: a read that lists only those and new ones steps in one statement.
    */
   applied: Map<string, number>;
+  /** Why its last send stopped short (PLATFORM_AWAY: a Garde service not answering); undefined once one went through. */
+  away?: string;
 }
 
 /**
@@ -128,7 +139,7 @@ export class RunBotStepUseCase {
     });
     if (engine.outbox.length > 0) {
       run.engine = await this.flush(run, engine, mayRun);
-      return { outcome: 'sent', intents: [] };
+      return { outcome: run.away ? 'gateway-unavailable' : 'sent', intents: [] };
     }
 
     const sync = run.needsSync || Date.now() >= run.nextSyncAt;
@@ -214,7 +225,7 @@ export class RunBotStepUseCase {
       this.remember(run, read.fills);
       if (sync) run.syncedAt = readAt;
       run.engine = next.outbox.length > 0 ? await this.flush(run, next, mayRun, fence) : next;
-      return { outcome: 'stepped', intents: made };
+      return { outcome: run.away && run.engine.outbox.length > 0 ? 'gateway-unavailable' : 'stepped', intents: made };
     } finally {
       fence?.leave();
     }
@@ -239,7 +250,7 @@ export class RunBotStepUseCase {
   private async flush(run: BotRun, engine: EngineState, mayRun: () => boolean, fence?: SendFence): Promise<EngineState> {
     const bot = run.bot;
     if (!mayRun()) return engine;
-    const after = await this.send(bot, engine, fence);
+    const after = await this.send(run, engine, fence);
     await this.repository.saveEngine(bot.id, after);
     return after;
   }
@@ -250,12 +261,14 @@ export class RunBotStepUseCase {
    * --cancel-orders waits for a send in flight before it cancels the bot's orders, and a send after the
    * stop sends nothing (its intents stay in the outbox, unsent: a STOPPED bot never steps again).
    */
-  private async send(bot: BotRow, engine: EngineState, fence = this.repository.enterFence(bot.id)): Promise<EngineState> {
+  private async send(run: BotRun, engine: EngineState, fence = this.repository.enterFence(run.bot.id)): Promise<EngineState> {
+    const bot = run.bot;
     const sent = await this.repository.whileEntered(fence, async () => {
       const outbox: StoredIntent[] = [];
       const refused = [...engine.refused];
       const failures: string[] = [];
-      for (const intent of engine.outbox) {
+      let away: string | undefined;
+      for (const [i, intent] of engine.outbox.entries()) {
         // An order's story in the audit trail starts here: the intent, then what risk-service, the gateway
         // and the venue did with it, all under its client order id (a cancel's: the order it cancels). The
         // event is written to the connection now, before the order request, so the stream has it before
@@ -290,6 +303,11 @@ export class RunBotStepUseCase {
                 this.config.ENGINE_REQUEST_TIMEOUT_MS,
               );
         if (reply.ok) continue;
+        if (PLATFORM_AWAY.has(reply.error.code)) {
+          away = `${reply.error.code}: ${reply.error.message}`;
+          outbox.push(...engine.outbox.slice(i));
+          break;
+        }
         // Not the bot's failures: the gateway's own rate budget (the intent waits for room), a kill switch
         // (the bot is being HALTED, not broken).
         if (!NOT_FAILURES.has(reply.error.code)) failures.push(`${intent.kind} ${intent.clientOrderId}: ${reply.error.code}: ${reply.error.message}`);
@@ -302,6 +320,9 @@ export class RunBotStepUseCase {
           outbox.push(intent);
         }
       }
+      if (away && !run.away) this.log.warn('orders of a bot wait: the platform does not answer; trying again shortly', { botId: bot.id, cause: away });
+      if (!away && run.away) this.log.info('orders of a bot go through again', { botId: bot.id });
+      run.away = away;
       return { strategy: engine.strategy, outbox, refused, errors: this.recentErrors(bot, engine, failures) };
     });
     return sent ?? engine;
