@@ -3,7 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { FlatConfirmedEvt, FlatFailedEvt, KillSwitchActivateCmd, KillSwitchDeactivateCmd, type Actor } from '@garde/contracts';
 import type { RunningSimulator } from '@garde/exchange-simulator';
 import type { RunningService } from '@garde/platform';
-import { runConsole, testOrder, until, type TestSandbox } from '@garde/testing';
+import { runConsole, startTcpProxy, testOrder, until, type TcpProxy, type TestSandbox } from '@garde/testing';
 import { TEST_TOKENS, apiClient } from './api-client.js';
 import { startTradingStack, type TradingStack } from './trading-stack.js';
 import { createCcxtClient } from '../src/venues/ccxt-client.js';
@@ -180,4 +180,75 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
     expect((await openAt('venue-a')).map((o) => o.clientOrderId)).not.toContain('y-1');
     expect((await runConsole(['exchange:order:cancel', 'no-such-order', '--reason=x y z'], env)).stderr).toContain('NOT_FOUND');
   });
+});
+
+/** The kill switch must not wait for the gateway's database: its cancels go straight to the venues it knows. */
+describe('kill switch while the gateway cannot reach its database', () => {
+  let stack: TradingStack;
+  let proxy: TcpProxy;
+  const call = apiClient(() => stack.gateway.url);
+  const openAt = async () =>
+    ((await (await fetch(`${stack.sim.venue('venue-c').url}/__sim/state`)).json()) as { orders: Array<{ clientOrderId: string; status: string }> }).orders
+      .filter((o) => ['NEW', 'PARTIALLY_FILLED'].includes(o.status))
+      .map((o) => o.clientOrderId);
+  const events = async (def: typeof FlatConfirmedEvt | typeof FlatFailedEvt) => {
+    const jsm = await jetstreamManager(stack.risk.runtime.nc);
+    const topology = stack.risk.runtime.bus.topology;
+    const msg = await jsm.streams.getMessage(topology.auditStream, { last_by_subj: topology.subject(def) }).catch(() => null);
+    return msg ? (JSON.parse(new TextDecoder().decode(msg.data)) as { payload: Record<string, unknown> }) : null;
+  };
+
+  beforeAll(async () => {
+    const server = new URL(process.env.DATABASE_URL!);
+    proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    const account = { apiKey: KEY, secret: SECRET, balances: { USDT: '1000000', BTC: '10' } };
+    stack = await startTradingStack({
+      label: 'gw-flat-nodb',
+      venues: [{ id: 'venue-c', port: 0, tickIntervalMs: 0, accounts: [account] }],
+      gatewayEnv: (sandbox) => {
+        const db = new URL(sandbox.databaseUrl);
+        db.port = String(proxy.port);
+        return { DATABASE_URL: db.toString(), FLAT_CONFIRM_TIMEOUT_MS: '1500', VENUE_TIMEOUT_MS: '1000' };
+      },
+      accounts: [{ id: 'acct-c', exchangeId: 'ex-c', venue: 'venue-c', apiKey: KEY, secret: SECRET }],
+    });
+  });
+  afterAll(async () => {
+    proxy?.restore();
+    await stack?.stop();
+    await proxy?.close();
+  });
+
+  it('global: the open orders are cancelled at the venue alone, flat confirmed; the book catches up once the database is back', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await until(
+        () => call('operator', 'POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-c', botId: 'bot-c', clientOrderId: `c-${i}`, price: String(50000 + i) })),
+        (r) => r.status === 201,
+      );
+      expect(res.body).toMatchObject({ state: 'OPEN' });
+    }
+    expect((await openAt()).sort()).toEqual(['c-0', 'c-1', 'c-2']);
+
+    proxy.cut();
+    const activated = await stack.risk.runtime.bus.request(KillSwitchActivateCmd, { scope: 'global', reason: 'gateway database down' }, { actor: operator });
+    expect(activated).toMatchObject({ ok: true });
+    const flat = await until(
+      () => events(FlatConfirmedEvt),
+      (e) => e?.payload.venuesOnly === true,
+      10_000,
+    );
+    expect(flat?.payload).toMatchObject({ scope: 'global', canceled: 3, accounts: ['acct-c'], venuesOnly: true });
+    expect(await openAt()).toEqual([]);
+    expect(await events(FlatFailedEvt)).toBeNull();
+
+    proxy.restore();
+    // The book's own sweep, once it can read the orders: each CANCELED, flat confirmed again from the book.
+    await until(
+      () => events(FlatConfirmedEvt),
+      (e) => e?.payload.scope === 'global' && e.payload.venuesOnly === undefined,
+      20_000,
+    );
+    const states = await stack.sandbox.sql<{ state: string; n: string }>('SELECT state, count(*) AS n FROM gateway.venue_order GROUP BY state');
+    expect(states).toEqual([{ state: 'CANCELED', n: '3' }]);
+  }, 45_000);
 });

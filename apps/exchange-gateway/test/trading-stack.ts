@@ -52,7 +52,8 @@ export interface TradingStack {
 export async function startTradingStack(opts: {
   label: string;
   venues: VenueConfigInput[];
-  gatewayEnv?: Record<string, string>;
+  /** The gateway's environment on top of the sandbox's (a function: from the sandbox, e.g. its database behind a proxy). */
+  gatewayEnv?: Record<string, string> | ((sandbox: TestSandbox) => Record<string, string>);
   accounts: Array<{ id: string; exchangeId: string; venue: string; apiKey: string; secret: string }>;
   /** Keep the firm limits the migration seeds (default: WIDE_FIRM_LIMITS). */
   defaultRiskLimits?: boolean;
@@ -72,7 +73,8 @@ export async function startTradingStack(opts: {
     );
     if (!set.ok) throw new Error(`could not widen the risk limits: ${set.error.message}`);
   }
-  const gateway = await startExchangeGateway(sandbox.env({ GARDE_API_TOKENS: TEST_API_TOKENS, ...opts.gatewayEnv }));
+  const gatewayEnv = typeof opts.gatewayEnv === 'function' ? opts.gatewayEnv(sandbox) : opts.gatewayEnv;
+  const gateway = await startExchangeGateway(sandbox.env({ GARDE_API_TOKENS: TEST_API_TOKENS, ...gatewayEnv }));
   const api = apiClient(() => gateway.url);
   for (const a of opts.accounts) {
     const added = await api('admin', 'POST', '/api/v1/exchange-accounts', {

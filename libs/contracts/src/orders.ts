@@ -112,6 +112,12 @@ export const FlatConfirmedEvt = defineEvent({
     accounts: z.array(z.string()),
     /** From the activation seen to the venues' confirmation, in ms. */
     elapsedMs: z.number().nonnegative(),
+    /**
+     * True when confirmed by the venues alone: the gateway could not read its database, so it cancelled
+     * every open order of the scope's accounts straight at the venues; its book shows them open until the
+     * database is back, when the sweep runs again and confirms once more.
+     */
+    venuesOnly: z.boolean().optional(),
   }),
   level: 'warning',
 });

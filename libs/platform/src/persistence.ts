@@ -27,6 +27,9 @@ export function buildDataSource(opts: PersistenceOptions): DataSource {
     synchronize: false,
     uuidExtension: 'pgcrypto',
     applicationName: opts.applicationName ?? `garde-${opts.schema}`,
+    // A server that does not answer (a network partition) fails a connection attempt instead of hanging it:
+    // the caller hears UNAVAILABLE, and the kill switch's sweep turns to the venues.
+    connectTimeoutMS: 5000,
     // Raw SQL (migrations, triggers) lands in the service's schema too.
     extra: { max: opts.poolSize ?? 10, options: `-c search_path=${opts.schema}` },
   });

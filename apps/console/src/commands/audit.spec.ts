@@ -41,6 +41,12 @@ describe("audit tables' WHAT column", () => {
     expect(gist({ scope: 'bot:b-1', version: 1, stillOpen: {}, unreachable: [], elapsedMs: 5200, error: 'connect ECONNREFUSED 127.0.0.1:5432' })).toBe(
       'bot:b-1 NOT FLAT after 5200 ms: connect ECONNREFUSED 127.0.0.1:5432',
     );
+    expect(gist({ scope: 'global', version: 5, canceled: 3, accounts: ['paper-binance'], elapsedMs: 420, venuesOnly: true })).toBe(
+      'global flat: 3 cancelled, confirmed after 420 ms by the venues alone',
+    );
+    expect(
+      gist({ scope: 'global', version: 6, stillOpen: { 'paper-binance': ['c-1'] }, unreachable: [], elapsedMs: 1500, error: 'the database is unreachable' }),
+    ).toBe('global NOT FLAT after 1500 ms: 1 still open; the database is unreachable');
   });
 
   it('still tells an order, an intent and an error as before', () => {

@@ -87,10 +87,14 @@ export function gist(payload: unknown): string {
   // The kill switch's venue side: flat confirmed, or not (what is still open, who could not be asked, or why it could not run).
   if (typeof p.scope === 'string' && typeof p.version === 'number' && typeof p.elapsedMs === 'number') {
     const after = `${Math.round(p.elapsedMs)} ms`;
-    if (typeof p.canceled === 'number') return `${p.scope} flat: ${p.canceled} cancelled, confirmed after ${after}`;
+    if (typeof p.canceled === 'number')
+      return `${p.scope} flat: ${p.canceled} cancelled, confirmed after ${after}${p.venuesOnly === true ? ' by the venues alone' : ''}`;
     const open = Object.values((p.stillOpen ?? {}) as Record<string, string[]>).flat().length;
     const unreachable = Array.isArray(p.unreachable) ? (p.unreachable as string[]) : [];
-    const found = typeof p.error === 'string' ? p.error : `${open} still open${unreachable.length ? `, not reachable: ${unreachable.join(', ')}` : ''}`;
+    const counted = `${open} still open${unreachable.length ? `, not reachable: ${unreachable.join(', ')}` : ''}`;
+    const error = typeof p.error === 'string' ? p.error : undefined;
+    // An error alone when nothing was found open: what is open is then not known.
+    const found = error && open === 0 && unreachable.length === 0 ? error : error ? `${counted}; ${error}` : counted;
     return `${p.scope} NOT FLAT after ${after}: ${found}`.slice(0, 160);
   }
   const order = (p.order ?? p.intent ?? p) as Record<string, unknown>;

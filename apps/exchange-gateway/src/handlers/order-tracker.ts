@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
 import type { ScopeState } from '@garde/contracts';
-import { JsonLogger, SERVICE_CONFIG, errorFields, type ContextLogger } from '@garde/platform';
+import { JsonLogger, SERVICE_CONFIG, errorFields, unreachableCause, type ContextLogger } from '@garde/platform';
 import type { GatewayConfig } from '../config/gateway.config.js';
 import { KillSwitchGate } from '../state/kill-switch-gate.js';
 import { CancelOrdersInScope } from '../use-cases/cancel-orders-in-scope/cancel-orders-in-scope.use-case.js';
@@ -17,9 +17,11 @@ import { TrackOpenOrders } from '../use-cases/track-open-orders/track-open-order
  *
  * PostgreSQL may restart under it: the lock's connection then breaks, its lock goes with its session, and
  * the next pass opens another connection and takes the lock again (or finds another replica holding it).
- * A halt whose cancels cannot run (database unreachable) is tried again while its scope stays halted,
- * and raises the kill switch's critical alert (FlatFailedEvt, with the error) once FLAT_CONFIRM_TIMEOUT_MS
- * has passed: the kill switch never gives up on its cancels silently.
+ * A halt whose cancels cannot run (database unreachable) is tried again while its scope stays halted;
+ * meanwhile a global or exchange halt cancels straight at the venues it knows (CancelOrdersInScope
+ * .venuesOnly), and a halt not confirmed flat raises the kill switch's critical alert (FlatFailedEvt,
+ * with the error) once FLAT_CONFIRM_TIMEOUT_MS has passed, or twice that when the sweep hangs: the kill
+ * switch never gives up on its cancels silently.
  */
 /** A halt whose cancels could not run is tried again this soon; after its alert, less often. */
 const HALT_RETRY_MS = 500;
@@ -56,24 +58,49 @@ export class OrderTracker implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async onHalt(halt: ScopeState): Promise<void> {
     const started = Date.now();
+    const deadline = this.config.FLAT_CONFIRM_TIMEOUT_MS;
     let alerted = false;
-    // Tried until it runs to its end, while this very halt is the scope's state (a later change has its own).
-    while (!this.stopping && this.gate.get(halt.scope)?.version === halt.version) {
-      try {
-        if (await this.isLeader()) await this.cancelInScope.execute(halt, () => this.stopping);
-        return;
-      } catch (err) {
-        const elapsedMs = Date.now() - started;
-        this.log.error('cancelling the orders of a halted scope failed; trying again', { scope: halt.scope, elapsedMs, ...errorFields(err) });
-        if (!alerted && elapsedMs >= this.config.FLAT_CONFIRM_TIMEOUT_MS) {
-          alerted = true;
-          const error = err instanceof Error ? err.message : String(err);
-          await this.cancelInScope
-            .notFlat(halt, { stillOpen: {}, unreachable: [], elapsedMs, error })
-            .catch((failed: unknown) => this.log.error('the NOT FLAT alert could not be published', errorFields(failed)));
+    const alert = async (error: string) => {
+      if (alerted) return;
+      alerted = true;
+      await this.cancelInScope
+        .notFlat(halt, { stillOpen: {}, unreachable: [], elapsedMs: Date.now() - started, error })
+        .catch((failed: unknown) => this.log.error('the NOT FLAT alert could not be published', errorFields(failed)));
+    };
+    // The venues asked directly, once, when the book's sweep cannot run (its database unreachable) or does
+    // not end: every replica may (a cancel twice is harmless). Flat, or NOT FLAT, is its own alert.
+    let venues: Promise<void> | undefined;
+    const askVenues = () =>
+      (venues ??= this.cancelInScope
+        .venuesOnly(halt, () => this.stopping)
+        .then(
+          (outcome) => void (outcome === 'flat' || outcome === 'not-flat' ? (alerted = true) : undefined),
+          (failed: unknown) => this.log.error('cancelling at the venues alone failed', { scope: halt.scope, ...errorFields(failed) }),
+        ));
+    // A sweep that neither ends nor fails (a database or a venue that does not answer) is not waited on in silence.
+    const watchdog = setTimeout(
+      () => void askVenues().then(() => alert(`the cancels and checks had not ended after ${2 * deadline} ms (the database or a venue not answering)`)),
+      2 * deadline,
+    );
+    try {
+      // Tried until it runs to its end, while this very halt is the scope's state (a later change has its own).
+      while (!this.stopping && this.gate.get(halt.scope)?.version === halt.version) {
+        try {
+          if (await this.isLeader()) await this.cancelInScope.execute(halt, () => this.stopping);
+          return;
+        } catch (err) {
+          this.log.error('cancelling the orders of a halted scope failed; trying again', {
+            scope: halt.scope,
+            elapsedMs: Date.now() - started,
+            ...errorFields(err),
+          });
+          if (unreachableCause(err)) await askVenues();
+          if (Date.now() - started >= deadline) await alert(err instanceof Error ? err.message : String(err));
+          await sleep(alerted ? HALT_RETRY_AFTER_ALERT_MS : HALT_RETRY_MS, undefined, { signal: this.shutdown.signal }).catch(() => undefined);
         }
-        await sleep(alerted ? HALT_RETRY_AFTER_ALERT_MS : HALT_RETRY_MS, undefined, { signal: this.shutdown.signal }).catch(() => undefined);
       }
+    } finally {
+      clearTimeout(watchdog);
     }
   }
 

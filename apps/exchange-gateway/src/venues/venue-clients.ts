@@ -17,6 +17,8 @@ import { RateLimits } from '../state/rate-limits.js';
 @Injectable()
 export class VenueClients {
   private readonly clients = new Map<string, Promise<Exchange>>();
+  /** Every account a client was asked for, as last given: what a kill switch can still reach without the database. */
+  private readonly known = new Map<string, ExchangeAccountRow>();
   /** The accounts as last read, for routing without a database round trip per order. */
   private accountsCache: { rows: ExchangeAccountRow[]; readAt: number } | undefined;
 
@@ -91,6 +93,7 @@ export class VenueClients {
 
   /** The account's client with its markets loaded. A failed load is not kept: the next call tries again. */
   forAccount(account: ExchangeAccountRow): Promise<Exchange> {
+    this.known.set(account.id, account);
     let client = this.clients.get(account.id);
     if (!client) {
       client = this.open(account);
@@ -105,8 +108,14 @@ export class VenueClients {
     return this.rateLimits.of(accountId)?.blocked ?? false;
   }
 
+  /** The accounts this gateway has talked to (a client asked for), without reading the database. */
+  knownAccounts(): ExchangeAccountRow[] {
+    return [...this.known.values()];
+  }
+
   /** Drops a client (its account was removed or its credentials changed). */
   forget(accountId: string): void {
+    this.known.delete(accountId);
     this.accountsCache = undefined;
     this.clients.delete(accountId);
     this.rateLimits.forget(accountId);

@@ -93,6 +93,48 @@ export class CancelOrdersInScope {
   }
 
   /**
+   * The kill switch's cancels when the gateway cannot read its database (OrderTracker): for a global or
+   * exchange scope, every order open on the scope's accounts this gateway knows (VenueClients) is
+   * cancelled straight at the venues, which are asked again every 250 ms until none is left ("flat
+   * confirmed", `venuesOnly`) or FLAT_CONFIRM_TIMEOUT_MS has passed (NOT FLAT). The book learns of the
+   * cancels once the database is back, when the sweep runs again. A bot scope needs the book (which orders
+   * are the bot's): undefined, nothing done; so for a scope with no account known.
+   */
+  async venuesOnly(halt: ScopeState, stopping: () => boolean = () => false): Promise<'flat' | 'not-flat' | 'interrupted' | undefined> {
+    const scope = parseScope(halt.scope);
+    if ('error' in scope || scope.kind === 'bot') return undefined;
+    const accounts = this.clients.knownAccounts().filter((a) => scope.kind === 'global' || a.exchangeId === scope.id);
+    if (accounts.length === 0) return undefined;
+    const started = Date.now();
+    const canceled = new Set<string>();
+    for (;;) {
+      if (stopping()) return 'interrupted';
+      const { stillOpen, unreachable } = await this.openAtVenues(accounts, undefined, `kill switch ${halt.scope}: ${halt.reason}`);
+      for (const [accountId, ids] of Object.entries(stillOpen)) for (const id of ids) canceled.add(`${accountId}/${id}`);
+      const elapsedMs = Date.now() - started;
+      if (Object.keys(stillOpen).length === 0 && unreachable.length === 0) {
+        this.metrics.flatDuration.observe(elapsedMs / 1000);
+        this.log.warn('flat confirmed by the venues alone (the database is unreachable)', { scope: halt.scope, canceled: canceled.size, elapsedMs });
+        const confirmed = {
+          scope: halt.scope,
+          version: halt.version,
+          canceled: canceled.size,
+          accounts: accounts.map((a) => a.id),
+          elapsedMs,
+          venuesOnly: true,
+        };
+        await this.bus.publish(FlatConfirmedEvt, confirmed, this.contextOf(halt));
+        return 'flat';
+      }
+      if (elapsedMs >= this.config.FLAT_CONFIRM_TIMEOUT_MS) {
+        await this.notFlat(halt, { stillOpen, unreachable, elapsedMs, error: 'the database is unreachable: the venues alone were asked' });
+        return 'not-flat';
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /**
    * The critical alert of a halt not confirmed flat: orders still open or venues unreachable after
    * FLAT_CONFIRM_TIMEOUT_MS, or (`error`) a sweep that could not run to its end, so that what is still
    * open is not known.
