@@ -33,6 +33,13 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
     const msg = await jsm.streams.getMessage(topology.auditStream, { last_by_subj: topology.subject(def) }).catch(() => null);
     return msg ? (JSON.parse(new TextDecoder().decode(msg.data)) as { payload: Record<string, unknown>; correlationId: string }) : null;
   };
+  /** The last such event of `scope`, once there is one (10 s at most). */
+  const lastFor = (def: typeof FlatConfirmedEvt | typeof FlatFailedEvt, scope: string) =>
+    until(
+      () => lastEvent(def),
+      (e) => e?.payload.scope === scope,
+      10_000,
+    );
   const switchTo = (active: boolean, scope: string) =>
     active
       ? risk.runtime.bus.request(KillSwitchActivateCmd, { scope, reason: `drill ${scope}` }, { actor: operator })
@@ -81,11 +88,7 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
     expect((await openAt('venue-a')).length + (await openAt('venue-b')).length).toBe(22); // with warm-a
 
     await switchTo(true, 'global');
-    const flat = await until(
-      () => lastEvent(FlatConfirmedEvt),
-      (e) => e?.payload.scope === 'global',
-      10_000,
-    );
+    const flat = await lastFor(FlatConfirmedEvt, 'global');
     expect(flat?.payload).toMatchObject({ scope: 'global', canceled: 21, accounts: ['acct-a', 'acct-b'] });
     expect(flat?.correlationId).toMatch(/^kill-switch:global:v\d+$/);
     expect([...(await openAt('venue-a')), ...(await openAt('venue-b'))]).toEqual([]);
@@ -102,11 +105,7 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
     await api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-b', botId: 'bot-x', clientOrderId: 'x-2', price: '51000' }));
     await api('POST', '/api/v1/orders', testOrder({ exchangeId: 'ex-a', botId: 'bot-y', clientOrderId: 'y-1', price: '51000' }));
     await switchTo(true, 'bot:bot-x');
-    const flat = await until(
-      () => lastEvent(FlatConfirmedEvt),
-      (e) => e?.payload.scope === 'bot:bot-x',
-      10_000,
-    );
+    const flat = await lastFor(FlatConfirmedEvt, 'bot:bot-x');
     expect(flat?.payload).toMatchObject({ canceled: 2 });
     expect((await openAt('venue-a')).map((o) => o.clientOrderId)).toEqual(['y-1']);
   });
@@ -119,11 +118,7 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
     );
     expect(cut.length).toBeGreaterThan(1);
     await switchTo(true, 'bot:bot-r');
-    const flat = await until(
-      () => lastEvent(FlatConfirmedEvt),
-      (e) => e?.payload.scope === 'bot:bot-r',
-      10_000,
-    );
+    const flat = await lastFor(FlatConfirmedEvt, 'bot:bot-r');
     expect(flat?.payload).toMatchObject({ canceled: 1 });
     expect((await openAt('venue-a')).map((o) => o.clientOrderId)).toEqual(['y-1']);
   });
@@ -134,21 +129,13 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
     await sandbox.sql('ALTER TABLE gateway.venue_order RENAME TO venue_order_away');
     try {
       await switchTo(true, 'bot:bot-w');
-      const failed = await until(
-        () => lastEvent(FlatFailedEvt),
-        (e) => e?.payload.scope === 'bot:bot-w',
-        10_000,
-      );
+      const failed = await lastFor(FlatFailedEvt, 'bot:bot-w');
       expect(failed?.payload).toMatchObject({ stillOpen: {}, unreachable: [], error: expect.stringContaining('venue_order') });
       expect((await openAt('venue-a')).map((o) => o.clientOrderId)).toContain('w-1');
     } finally {
       await sandbox.sql('ALTER TABLE gateway.venue_order_away RENAME TO venue_order');
     }
-    const flat = await until(
-      () => lastEvent(FlatConfirmedEvt),
-      (e) => e?.payload.scope === 'bot:bot-w',
-      10_000,
-    );
+    const flat = await lastFor(FlatConfirmedEvt, 'bot:bot-w');
     expect(flat?.payload).toMatchObject({ canceled: 1 });
     expect((await openAt('venue-a')).map((o) => o.clientOrderId)).toEqual(['y-1']);
   });
@@ -160,11 +147,7 @@ describe('kill switch: open orders cancelled on every venue, flat confirmed', ()
       body: JSON.stringify({ unavailable: true }),
     });
     await switchTo(true, 'exchange:ex-b');
-    const failed = await until(
-      () => lastEvent(FlatFailedEvt),
-      (e) => e?.payload.scope === 'exchange:ex-b',
-      10_000,
-    );
+    const failed = await lastFor(FlatFailedEvt, 'exchange:ex-b');
     await fetch(`${sim.venue('venue-b').controlUrl}/faults`, { method: 'DELETE' });
     expect(failed?.payload).toMatchObject({ scope: 'exchange:ex-b', unreachable: ['acct-b'] });
     expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^garde_gateway_kill_switch_flat_failures_total\{service="exchange-gateway"\} 2$/m);
