@@ -41,6 +41,10 @@ export interface ChangeKillSwitchInput {
 @Injectable()
 export class ChangeKillSwitch implements OnApplicationShutdown {
   private recordTimer: NodeJS.Timeout | undefined;
+  /** A record of the bucket's newer states is scheduled or running; `recordAgain`: one more after it. */
+  private recording = false;
+  private recordAgain = false;
+  private stopped = false;
   private readonly log: ContextLogger;
 
   constructor(
@@ -55,6 +59,7 @@ export class ChangeKillSwitch implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
+    this.stopped = true;
     clearTimeout(this.recordTimer);
   }
 
@@ -112,16 +117,29 @@ export class ChangeKillSwitch implements OnApplicationShutdown {
     return { current, previousState: held.state, changed: true, unrecorded };
   }
 
-  /** Records in the database, once it is back, what the bucket holds newer (tried until it succeeds). */
+  /**
+   * Records in the database, once it is back, what the bucket holds newer: tried every RECORD_RETRY_MS
+   * until it succeeds, and once more when another activation was made without the database meanwhile.
+   */
   private recordLater(): void {
-    if (this.recordTimer) return;
+    // Stopping: the next start records it (SyncKillSwitchBucket at bootstrap).
+    if (this.stopped) return;
+    if (this.recording) {
+      this.recordAgain = true;
+      return;
+    }
+    this.recording = true;
     this.recordTimer = setTimeout(() => {
+      this.recordAgain = false;
+      const done = (failed: boolean) => {
+        this.recording = false;
+        if (failed || this.recordAgain) this.recordLater();
+      };
       void this.sync.execute().then(
-        () => (this.recordTimer = undefined),
+        () => done(false),
         (err: unknown) => {
-          this.recordTimer = undefined;
           this.log.warn('kill-switch changes still not recorded in PostgreSQL; trying again', errorFields(err));
-          this.recordLater();
+          done(true);
         },
       );
     }, RECORD_RETRY_MS);
