@@ -234,6 +234,8 @@ describe('risk-service kill switch while PostgreSQL is unreachable', () => {
     const entry = await (await new Kvm(risk.runtime.nc).open(bus().topology.killSwitchBucket)).get(killSwitchKey(scope));
     return entry ? ScopeState.parse(entry.json()) : undefined;
   };
+  const metric = async (name: string) =>
+    Number(new RegExp(`^${name}\\{service="risk-service"\\} (\\S+)$`, 'm').exec(await (await fetch(`${risk.url}/metrics`)).text())?.[1]);
   const recorded = (scope: string) =>
     sandbox.sql<{ state: string; version: number }>('SELECT state, version FROM risk.kill_switch_scope WHERE scope = $1', [scope]);
 
@@ -268,6 +270,9 @@ describe('risk-service kill switch while PostgreSQL is unreachable', () => {
         ],
       },
     });
+    // Its metrics say so, from the bucket: the global scope halted, two activations not recorded yet.
+    expect(await metric('garde_risk_kill_switch_global_halted')).toBe(1);
+    expect(await metric('garde_risk_kill_switch_unrecorded_changes')).toBe(2);
     // Never a deactivation without its record.
     const deactivate = await bus().request(KillSwitchDeactivateCmd, { scope: 'global', reason: 'too early' }, { actor: riskOfficer });
     expect(deactivate).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', message: expect.stringContaining('cannot reach what it depends on') } });
@@ -292,6 +297,13 @@ describe('risk-service kill switch while PostgreSQL is unreachable', () => {
       "SELECT from_state, to_state, reason, correlation_id FROM risk.kill_switch_change WHERE scope = 'global' ORDER BY version",
     );
     expect(history).toEqual([{ from_state: 'ACTIVE', to_state: 'HALTED', reason: 'database down, stop everything', correlation_id: 'kill-switch:global:v1' }]);
+    expect(
+      await until(
+        () => metric('garde_risk_kill_switch_unrecorded_changes'),
+        (n) => n === 0,
+        10_000,
+      ),
+    ).toBe(0);
     const after = await bus().request(KillSwitchStatusQry, {}, { actor: viewer });
     expect(after.ok && after.result.note).toBeUndefined();
     const back = await bus().request(KillSwitchDeactivateCmd, { scope: 'global', reason: 'database back, cause known' }, { actor: riskOfficer });

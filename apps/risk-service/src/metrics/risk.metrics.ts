@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LIMIT_SCOPE_KINDS, TRADING_STATES, type LimitScopeKind } from '@garde/domain';
 import { JsonLogger, errorFields } from '@garde/platform';
 import { KillSwitchRepository } from '../persistence/kill-switch.repository.js';
+import { KillSwitchView } from '../state/kill-switch-view.js';
 
 /** What the exposure gauges read at scrape time (set by the pre-trade check once it runs). */
 export interface ExposureProbe {
@@ -40,12 +41,14 @@ export class RiskMetrics {
   /** From request received to reply (PostgreSQL + KV + event). */
   readonly changeDuration: Histogram<'action'>;
   readonly approvalsUnrecorded: Counter;
+  /** Kill-switch activations this replica made without the database, in force and not recorded there yet. */
+  readonly killSwitchUnrecorded: Gauge;
   /** Scopes risk-service halted by itself, by trigger (drawdown, daily-loss, runaway-fills, runaway-denials) and scope kind. */
   readonly autoKillSwitch: Counter<'trigger' | 'scope_kind'>;
   private probe: ExposureProbe | undefined;
   private lossProbe: LossProbe | undefined;
 
-  constructor(registry: Registry, repository: KillSwitchRepository, logger: JsonLogger) {
+  constructor(registry: Registry, repository: KillSwitchRepository, view: KillSwitchView, logger: JsonLogger) {
     const log = logger.child('metrics');
     this.killSwitchChanges = new Counter({
       name: 'garde_risk_kill_switch_changes_total',
@@ -71,6 +74,11 @@ export class RiskMetrics {
       help: 'Approvals the AUDIT stream did not acknowledge (other replicas count those orders only from their gateway events)',
       registers: [registry],
     });
+    this.killSwitchUnrecorded = new Gauge({
+      name: 'garde_risk_kill_switch_unrecorded_changes',
+      help: 'Kill-switch activations made while PostgreSQL was unreachable: in force (KV bucket), not recorded in the database yet',
+      registers: [registry],
+    });
     this.autoKillSwitch = new Counter({
       name: 'garde_risk_auto_kill_switch_activations_total',
       help: 'Kill-switch scopes risk-service activated by itself (loss limit or runaway bot), by trigger and scope kind',
@@ -91,7 +99,7 @@ export class RiskMetrics {
       registers: [registry],
     });
     // The state gauges are read from PostgreSQL at scrape time: right in every replica, whichever
-    // one applied the change.
+    // one applied the change. Without the database, from the KV bucket's view (what is enforced).
     new Gauge({
       name: 'garde_risk_kill_switch_global_halted',
       help: '1 when the global kill switch is HALTED',
@@ -100,7 +108,8 @@ export class RiskMetrics {
         try {
           this.set((await repository.get('global')).state === 'HALTED' ? 1 : 0);
         } catch (err) {
-          log.warn('global kill-switch state read failed', errorFields(err));
+          log.warn('global kill-switch state read failed; from the KV bucket', errorFields(err));
+          if (view.known) this.set(view.get('global')?.state === 'HALTED' ? 1 : 0);
         }
       },
     });
@@ -114,7 +123,9 @@ export class RiskMetrics {
           const scopes = await repository.list();
           for (const state of TRADING_STATES) this.set({ state }, scopes.filter((s) => s.state === state).length);
         } catch (err) {
-          log.warn('kill-switch state count failed', errorFields(err));
+          log.warn('kill-switch state count failed; from the KV bucket', errorFields(err));
+          const scopes = view.known ? view.all() : [];
+          if (view.known) for (const state of TRADING_STATES) this.set({ state }, scopes.filter((s) => s.state === state && s.version > 0).length);
         }
       },
     });

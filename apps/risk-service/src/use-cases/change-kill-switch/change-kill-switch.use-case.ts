@@ -83,6 +83,7 @@ export class ChangeKillSwitch implements OnApplicationShutdown {
       const unreachable = unreachableCause(err);
       if (action === 'deactivate' || !unreachable) throw err;
       change = await this.fromBucket(input, actor, at, unreachable);
+      if (change.changed) this.metrics.killSwitchUnrecorded.inc();
       this.log.error('kill switch activated WITHOUT its database record (PostgreSQL unreachable); recorded once it is back', {
         scope: input.scope,
         ...errorFields(err),
@@ -136,7 +137,11 @@ export class ChangeKillSwitch implements OnApplicationShutdown {
         if (failed || this.recordAgain) this.recordLater();
       };
       void this.sync.execute().then(
-        () => done(false),
+        () => {
+          // Everything the bucket held newer is in the database now.
+          if (!this.recordAgain) this.metrics.killSwitchUnrecorded.set(0);
+          done(false);
+        },
         (err: unknown) => {
           this.log.warn('kill-switch changes still not recorded in PostgreSQL; trying again', errorFields(err));
           done(true);
