@@ -273,6 +273,10 @@ describe('risk-service kill switch while PostgreSQL is unreachable', () => {
     // Its metrics say so, from the bucket: the global scope halted, two activations not recorded yet.
     expect(await metric('garde_risk_kill_switch_global_halted')).toBe(1);
     expect(await metric('garde_risk_kill_switch_unrecorded_changes')).toBe(2);
+    // Still ready (NATS answers): a database outage does not take the kill switch away; reported degraded.
+    const health = await fetch(`${risk.url}/health/ready`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'degraded', checks: { nats: 'ok', database: expect.stringMatching(/^down: /) } });
     // Never a deactivation without its record.
     const deactivate = await bus().request(KillSwitchDeactivateCmd, { scope: 'global', reason: 'too early' }, { actor: riskOfficer });
     expect(deactivate).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', message: expect.stringContaining('cannot reach what it depends on') } });

@@ -52,7 +52,12 @@ class HealthController {
     return { status: 'ok' };
   }
 
-  /** PostgreSQL and NATS answer (Kubernetes readiness). */
+  /**
+   * Kubernetes readiness: NATS answers. PostgreSQL is checked and reported (`degraded` when it does not
+   * answer) but does not make the service unready: a database outage must not take the operators' edge
+   * (the gateway's Service) away, nor the kill switch, which works without it. A pod reaches its database
+   * before it first listens (migrations), so a rollout still waits for a new pod's database.
+   */
   @Get('ready')
   async ready(@Res() res: Response): Promise<void> {
     const checks: Record<string, string> = {};
@@ -66,8 +71,9 @@ class HealthController {
         ds.query('SELECT 1').then(() => 'ok'),
         1000,
       ).catch((e: unknown) => `down: ${String(e)}`);
-    const ok = Object.values(checks).every((v) => v === 'ok');
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
+    const ok = checks.nats === 'ok';
+    const status = !ok ? 'unavailable' : Object.values(checks).every((v) => v === 'ok') ? 'ok' : 'degraded';
+    res.status(ok ? 200 : 503).json({ status, checks });
   }
 }
 
