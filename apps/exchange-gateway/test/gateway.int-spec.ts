@@ -135,6 +135,15 @@ describe('exchange-gateway: kill-switch gate and operators API', () => {
       (r) => r.body.error?.code === 'RISK_STATE_UNKNOWN',
     );
     expect(cut.body.error?.code).toBe('RISK_STATE_UNKNOWN');
+    // A request over the bus is not left waiting (and delivered late): refused at once, saying why.
+    const bots = await until(
+      () => call('viewer', 'GET', '/api/v1/bots'),
+      (r) => r.status === 503,
+    );
+    expect(bots.body.error).toEqual({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/^bot\.qry\.bot\.list not sent: exchange-gateway\/\S+ lost its NATS connection \d+ s ago and is reconnecting$/),
+    });
     proxy.restore();
     const back = await until(
       () => submit(),

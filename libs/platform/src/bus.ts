@@ -16,6 +16,7 @@ import {
 } from '@garde/contracts';
 import { ServiceError, unreachableCause } from './errors.js';
 import { safeJson } from './json.js';
+import { disconnectedSince } from './nats.js';
 import { Requests } from './requests.js';
 import { REPEAT_HEADER, StreamAcks } from './stream-acks.js';
 import { errorFields, type ContextLogger } from './logger.js';
@@ -91,6 +92,16 @@ export class MessageBus {
     const checked = def.payload.safeParse(payload);
     if (!checked.success) {
       throw new ServiceError('CONTRACT_VIOLATION', `${def.type}: ${describeIssues(checked.error)}`);
+    }
+    // Without its server, a request would wait in nats.js's buffer and may still be delivered, late, after
+    // the reconnect: it is not sent, and the caller hears why at once.
+    const lost = disconnectedSince(this.nc);
+    if (lost !== undefined) {
+      const seconds = Math.round((Date.now() - lost) / 1000);
+      return {
+        ok: false,
+        error: { code: 'UNAVAILABLE', message: `${def.type} not sent: ${this.producer} lost its NATS connection ${seconds} s ago and is reconnecting` },
+      };
     }
     const env = this.envelope(def.type, def.schemaVersion, checked.data, ctx);
     const subject = this.topology.subject(def);

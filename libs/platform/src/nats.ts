@@ -6,6 +6,13 @@ export type { NatsConnection };
 
 const intentionallyClosed = new WeakSet<NatsConnection>();
 const violations = new WeakMap<NatsConnection, { count: number }>();
+/** When each connection (opened by connectNats) lost its server, while it reconnects. */
+const disconnected = new WeakMap<NatsConnection, number>();
+
+/** Since when (epoch ms) the connection has been without its server, reconnecting; undefined while connected. */
+export function disconnectedSince(nc: NatsConnection): number | undefined {
+  return disconnected.get(nc);
+}
 
 /**
  * The prefix of the connection's reply inboxes (nats.js keeps its options on the connection; its
@@ -74,6 +81,8 @@ export async function connectNats(opts: {
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnect') opts.log.warn(`NATS ${s.type}`, { server: 'server' in s ? s.server : undefined });
+      if (s.type === 'disconnect' && !disconnected.has(nc)) disconnected.set(nc, Date.now());
+      if (s.type === 'reconnect') disconnected.delete(nc);
       if (s.type === 'error') {
         // Publishing where the user may not does not throw: the server answers asynchronously, here.
         const err = s.error as Error & { operation?: string; subject?: string };
