@@ -17,7 +17,7 @@ import { RateLimits } from '../state/rate-limits.js';
 @Injectable()
 export class VenueClients {
   private readonly clients = new Map<string, Promise<Exchange>>();
-  /** Every account a client was asked for, as last given: what a kill switch can still reach without the database. */
+  /** Every account a client was opened for (until forgotten): what a kill switch can still reach without the database. */
   private readonly known = new Map<string, ExchangeAccountRow>();
   /** The accounts as last read, for routing without a database round trip per order. */
   private accountsCache: { rows: ExchangeAccountRow[]; readAt: number } | undefined;
@@ -93,9 +93,9 @@ export class VenueClients {
 
   /** The account's client with its markets loaded. A failed load is not kept: the next call tries again. */
   forAccount(account: ExchangeAccountRow): Promise<Exchange> {
-    this.known.set(account.id, account);
     let client = this.clients.get(account.id);
     if (!client) {
+      this.known.set(account.id, account);
       client = this.open(account);
       this.clients.set(account.id, client);
       client.catch(() => this.clients.delete(account.id));

@@ -124,8 +124,9 @@ export class RiskMetrics {
           for (const state of TRADING_STATES) this.set({ state }, scopes.filter((s) => s.state === state).length);
         } catch (err) {
           log.warn('kill-switch state count failed; from the KV bucket', errorFields(err));
-          const scopes = view.known ? view.all() : [];
-          if (view.known) for (const state of TRADING_STATES) this.set({ state }, scopes.filter((s) => s.state === state && s.version > 0).length);
+          if (!view.known) return;
+          const scopes = view.all().filter((s) => s.version > 0);
+          for (const state of TRADING_STATES) this.set({ state }, scopes.filter((s) => s.state === state).length);
         }
       },
     });
