@@ -13,7 +13,17 @@ import {
   type OrderFill,
 } from '@garde/contracts';
 import { isFinal } from '@garde/domain';
-import { JsonLogger, MessageBus, SERVICE_CONFIG, errorFields, openBucket, runEvery, type ContextLogger, type PeriodicTask } from '@garde/platform';
+import {
+  JsonLogger,
+  MessageBus,
+  SERVICE_CONFIG,
+  errorFields,
+  openBucket,
+  runEvery,
+  unreachableCause,
+  type ContextLogger,
+  type PeriodicTask,
+} from '@garde/platform';
 import type { BotConfig } from '../config/bot.config.js';
 import { BotMetrics } from '../metrics/bot.metrics.js';
 import type { BotRow } from '../persistence/bot.entities.js';
@@ -301,6 +311,18 @@ export class BotEngine implements OnApplicationBootstrap, OnApplicationShutdown 
       for (const intent of intents) this.metrics.intents.inc({ strategy: bot.strategy, kind: intent.kind });
       if (intents.length > 0 && tickAt !== undefined) this.metrics.tickToIntent.observe((Date.now() - tickAt) / 1000);
     } catch (err) {
+      const unreachable = unreachableCause(err);
+      if (unreachable) {
+        // PostgreSQL away (restarting, a connection cut): not the strategy's failure. The step wrote all or
+        // nothing; it runs again after a pause, from what the database holds.
+        this.metrics.engineSteps.inc({ strategy: bot.strategy, outcome: 'database-unavailable' });
+        this.log.warn('a bot step could not reach the database; trying again shortly', { botId: bot.id, cause: unreachable });
+        runner.engine = undefined;
+        // Order events it had taken are read again from the gateway.
+        runner.needsSync = true;
+        runner.retryAt = Date.now() + this.config.ENGINE_RETRY_AFTER_MS;
+        return;
+      }
       this.metrics.engineSteps.inc({ strategy: bot.strategy, outcome: 'failed' });
       const cause = `strategy ${bot.strategy} failed: ${err instanceof Error ? err.message : String(err)}`;
       this.log.error('bot in ERROR: its strategy failed (RB-002)', { botId: bot.id, ...errorFields(err) });

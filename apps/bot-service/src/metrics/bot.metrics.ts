@@ -14,7 +14,7 @@ export class BotMetrics {
   readonly haltDuration: Histogram;
   /** Bots moved to HALTED by a kill switch. */
   readonly botsHalted: Counter;
-  /** Strategy steps by outcome: `stepped`, a skip reason (no or stale market data, gateway unavailable), or `failed`. */
+  /** Strategy steps by outcome: `stepped`, a skip reason (no or stale market data, gateway or database unavailable), or `failed`. */
   readonly engineSteps: Counter<'strategy' | 'outcome'>;
   /** Intents the strategies made, by strategy and kind (place, cancel). */
   readonly intents: Counter<'strategy' | 'kind'>;
