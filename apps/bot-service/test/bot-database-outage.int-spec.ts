@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BotCreateCmd, BotGetQry, BotOrdersQry, BotStartCmd, TickersQry, type Actor, type Order } from '@garde/contracts';
+import { BotCreateCmd, BotGetQry, BotStartCmd, type Actor } from '@garde/contracts';
 import type { RunningService } from '@garde/platform';
 import { startTcpProxy, until, type TcpProxy } from '@garde/testing';
-import { startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
+import { botOrders, setVenuePrice, startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
 import { startBotService } from '../src/app.js';
 
 const KEY = 'sim-key-db-outage';
@@ -19,29 +19,13 @@ describe('bot-service while its database is away', () => {
   let proxy: TcpProxy;
   let bots: RunningService;
   const bus = () => bots.runtime.bus;
-  const orders = async (botId: string): Promise<Order[]> => {
-    const reply = await bus().request(BotOrdersQry, { botId, since: new Date(0).toISOString() });
-    if (!reply.ok) throw new Error(reply.error.message);
-    return reply.result.orders;
-  };
+  const orders = (botId: string) => botOrders(bus(), botId);
   const open = async (botId: string) =>
     (await orders(botId))
       .filter((o) => o.state === 'OPEN')
       .map((o) => `${o.side}@${Number(o.price)}`)
       .sort();
-  const price = async (p: string) => {
-    await fetch(`${stack.sim.venue('outage-venue').controlUrl}/price`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ symbol: 'BTC/USDT', price: p }),
-    });
-    await until(
-      () => bus().request(TickersQry, { exchangeId: 'sim-outage', symbol: 'BTC/USDT' }),
-      (r) => r.ok && Number(r.result.tickers[0]?.last) === Number(p),
-      5000,
-      50,
-    );
-  };
+  const price = (p: string) => setVenuePrice(stack, bus(), { id: 'outage-venue', exchangeId: 'sim-outage' }, p);
   const metric = async (pattern: RegExp) => {
     const text = await (await fetch(`${bots.url}/metrics`)).text();
     return [...text.matchAll(new RegExp(pattern.source, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);

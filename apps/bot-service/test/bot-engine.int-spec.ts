@@ -4,21 +4,18 @@ import {
   BotCreateCmd,
   BotGetQry,
   BotIntentSentEvt,
-  BotOrdersQry,
   BotPauseCmd,
   BotStartCmd,
   OrderAcceptedEvt,
   OrderApprovedEvt,
   OrderFilledEvt,
-  TickersQry,
   type Actor,
-  type Order,
 } from '@garde/contracts';
 import type { RunningService } from '@garde/platform';
 import { runConsole, until } from '@garde/testing';
 import { startAuditService } from '../../audit-service/src/app.js';
 import { TEST_TOKENS } from '../../exchange-gateway/test/api-client.js';
-import { startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
+import { botOrders, setVenuePrice, startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
 import { startBotService } from '../src/app.js';
 import { BotMetrics } from '../src/metrics/bot.metrics.js';
 
@@ -36,25 +33,8 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
   let bots: RunningService;
   let audit: RunningService;
   const bus = () => bots.runtime.bus;
-  const orders = async (botId: string): Promise<Order[]> => {
-    const reply = await bus().request(BotOrdersQry, { botId, since: new Date(0).toISOString() });
-    if (!reply.ok) throw new Error(reply.error.message);
-    return reply.result.orders;
-  };
-  /** Sets the venue's price and waits until the gateway has broadcast it (a bot created next sees it). */
-  const price = async (p: string) => {
-    await fetch(`${stack.sim.venue('engine-venue').controlUrl}/price`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ symbol: 'BTC/USDT', price: p }),
-    });
-    await until(
-      () => bus().request(TickersQry, { exchangeId: 'sim-engine', symbol: 'BTC/USDT' }),
-      (r) => r.ok && Number(r.result.tickers[0]?.last) === Number(p),
-      5000,
-      50,
-    );
-  };
+  const orders = (botId: string) => botOrders(bus(), botId);
+  const price = (p: string) => setVenuePrice(stack, bus(), { id: 'engine-venue', exchangeId: 'sim-engine' }, p);
   const create = async (id: string, parameters: Record<string, unknown>) => {
     const created = await bus().request(
       BotCreateCmd,

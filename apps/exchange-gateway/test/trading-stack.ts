@@ -1,8 +1,8 @@
 import { startSimulator, type RunningSimulator, type VenueConfigInput } from '@garde/exchange-simulator';
-import type { RunningService } from '@garde/platform';
-import { createSandbox, type TestSandbox } from '@garde/testing';
+import type { MessageBus, RunningService } from '@garde/platform';
+import { createSandbox, until, type TestSandbox } from '@garde/testing';
 import { startRiskService } from '../../risk-service/src/app.js';
-import { RiskLimitsSetCmd } from '@garde/contracts';
+import { BotOrdersQry, RiskLimitsSetCmd, TickersQry, type Order } from '@garde/contracts';
 import { startExchangeGateway } from '../src/app.js';
 import { TEST_API_TOKENS, apiClient } from './api-client.js';
 
@@ -31,6 +31,31 @@ export function setFaults(controlUrl: string, faults: Record<string, unknown> | 
     headers: { 'content-type': 'application/json' },
     ...(faults ? { body: JSON.stringify(faults) } : {}),
   });
+}
+
+/**
+ * Sets a simulated venue's BTC/USDT price and waits until the gateway has broadcast it on `bus` (a bot
+ * created or stepped next sees it).
+ */
+export async function setVenuePrice(stack: TradingStack, bus: MessageBus, venue: { id: string; exchangeId: string }, price: string): Promise<void> {
+  await fetch(`${stack.sim.venue(venue.id).controlUrl}/price`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ symbol: 'BTC/USDT', price }),
+  });
+  await until(
+    () => bus.request(TickersQry, { exchangeId: venue.exchangeId, symbol: 'BTC/USDT' }),
+    (r) => r.ok && Number(r.result.tickers[0]?.last) === Number(price),
+    5000,
+    50,
+  );
+}
+
+/** Every order of a bot, as the gateway has them (through bot-service's query). */
+export async function botOrders(bus: MessageBus, botId: string): Promise<Order[]> {
+  const reply = await bus.request(BotOrdersQry, { botId, since: new Date(0).toISOString() });
+  if (!reply.ok) throw new Error(reply.error.message);
+  return reply.result.orders;
 }
 
 export interface TradingStack {

@@ -1,20 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  BotCreateCmd,
-  BotGetQry,
-  BotOrdersQry,
-  BotStartCmd,
-  KillSwitchStatusQry,
-  TickersQry,
-  type Actor,
-  type ExposureReport,
-  type Order,
-} from '@garde/contracts';
+import { BotCreateCmd, BotGetQry, BotStartCmd, KillSwitchStatusQry, type Actor, type ExposureReport } from '@garde/contracts';
 import type { RunningService } from '@garde/platform';
 import { runConsole, until } from '@garde/testing';
 import { startBotService } from '../../bot-service/src/app.js';
 import { TEST_TOKENS, apiClient } from '../../exchange-gateway/test/api-client.js';
-import { startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
+import { botOrders, setVenuePrice, startTradingStack, type TradingStack } from '../../exchange-gateway/test/trading-stack.js';
 
 const KEY = 'sim-key-auto-ks';
 const SECRET = 'sim-secret-auto-ks';
@@ -34,25 +24,8 @@ describe('automatic kill switch: a bot losing money in the simulator is halted',
   let bots: RunningService;
   const bus = () => bots.runtime.bus;
   const api = apiClient(() => stack.gateway.url);
-  const orders = async (botId: string): Promise<Order[]> => {
-    const reply = await bus().request(BotOrdersQry, { botId, since: new Date(0).toISOString() });
-    if (!reply.ok) throw new Error(reply.error.message);
-    return reply.result.orders;
-  };
-  /** Sets the venue's price and waits until the gateway has broadcast it. */
-  const price = async (p: string) => {
-    await fetch(`${stack.sim.venue('auto-ks-venue').controlUrl}/price`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ symbol: 'BTC/USDT', price: p }),
-    });
-    await until(
-      () => bus().request(TickersQry, { exchangeId: 'sim-auto-ks', symbol: 'BTC/USDT' }),
-      (r) => r.ok && Number(r.result.tickers[0]?.last) === Number(p),
-      5000,
-      50,
-    );
-  };
+  const orders = (botId: string) => botOrders(bus(), botId);
+  const price = (p: string) => setVenuePrice(stack, bus(), { id: 'auto-ks-venue', exchangeId: 'sim-auto-ks' }, p);
 
   beforeAll(async () => {
     stack = await startTradingStack({

@@ -9,7 +9,7 @@ import {
   type TradingState,
 } from '@garde/contracts';
 import { parseScope } from '@garde/domain';
-import { JsonLogger, MessageBus, errorFields, unreachableCause, type ContextLogger, type MessageContext } from '@garde/platform';
+import { JsonLogger, MessageBus, errorFields, runEvery, unreachableCause, type ContextLogger, type MessageContext, type PeriodicTask } from '@garde/platform';
 import { RiskException } from '../../errors/risk.exception.js';
 import { RiskMetrics } from '../../metrics/risk.metrics.js';
 import { KillSwitchRepository, neverSet, type StateChange } from '../../persistence/kill-switch.repository.js';
@@ -40,11 +40,10 @@ export interface ChangeKillSwitchInput {
  */
 @Injectable()
 export class ChangeKillSwitch implements OnApplicationShutdown {
-  private recordTimer: NodeJS.Timeout | undefined;
-  /** A record of the bucket's newer states is scheduled or running; `recordAgain`: one more after it. */
-  private recording = false;
-  private recordAgain = false;
-  private stopped = false;
+  /** Activations made without the database and not recorded there yet (this replica's). */
+  private unrecorded = 0;
+  /** Records them, every RECORD_RETRY_MS, while there are any. */
+  private readonly recorder: PeriodicTask;
   private readonly log: ContextLogger;
 
   constructor(
@@ -56,11 +55,16 @@ export class ChangeKillSwitch implements OnApplicationShutdown {
     logger: JsonLogger,
   ) {
     this.log = logger.child('kill-switch');
+    this.recorder = runEvery(
+      RECORD_RETRY_MS,
+      () => this.recordUnrecorded(),
+      (err) => this.log.warn('kill-switch changes still not recorded in PostgreSQL; trying again', errorFields(err)),
+    );
   }
 
-  onApplicationShutdown(): void {
-    this.stopped = true;
-    clearTimeout(this.recordTimer);
+  /** What is still unrecorded at shutdown is recorded at the next start (SyncKillSwitchBucket at bootstrap). */
+  async onApplicationShutdown(): Promise<void> {
+    await this.recorder.stop();
   }
 
   async execute(input: ChangeKillSwitchInput, ctx: MessageContext & { correlationId: string }): Promise<KillSwitchChange> {
@@ -83,12 +87,11 @@ export class ChangeKillSwitch implements OnApplicationShutdown {
       const unreachable = unreachableCause(err);
       if (action === 'deactivate' || !unreachable) throw err;
       change = await this.fromBucket(input, actor, at, unreachable);
-      if (change.changed) this.metrics.killSwitchUnrecorded.inc();
+      if (change.changed) this.metrics.killSwitchUnrecorded.set(++this.unrecorded);
       this.log.error('kill switch activated WITHOUT its database record (PostgreSQL unreachable); recorded once it is back', {
         scope: input.scope,
         ...errorFields(err),
       });
-      this.recordLater();
     }
     if (change.changed) {
       try {
@@ -118,36 +121,13 @@ export class ChangeKillSwitch implements OnApplicationShutdown {
     return { current, previousState: held.state, changed: true, unrecorded };
   }
 
-  /**
-   * Records in the database, once it is back, what the bucket holds newer: tried every RECORD_RETRY_MS
-   * until it succeeds, and once more when another activation was made without the database meanwhile.
-   */
-  private recordLater(): void {
-    // Stopping: the next start records it (SyncKillSwitchBucket at bootstrap).
-    if (this.stopped) return;
-    if (this.recording) {
-      this.recordAgain = true;
-      return;
-    }
-    this.recording = true;
-    this.recordTimer = setTimeout(() => {
-      this.recordAgain = false;
-      const done = (failed: boolean) => {
-        this.recording = false;
-        if (failed || this.recordAgain) this.recordLater();
-      };
-      void this.sync.execute().then(
-        () => {
-          // Everything the bucket held newer is in the database now.
-          if (!this.recordAgain) this.metrics.killSwitchUnrecorded.set(0);
-          done(false);
-        },
-        (err: unknown) => {
-          this.log.warn('kill-switch changes still not recorded in PostgreSQL; trying again', errorFields(err));
-          done(true);
-        },
-      );
-    }, RECORD_RETRY_MS);
+  /** Records in the database what the bucket holds newer, once it is back (SyncKillSwitchBucket records them all). */
+  private async recordUnrecorded(): Promise<void> {
+    const pending = this.unrecorded;
+    if (pending === 0) return;
+    await this.sync.execute();
+    this.unrecorded -= pending;
+    this.metrics.killSwitchUnrecorded.set(this.unrecorded);
   }
 }
 
