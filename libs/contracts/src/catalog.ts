@@ -18,7 +18,10 @@ export interface EventDef<P extends z.ZodType = z.ZodType> {
   readonly type: string;
   readonly schemaVersion: number;
   readonly payload: P;
+  /** Its level in the audit trail; the worst one when `levelOf` grades each event. */
   readonly level: EventLevel;
+  /** The level of one event from its payload, for a type whose events are not all alike (a recovery is not an error). */
+  readonly levelOf?: (payload: z.infer<P>) => EventLevel;
 }
 
 /**
@@ -77,7 +80,20 @@ export function defineSignal<P extends z.ZodType>(def: { type: string; schemaVer
   return { kind: 'sig', type: def.type, schemaVersion: def.schemaVersion ?? 1, payload: def.payload };
 }
 
-export function defineEvent<P extends z.ZodType>(def: { type: string; schemaVersion?: number; payload: P; level?: EventLevel }): EventDef<P> {
+export function defineEvent<P extends z.ZodType>(def: {
+  type: string;
+  schemaVersion?: number;
+  payload: P;
+  level?: EventLevel;
+  levelOf?: (payload: z.infer<P>) => EventLevel;
+}): EventDef<P> {
   checkType(def.type, 'evt');
-  return { kind: 'evt', type: def.type, schemaVersion: def.schemaVersion ?? 1, payload: def.payload, level: def.level ?? 'info' };
+  return {
+    kind: 'evt',
+    type: def.type,
+    schemaVersion: def.schemaVersion ?? 1,
+    payload: def.payload,
+    level: def.level ?? 'info',
+    ...(def.levelOf && { levelOf: def.levelOf }),
+  };
 }

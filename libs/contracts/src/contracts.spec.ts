@@ -78,4 +78,48 @@ describe('event catalogue', () => {
     expect(defined.map((d) => d.type).sort()).toEqual([...contracts.EVENT_CATALOG.keys()].sort());
     expect(contracts.eventLevel('gateway.evt.order.lost')).toBe('critical');
   });
+
+  it('grades a venue or rate-limit change by where it went: a recovery is not an error', async () => {
+    const { eventLevel } = await import('./index.js');
+    const venue = (state: string) => ({
+      venue: {
+        accountId: 'a',
+        exchangeId: 'binance',
+        state,
+        reconciling: false,
+        latencyMs: 3,
+        consecutiveFailures: 0,
+        lastError: null,
+        since: '2026-11-29T16:00:00.000Z',
+        checkedAt: null,
+      },
+      previous: 'DEGRADED',
+    });
+    expect(['DISCONNECTED', 'DEGRADED', 'CONNECTED'].map((s) => eventLevel('gateway.evt.venue.health-changed', venue(s)))).toEqual([
+      'error',
+      'warning',
+      'info',
+    ]);
+    const rateLimit = (state: string) => ({
+      status: {
+        accountId: 'a',
+        exchangeId: 'binance',
+        state,
+        limitsSource: 'venue',
+        windows: [],
+        pausedUntil: null,
+        reason: null,
+        since: '2026-11-29T16:00:00.000Z',
+        waiting: 0,
+        count429: 0,
+        count418: 0,
+        refusedOrders: 0,
+      },
+      previous: 'OK',
+    });
+    expect(['HALTED', 'PAUSED', 'OK'].map((s) => eventLevel('gateway.evt.rate-limit.changed', rateLimit(s)))).toEqual(['critical', 'error', 'info']);
+    // A payload its schema refuses (or none) gets the type's level, the worst of them.
+    expect(eventLevel('gateway.evt.venue.health-changed', { venue: { state: 'CONNECTED' } })).toBe('error');
+    expect(eventLevel('gateway.evt.rate-limit.changed')).toBe('critical');
+  });
 });

@@ -57,7 +57,16 @@ export const EVENT_CATALOG: ReadonlyMap<string, EventDef> = new Map(
   ].map((d) => [d.type, d as EventDef]),
 );
 
-/** Level of an event type; unknown types (from a newer producer) are `info`. */
-export function eventLevel(type: string): EventLevel {
-  return EVENT_CATALOG.get(type)?.level ?? 'info';
+/**
+ * Level of an event: its type's, or, for a type graded event by event, what its payload says (a payload
+ * its schema refuses gets the type's level). Unknown types (from a newer producer) are `info`.
+ */
+export function eventLevel(type: string, payload?: unknown): EventLevel {
+  const def = EVENT_CATALOG.get(type);
+  if (!def) return 'info';
+  if (def.levelOf && payload !== undefined) {
+    const parsed = def.payload.safeParse(payload);
+    if (parsed.success) return def.levelOf(parsed.data);
+  }
+  return def.level;
 }

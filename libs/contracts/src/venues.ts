@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from './catalog.js';
+import { defineEvent, type EventLevel } from './catalog.js';
 import { Reason } from './kill-switch.js';
 
 /** CONNECTED (answers in time), DEGRADED (slow or failing now and then), DISCONNECTED (not answering). */
@@ -27,11 +27,14 @@ export type VenueHealth = z.infer<typeof VenueHealth>;
 
 export const VenueHealthList = z.object({ venues: z.array(VenueHealth) });
 
-/** A venue changed state (RB-001). */
+const VENUE_STATE_LEVEL: Record<VenueState, EventLevel> = { DISCONNECTED: 'error', DEGRADED: 'warning', CONNECTED: 'info' };
+
+/** A venue changed state (RB-001): `error` when it is DISCONNECTED, `warning` DEGRADED, `info` back CONNECTED. */
 export const VenueHealthChangedEvt = defineEvent({
   type: 'gateway.evt.venue.health-changed',
   payload: z.object({ venue: VenueHealth, previous: VenueState }),
   level: 'error',
+  levelOf: ({ venue }) => VENUE_STATE_LEVEL[venue.state],
 });
 
 /** An account's rate-limit state (RB-004): OK, PAUSED after a 429 (for Retry-After), HALTED after a 418 ban. */
@@ -82,9 +85,12 @@ export const RateLimitStatusList = z.object({ accounts: z.array(RateLimitStatus)
 export const ResumeRateLimit = z.object({ accountId: z.string().min(1), reason: Reason });
 export type ResumeRateLimit = z.infer<typeof ResumeRateLimit>;
 
-/** An account's rate-limit state changed: paused by a 429, halted by a 418 ban (critical), or back to OK. */
+const RATE_LIMIT_STATE_LEVEL: Record<RateLimitState, EventLevel> = { HALTED: 'critical', PAUSED: 'error', OK: 'info' };
+
+/** An account's rate-limit state changed: paused by a 429 (`error`), halted by a 418 ban (`critical`), or back to OK (`info`). */
 export const RateLimitChangedEvt = defineEvent({
   type: 'gateway.evt.rate-limit.changed',
   payload: z.object({ status: RateLimitStatus, previous: RateLimitState }),
-  level: 'error',
+  level: 'critical',
+  levelOf: ({ status }) => RATE_LIMIT_STATE_LEVEL[status.state],
 });

@@ -44,6 +44,29 @@ describe('parseAuditMessage', () => {
     expect(parsed).toMatchObject({ ok: true, candidate: { level: 'info', actorId: null } });
   });
 
+  it("grades a venue's recovery by its payload: info, where its loss is an error", () => {
+    const venue = (state: string, previous: string) => ({
+      ...envelope,
+      type: 'gateway.evt.venue.health-changed',
+      payload: {
+        venue: {
+          accountId: 'a',
+          exchangeId: 'binance',
+          state,
+          reconciling: false,
+          latencyMs: 3,
+          consecutiveFailures: 0,
+          lastError: null,
+          since: '2025-11-28T10:00:00.000Z',
+          checkedAt: null,
+        },
+        previous,
+      },
+    });
+    expect(parseAuditMessage(encode(venue('DISCONNECTED', 'CONNECTED')))).toMatchObject({ ok: true, candidate: { level: 'error' } });
+    expect(parseAuditMessage(encode(venue('CONNECTED', 'DISCONNECTED')))).toMatchObject({ ok: true, candidate: { level: 'info' } });
+  });
+
   it('refuses bytes that are not UTF-8 JSON', () => {
     expect(parseAuditMessage(encode('{not json'))).toMatchObject({ ok: false, reason: 'unparseable' });
     expect(parseAuditMessage(Uint8Array.of(0x7b, 0xff, 0x7d))).toMatchObject({ ok: false, reason: 'unparseable' });

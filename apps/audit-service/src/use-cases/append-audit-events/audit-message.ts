@@ -51,7 +51,7 @@ export function parseAuditMessage(data: Uint8Array): ParsedAuditMessage {
     candidate: {
       messageId: env.messageId.toLowerCase(),
       type: env.type,
-      level: eventLevel(env.type),
+      level: eventLevel(env.type, env.payload),
       occurredAt: new Date(env.occurredAt),
       producer: env.producer,
       actorId: env.actor?.id ?? null,
