@@ -51,7 +51,7 @@ const DEMO_BOTS = [
     strategy: 'dca',
     exchangeId: 'binance',
     symbol: 'ETH/USDT',
-    parameters: { quoteAmount: '50', intervalMinutes: 60 },
+    parameters: { quoteAmount: '50', intervalMinutes: 5, takeProfitPercent: '0.3' },
   },
   {
     id: 'demo-grid-sol',
@@ -67,7 +67,7 @@ const DEMO_BOTS = [
     strategy: 'dca',
     exchangeId: 'kraken',
     symbol: 'BTC/USDT',
-    parameters: { quoteAmount: '100', intervalMinutes: 240 },
+    parameters: { quoteAmount: '100', intervalMinutes: 60, dropPercent: '0.5', takeProfitPercent: '1' },
   },
 ];
 
