@@ -4,7 +4,6 @@ import {
   BotCreateCmd,
   BotGetQry,
   BotIntentSentEvt,
-  BotPauseCmd,
   BotStartCmd,
   OrderAcceptedEvt,
   OrderApprovedEvt,
@@ -165,8 +164,13 @@ describe('bot-service strategy engine, through the gateway to the simulator', ()
     ).toEqual(open.map((o) => o.clientOrderId).sort());
   });
 
-  it('a PAUSED bot sends nothing new; its open orders stay', async () => {
-    expect(await bus().request(BotPauseCmd, { botId: 'grid-engine', reason: 'engine test pause' }, { actor: alice })).toMatchObject({ ok: true });
+  it('a PAUSED bot sends nothing new; its open orders stay, as bot:pause says', async () => {
+    const paused = await runConsole(['bot:pause', 'grid-engine', '--reason=engine test pause'], {
+      GARDE_API_URL: stack.gateway.url,
+      GARDE_TOKEN: TEST_TOKENS.operator,
+    });
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toBe('Bot grid-engine is now PAUSED (engine test pause)\n  paused: places no new orders; its open orders stay at the venue\n');
     const before = await orders('grid-engine');
     await price('58800');
     await new Promise((r) => setTimeout(r, 1500));

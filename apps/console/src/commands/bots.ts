@@ -246,7 +246,8 @@ function lifecycle(name: string, action: 'start' | 'pause' | 'resume', summary: 
       const reason = str(args, 'reason');
       if (reasonRequired && !reason?.trim()) throw new UsageError('a reason is required: --reason="why"');
       const bot = await ctx.api.call<Bot>('POST', `/api/v1/bots/${encodeURIComponent(id)}/${action}`, reason === undefined ? {} : { reason });
-      ctx.out(ctx.json ? JSON.stringify(bot) : `Bot ${bot.id} is now ${bot.state} (${bot.stateReason})`);
+      // What the new state means for its orders (a pause leaves them at the venue), as bot:status says it.
+      ctx.out(ctx.json ? JSON.stringify(bot) : `Bot ${bot.id} is now ${bot.state} (${bot.stateReason})\n  ${bot.note}`);
       return EXIT.OK;
     },
   };
