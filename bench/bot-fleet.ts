@@ -17,7 +17,9 @@
  * (NATS hops, bot-service's step: fills read, strategy, state saved in PostgreSQL with its outbox, the
  * request sent), charged to the latest tick of the order's symbol. Grid orders follow fills (made at a
  * tick), DCA buys a tick in a new interval slot; a rare intent made by the BOT_TICK_MS timer with no
- * tick before it would show up as a long one. bot-service's own histogram of the same
+ * tick before it would show up as a long one. It is also printed split in two: the requests of a bot
+ * that had an order filled by that tick, and the others (made by the tick alone). bot-service's own
+ * histogram of the same
  * (`garde_bot_tick_to_intent_seconds`: from the ticker's receipt to the intents saved, for steps woken
  * by a tick) is printed beside it.
  * CPU: bot-service's user+system time over the window (/proc/<pid>/stat), in cores, and risk-service's (it
@@ -98,6 +100,11 @@ class FakeGateway {
   private readonly byBot = new Map<string, Set<string>>();
   private readonly fills = new Map<string, OrderFill[]>();
   readonly latencies: number[] = [];
+  /** The same latencies split: requests of a bot that had an order filled by its market's latest tick (grid re-quotes, take-profits), and the others (DCA buys on their slot). */
+  readonly afterFill: number[] = [];
+  readonly tickOnly: number[] = [];
+  /** Per bot, the tick (its `lastTickAt`) that last filled one of its orders. */
+  private readonly filledAtTick = new Map<string, number>();
   measuring = false;
   /** The most fills one tick made while measuring (the burst a tick sends to bot-service). */
   largestBurst = 0;
@@ -137,7 +144,7 @@ class FakeGateway {
       return Promise.resolve({ orders, fills: orders.flatMap((o) => this.fills.get(o.clientOrderId) ?? []) });
     });
     this.bus.serve(OrderSubmitCmd, q, (p) => {
-      this.intent(p.symbol);
+      this.intent(p.symbol, p.botId);
       this.submits++;
       const existing = this.orders.get(p.clientOrderId);
       if (existing) return Promise.resolve(existing);
@@ -172,7 +179,7 @@ class FakeGateway {
     });
     this.bus.serve(OrderCancelCmd, q, (p) => {
       const order = this.orders.get(p.clientOrderId);
-      if (order) this.intent(order.symbol);
+      if (order) this.intent(order.symbol, order.botId);
       this.cancels++;
       if (!order) return Promise.reject(new Error(`unknown order ${p.clientOrderId}`));
       if (order.state === 'OPEN') {
@@ -231,15 +238,19 @@ class FakeGateway {
       at: new Date().toISOString(),
     };
     Object.assign(order, { state: 'FILLED', filled: order.quantity, updatedAt: fill.at });
+    if (order.botId) this.filledAtTick.set(order.botId, this.markets.get(order.symbol)!.lastTickAt);
     this.fills.set(order.clientOrderId, [fill]);
     this.filled++;
     const { clientOrderId: _, ...event } = fill;
     await this.bus.publish(OrderFilledEvt, { order, fill: event });
   }
 
-  private intent(symbol: string): void {
+  private intent(symbol: string, botId: string | null | undefined): void {
     const market = this.markets.get(symbol);
-    if (this.measuring && market?.lastTickAt) this.latencies.push(performance.now() - market.lastTickAt);
+    if (!this.measuring || !market?.lastTickAt) return;
+    const ms = performance.now() - market.lastTickAt;
+    this.latencies.push(ms);
+    (botId && this.filledAtTick.get(botId) === market.lastTickAt ? this.afterFill : this.tickOnly).push(ms);
   }
 
   private random(): number {
@@ -466,6 +477,12 @@ async function main(): Promise<void> {
       `  strategy steps in window   ${[...stepDelta].map(([k, v]) => `${k} ${v}`).join(', ')} (${((stepDelta.get('stepped') ?? 0) / elapsed).toFixed(0)} stepped/s)`,
     );
     console.log(summary('  tick→intent (price move → order request at the gateway)', gateway.latencies) + '   (target p99 <= 20 ms)');
+    for (const [label, sample, what] of [
+      ['    of which: after a fill of that tick', gateway.afterFill, 'grid re-quotes, take-profits'],
+      ['    of which: on the tick alone', gateway.tickOnly, 'DCA buys on their slot'],
+    ] as const) {
+      console.log(sample.length ? `${summary(label, sample)}   (${what})` : `${label.padEnd(58)} n=   0  (${what}: none in the window)`);
+    }
     console.log(
       windowHistogram('  bot-service tick→intent (its own histogram, in the window)', metricsBefore, metricsAfter, 'garde_bot_tick_to_intent_seconds'),
     );
