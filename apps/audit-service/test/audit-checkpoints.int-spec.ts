@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
@@ -40,18 +40,6 @@ async function publisherOn(sandbox: TestSandbox): Promise<{ nc: NatsConnection; 
 const alice: Actor = { id: 'alice', kind: 'operator', role: 'operator' };
 const stateChange = (bus: MessageBus, reason: string) =>
   bus.publish(BotStateChangedEvt, { botId: 'b-1', from: 'RUNNING', to: 'PAUSED', reason }, { actor: alice });
-/** The envelope `stateChange` publishes, for a row written straight into the chain. */
-const stateChangeEnvelope = (reason: string, occurredAt: string) => ({
-  messageId: randomUUID(),
-  type: BotStateChangedEvt.type,
-  schemaVersion: BotStateChangedEvt.schemaVersion,
-  correlationId: randomUUID(),
-  causationId: null,
-  occurredAt,
-  producer: 'bot-service/test',
-  actor: alice,
-  payload: { botId: 'b-1', from: 'RUNNING', to: 'PAUSED', reason },
-});
 
 describe('signed checkpoints of the audit chain', () => {
   let sandbox: TestSandbox;
@@ -88,7 +76,13 @@ describe('signed checkpoints of the audit chain', () => {
     // a slow machine let the 100 ms timer sign a head between them, and the checkpoints below would differ.
     // The consumer's own rows come later (row 4).
     const reasons = ['one', 'two', 'three'];
-    await bulkAppend(sandbox, 3, { recordedFrom: new Date(), envelope: (i, occurredAt) => stateChangeEnvelope(reasons[i]!, occurredAt) });
+    await bulkAppend(sandbox, 3, {
+      recordedFrom: new Date(),
+      envelope: (i, occurredAt) => {
+        const payload = { botId: 'b-1', from: 'RUNNING', to: 'PAUSED', reason: reasons[i] };
+        return { ...publisher.bus.envelope(BotStateChangedEvt.type, BotStateChangedEvt.schemaVersion, payload, { actor: alice }), occurredAt };
+      },
+    });
     const [cp] = await until(checkpoints, (c) => c.some((x) => x.sequence === 3), 10_000);
     const { publicKey, keyId } = loadAuditConfig(env).AUDIT_SIGNING_KEY;
     const [row] = await sandbox.sql<{ hash: string }>('SELECT hash FROM audit.audit_event WHERE sequence = 3');
