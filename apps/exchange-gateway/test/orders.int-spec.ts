@@ -378,7 +378,11 @@ describe('exchange-gateway order pipeline against the simulator', () => {
       (f) => f.length > 0,
     );
     expect(fills).toEqual([{ price: trade!.price, quantity: trade!.qty, fee: trade!.commission }]);
-    const [owed] = await sandbox.sql<{ fills_pending: boolean }>('SELECT fills_pending FROM gateway.venue_order WHERE client_order_id = $1', ['lost-fill']);
+    // The fills owed are cleared by the statement after the fills' insert: wait for it, not for the insert.
+    const [owed] = await until(
+      () => sandbox.sql<{ fills_pending: boolean }>('SELECT fills_pending FROM gateway.venue_order WHERE client_order_id = $1', ['lost-fill']),
+      (r) => r[0]?.fills_pending === false,
+    );
     expect(owed!.fills_pending).toBe(false);
   });
 
