@@ -436,6 +436,8 @@ async function main(): Promise<void> {
     gateway.measuring = false;
     loopDelay.disable();
     const elapsed = (performance.now() - started) / 1000;
+    // Taken now: the fleet keeps trading through the baselines below, and those orders are not the window's.
+    const countsAfter = { submits: gateway.submits, cancels: gateway.cancels, filled: gateway.filled };
     const after = processStats(pid);
     const riskAfter = processStats(riskService.child.pid!);
     const postgresAfter = postgres?.();
@@ -457,7 +459,7 @@ async function main(): Promise<void> {
     console.log(
       `bench/bot-fleet: ${BOTS} bots on one bot-service, ${SYMBOLS} symbols ticking at 1 Hz, ${elapsed.toFixed(0)} s window (load average ${loadavg()[0]!.toFixed(2)})`,
     );
-    const cpuMsPerFill = (1000 * (after.cpuSeconds - before.cpuSeconds)) / Math.max(1, gateway.filled - counts.filled);
+    const cpuMsPerFill = (1000 * (after.cpuSeconds - before.cpuSeconds)) / Math.max(1, countsAfter.filled - counts.filled);
     console.log(
       `  bot-service CPU            ${((after.cpuSeconds - before.cpuSeconds) / elapsed).toFixed(3)} cores (target <= 1); ${cpuMsPerFill.toFixed(2)} ms per fill, ticks included`,
     );
@@ -471,7 +473,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `  orders in the window       ${gateway.submits - counts.submits} submits, ${gateway.cancels - counts.cancels} cancels, ${gateway.filled - counts.filled} fills`,
+      `  orders in the window       ${countsAfter.submits - counts.submits} submits, ${countsAfter.cancels - counts.cancels} cancels, ${countsAfter.filled - counts.filled} fills`,
     );
     console.log(
       `  strategy steps in window   ${[...stepDelta].map(([k, v]) => `${k} ${v}`).join(', ')} (${((stepDelta.get('stepped') ?? 0) / elapsed).toFixed(0)} stepped/s)`,
