@@ -31,7 +31,7 @@
  * write for each, or one for all the messages that arrive together (as bot-service groups a burst's
  * steps), and publishes them back — no contract, strategy or fence.
  *
- *   npm run bench:bot-fleet [-- --bots=1000 --symbols=10 --seconds=60 --warmup=20 --ladders=identical|staggered --concurrency=N --verbose --profile]
+ *   npm run bench:bot-fleet [-- --bots=1000 --symbols=10 --seconds=60 --warmup=20 --ladders=identical|staggered --move=0.4 --concurrency=N --verbose --profile]
  * `--profile` writes bot-service's CPU profiles (node --cpu-prof) under .garde/profiles/bot-fleet-<run>/.
  */
 import { fork } from 'node:child_process';
@@ -81,6 +81,14 @@ const LADDERS = argValue('ladders') ?? 'identical';
 if (LADDERS !== 'identical' && LADDERS !== 'staggered') throw new Error(`--ladders must be identical or staggered (got ${LADDERS})`);
 const STAGGERED = LADDERS === 'staggered';
 const PROFILE = process.argv.includes('--profile');
+/**
+ * `--move=<percent>`: the most a price moves in one tick (each tick a uniform draw within ±move). The
+ * default, 0.4, is a very violent market (a standard deviation of ~0.23 % a second, ~68 % a day if it
+ * lasted: about twenty times a volatile day for bitcoin), so that the ladders are crossed every few
+ * ticks; `--move=0.03` (~0.017 % a second, ~5 % a day) is a busy day for a large coin.
+ */
+const MOVE = Number(argValue('move') ?? '0.4');
+if (!(MOVE > 0 && MOVE < 10)) throw new Error(`--move must be a percentage between 0 and 10 (got ${argValue('move')})`);
 const EXCHANGE = 'bench-venue';
 const ACCOUNT = 'bench-account';
 const operator: Actor = { id: 'bench', kind: 'operator', role: 'admin' };
@@ -197,7 +205,7 @@ class FakeGateway {
     // The tick is when the price moves at the venue: its fills and its ticker follow.
     market.lastTickAt = performance.now();
     const receivedAt = new Date().toISOString();
-    market.price = Math.max(1, market.price * (1 + (this.random() - 0.5) * 0.008));
+    market.price = Math.max(1, market.price * (1 + ((this.random() - 0.5) * 2 * MOVE) / 100));
     const events: Array<Promise<unknown>> = [];
     for (const order of this.resting.get(market.symbol) ?? []) {
       if (order.state !== 'OPEN') {
@@ -457,7 +465,7 @@ async function main(): Promise<void> {
 
     console.log('');
     console.log(
-      `bench/bot-fleet: ${BOTS} bots on one bot-service, ${SYMBOLS} symbols ticking at 1 Hz, ${elapsed.toFixed(0)} s window (load average ${loadavg()[0]!.toFixed(2)})`,
+      `bench/bot-fleet: ${BOTS} bots on one bot-service, ${SYMBOLS} symbols ticking at 1 Hz (moves within ±${MOVE} %, ${LADDERS} ladders), ${elapsed.toFixed(0)} s window (load average ${loadavg()[0]!.toFixed(2)})`,
     );
     const cpuMsPerFill = (1000 * (after.cpuSeconds - before.cpuSeconds)) / Math.max(1, countsAfter.filled - counts.filled);
     console.log(
